@@ -1,0 +1,321 @@
+//! Canonicalization (RFC 6376 §3.4) and the body hash (§3.7).
+//!
+//! The body canonicalizer is a small state machine that sees each octet once, so a body
+//! streams through in chunks of any size with memory independent of line length.
+
+use super::{CanonicalizationAlgorithm as Algo, Signature};
+use crate::crypto::{HashAlgorithm, Hasher};
+use crate::message::{HeaderField, Headers, TagList};
+
+fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Appends the canonical form of one header field to `out`, without a final CRLF.
+///
+/// - simple (§3.4.1): the field unchanged.
+/// - relaxed (§3.4.2): name in lower case; unfold; runs of WSP become one SP; WSP at the end
+///   of the value and around the colon removed.
+pub fn canonicalize_header(algorithm: Algo, raw: &[u8], out: &mut Vec<u8>) {
+    match algorithm {
+        Algo::Simple => out.extend_from_slice(raw),
+        Algo::Relaxed => {
+            let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+            let name = &raw[..colon];
+            let name_end = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+            out.extend(name[..name_end].iter().map(u8::to_ascii_lowercase));
+            out.push(b':');
+            let value = raw.get(colon + 1..).unwrap_or_default();
+            let mut pending_space = false;
+            let mut started = false;
+            for &b in value {
+                if b == b'\r' || b == b'\n' {
+                    continue; // unfold
+                }
+                if is_wsp(b) {
+                    pending_space = true;
+                    continue;
+                }
+                if pending_space && started {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                started = true;
+                out.push(b);
+            }
+        }
+    }
+}
+
+/// Selects the fields named in `h=` from the bottom up (RFC 6376 §5.4.2): each occurrence
+/// of a name takes the next-lower unused instance; a name with no instance left adds
+/// nothing (that is how oversigning protects against added fields).
+pub fn select_headers<'h>(headers: &'h [HeaderField], names: &[String]) -> Vec<&'h HeaderField> {
+    let mut used = vec![false; headers.len()];
+    let mut selected = Vec::with_capacity(names.len());
+    for name in names {
+        let found = (0..headers.len())
+            .rev()
+            .find(|&i| !used[i] && headers[i].is(name));
+        if let Some(i) = found {
+            used[i] = true;
+            selected.push(&headers[i]);
+        }
+    }
+    selected
+}
+
+/// The raw DKIM-Signature field with the value of `b=` (and the white space around it)
+/// deleted, as the header hash covers it (RFC 6376 §3.7).
+pub fn without_b_value(field: &HeaderField) -> Vec<u8> {
+    let raw = field.raw();
+    let offset = field.value_offset();
+    match TagList::parse(field.value()).ok().and_then(|t| t.tag("b").cloned()) {
+        Some(tag) => {
+            let mut out = raw[..offset + tag.raw_value_span.start].to_vec();
+            out.extend_from_slice(&raw[offset + tag.raw_value_span.end..]);
+            out
+        }
+        None => raw.to_vec(),
+    }
+}
+
+/// The octets the header signature covers (RFC 6376 §3.7): each selected field in canonical
+/// form with CRLF, then the DKIM-Signature field itself with `b=` emptied and no final CRLF.
+pub fn header_hash_input(
+    headers: &Headers,
+    signature_field: &HeaderField,
+    signature: &Signature,
+) -> Vec<u8> {
+    let algorithm = signature.canonicalization.header;
+    let mut out = Vec::new();
+    for field in select_headers(headers.fields(), &signature.signed_headers) {
+        canonicalize_header(algorithm, field.raw(), &mut out);
+        out.extend_from_slice(b"\r\n");
+    }
+    canonicalize_header(algorithm, &without_b_value(signature_field), &mut out);
+    out
+}
+
+/// Streaming body canonicalization (RFC 6376 §3.4.3, §3.4.4).
+///
+/// Empty lines are held back as a count and written only when a non-empty line follows, so
+/// trailing empty lines vanish without buffering them.
+#[derive(Debug, Clone)]
+pub struct BodyCanonicalizer {
+    algorithm: Algo,
+    /// Line ends seen but not yet written.
+    pending_crlf: u64,
+    /// A CR was seen as the last octet; it may start a CRLF.
+    pending_cr: bool,
+    /// Relaxed: white space seen since the last written octet of this line.
+    pending_wsp: bool,
+    /// Something other than a line end has been written on the current line.
+    line_has_content: bool,
+    /// Anything at all has been written.
+    wrote_any: bool,
+}
+
+impl BodyCanonicalizer {
+    /// A canonicalizer at the start of a body.
+    pub fn new(algorithm: Algo) -> Self {
+        BodyCanonicalizer {
+            algorithm,
+            pending_crlf: 0,
+            pending_cr: false,
+            pending_wsp: false,
+            line_has_content: false,
+            wrote_any: false,
+        }
+    }
+
+    fn content(&mut self, b: u8, out: &mut Vec<u8>) {
+        if !self.line_has_content {
+            for _ in 0..self.pending_crlf {
+                out.extend_from_slice(b"\r\n");
+            }
+            self.pending_crlf = 0;
+            self.line_has_content = true;
+        }
+        if self.pending_wsp {
+            out.push(b' ');
+            self.pending_wsp = false;
+        }
+        out.push(b);
+        self.wrote_any = true;
+    }
+
+    fn end_line(&mut self) {
+        self.pending_crlf += 1;
+        self.pending_wsp = false;
+        self.line_has_content = false;
+    }
+
+    /// Appends the canonical form of `chunk` to `out` (as far as it is decided yet).
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        for &b in chunk {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if b == b'\n' {
+                    self.end_line();
+                    continue;
+                }
+                self.content(b'\r', out);
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b' ' | b'\t' if self.algorithm == Algo::Relaxed => self.pending_wsp = true,
+                _ => self.content(b, out),
+            }
+        }
+    }
+
+    /// Ends the body, appending what is still owed.
+    ///
+    /// A body that does not end in CRLF gets one. An empty body is CRLF in simple and empty
+    /// in relaxed (RFC 6376 §3.4.3, §3.4.4 with erratum 3192's reading).
+    pub fn finish(mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.content(b'\r', out);
+        }
+        if self.line_has_content || (self.wrote_any && self.pending_crlf > 0) {
+            out.extend_from_slice(b"\r\n");
+        } else if !self.wrote_any && self.algorithm == Algo::Simple {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// Canonicalizes and hashes a body, honouring an `l=` limit, and counts the canonical
+/// length so that content past `l=` can be reported.
+#[derive(Clone)]
+pub struct BodyHasher {
+    canonicalizer: BodyCanonicalizer,
+    hasher: Hasher,
+    limit: Option<u64>,
+    hashed: u64,
+    total: u64,
+    scratch: Vec<u8>,
+}
+
+/// The result of hashing a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyHash {
+    /// The digest of the first `hashed` canonical octets.
+    pub digest: Vec<u8>,
+    /// Canonical octets hashed (equal to `total` unless `l=` cut the body).
+    pub hashed: u64,
+    /// Canonical body length.
+    pub total: u64,
+}
+
+impl BodyHasher {
+    /// A hasher for one (canonicalization, hash, length limit) combination.
+    pub fn new(algorithm: Algo, hash: HashAlgorithm, limit: Option<u64>) -> Self {
+        BodyHasher {
+            canonicalizer: BodyCanonicalizer::new(algorithm),
+            hasher: Hasher::new(hash),
+            limit,
+            hashed: 0,
+            total: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self) {
+        let data = &self.scratch;
+        self.total += data.len() as u64;
+        let room = match self.limit {
+            Some(limit) => limit.saturating_sub(self.hashed).min(data.len() as u64) as usize,
+            None => data.len(),
+        };
+        self.hasher.update(&data[..room]);
+        self.hashed += room as u64;
+        self.scratch.clear();
+    }
+
+    /// Hashes the next piece of the body.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.scratch.clear();
+        self.canonicalizer.push(chunk, &mut self.scratch);
+        self.feed();
+    }
+
+    /// Ends the body.
+    pub fn finish(mut self) -> BodyHash {
+        self.scratch.clear();
+        let canonicalizer = self.canonicalizer.clone();
+        canonicalizer.finish(&mut self.scratch);
+        self.feed();
+        BodyHash {
+            digest: self.hasher.finish(),
+            hashed: self.hashed,
+            total: self.total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(algorithm: Algo, input: &[u8]) -> Vec<u8> {
+        // Feed one octet at a time: chunk boundaries must not matter.
+        let mut c = BodyCanonicalizer::new(algorithm);
+        let mut out = Vec::new();
+        for b in input {
+            c.push(std::slice::from_ref(b), &mut out);
+        }
+        c.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn rfc6376_section_3_4_5_example() {
+        let input = b" C \r\nD \t E\r\n\r\n\r\n";
+        assert_eq!(body(Algo::Simple, input), b" C \r\nD \t E\r\n");
+        assert_eq!(body(Algo::Relaxed, input), b" C\r\nD E\r\n");
+        let mut out = Vec::new();
+        canonicalize_header(Algo::Relaxed, b"A: X", &mut out);
+        out.extend_from_slice(b"\r\n");
+        canonicalize_header(Algo::Relaxed, b"B : Y\t\r\n\tZ  ", &mut out);
+        assert_eq!(out, b"a:X\r\nb:Y Z");
+    }
+
+    #[test]
+    fn empty_and_unterminated_bodies() {
+        assert_eq!(body(Algo::Simple, b""), b"\r\n");
+        assert_eq!(body(Algo::Relaxed, b""), b"");
+        assert_eq!(body(Algo::Simple, b"\r\n\r\n"), b"\r\n");
+        assert_eq!(body(Algo::Relaxed, b" \r\n\t\r\n"), b"");
+        assert_eq!(body(Algo::Simple, b"abc"), b"abc\r\n");
+        assert_eq!(body(Algo::Relaxed, b"abc  "), b"abc\r\n");
+        assert_eq!(body(Algo::Simple, b"a\rb\r"), b"a\rb\r\r\n");
+    }
+
+    #[test]
+    fn body_length_limit_counts_both() {
+        let mut h = BodyHasher::new(Algo::Simple, HashAlgorithm::Sha256, Some(3));
+        h.push(b"abcdef\r\n");
+        let r = h.finish();
+        assert_eq!((r.hashed, r.total), (3, 8));
+        assert_eq!(r.digest, crate::crypto::sha256(b"abc"));
+    }
+
+    #[test]
+    fn select_headers_bottom_up_with_oversigning() {
+        let h = Headers::parse(b"From: 1\r\nTo: a\r\nFrom: 2\r\n", &Default::default()).unwrap();
+        let names: Vec<String> = ["from", "from", "from", "to"].map(String::from).into();
+        let picked: Vec<&[u8]> = select_headers(h.fields(), &names).iter().map(|f| f.raw()).collect();
+        assert_eq!(picked, [&b"From: 2"[..], b"From: 1", b"To: a"]);
+    }
+
+    #[test]
+    fn b_value_and_its_white_space_are_removed() {
+        let f = HeaderField::parse(b"DKIM-Signature: a=x; b= abc\r\n def ; bh=q".to_vec()).unwrap();
+        assert_eq!(without_b_value(&f), b"DKIM-Signature: a=x; b=; bh=q");
+        let f = HeaderField::parse(b"DKIM-Signature: bh=q; b=abc\r\n def".to_vec()).unwrap();
+        assert_eq!(without_b_value(&f), b"DKIM-Signature: bh=q; b=");
+    }
+}

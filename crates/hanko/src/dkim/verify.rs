@@ -1,0 +1,581 @@
+//! Verification (RFC 6376 §6) with the RFC 8301 floor and Ed25519 (RFC 8463).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::canonicalize::{header_hash_input, BodyHash, BodyHasher};
+use super::{CanonicalizationAlgorithm, KeyRecord, KeyRecordError, Signature, SignatureError, SigningAlgorithm};
+use crate::crypto::HashAlgorithm;
+use crate::dns::{DnsError, Lookup};
+use crate::keys::KeyType;
+use crate::message::{HeaderField, Headers, TagList};
+
+/// Verification settings. Every field's default is the one [`Default`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyConfig {
+    /// Most DKIM-Signature fields verified per message, from the top; the rest are counted in
+    /// [`Verification::skipped`]. Default: 10.
+    pub max_signatures: usize,
+    /// Seconds of clock difference tolerated for `t=` in the future and `x=` in the past.
+    /// Default: 300.
+    pub clock_skew: u64,
+    /// Smallest RSA key that can pass, in bits. Default: 1024 (RFC 8301 §3.2); lower values
+    /// have no effect because the crypto backend verifies nothing smaller.
+    pub min_rsa_bits: usize,
+    /// RSA keys below this pass with a [`DkimWarning::WeakKey`]. Default: 2048.
+    pub weak_rsa_bits: usize,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig {
+            max_signatures: 10,
+            clock_skew: 300,
+            min_rsa_bits: 1024,
+            weak_rsa_bits: 2048,
+        }
+    }
+}
+
+/// A DKIM result word of RFC 8601 §2.7.1 for one signature. (`none`, no signature at all, is
+/// a property of the message: an empty [`Verification::results`].)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DkimVerdict {
+    /// The signature verified.
+    Pass,
+    /// The signature or body hash did not verify.
+    Fail,
+    /// The signature could not be processed (unknown version or algorithm).
+    Neutral,
+    /// The signature verified or could have, but is not acceptable (RFC 8301 rules).
+    Policy,
+    /// A DNS failure that may pass.
+    TempError,
+    /// The signature or its key is unusable.
+    PermError,
+}
+
+impl DkimVerdict {
+    /// The RFC 8601 word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DkimVerdict::Pass => "pass",
+            DkimVerdict::Fail => "fail",
+            DkimVerdict::Neutral => "neutral",
+            DkimVerdict::Policy => "policy",
+            DkimVerdict::TempError => "temperror",
+            DkimVerdict::PermError => "permerror",
+        }
+    }
+}
+
+impl fmt::Display for DkimVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a signature did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DkimFailure {
+    /// The DKIM-Signature field is malformed or uses something unsupported.
+    Signature(SignatureError),
+    /// `x=` has passed (RFC 6376 §3.5).
+    Expired {
+        /// The `x=` value.
+        expiration: u64,
+    },
+    /// `t=` is in the future beyond the allowed clock skew.
+    TimestampInFuture {
+        /// The `t=` value.
+        timestamp: u64,
+    },
+    /// The key could not be fetched: no such name or no TXT record (`permerror`), or a DNS
+    /// failure (`temperror`).
+    KeyUnavailable {
+        /// The queried name.
+        name: String,
+        /// What DNS said.
+        error: DnsError,
+    },
+    /// The key record is malformed.
+    KeyRecord(KeyRecordError),
+    /// The key record has an empty `p=`.
+    KeyRevoked,
+    /// The key's `k=` does not fit the signature's `a=`.
+    KeyTypeMismatch {
+        /// `k=` of the key.
+        key: KeyType,
+        /// `a=` of the signature.
+        algorithm: SigningAlgorithm,
+    },
+    /// The key's `h=` does not allow the signature's hash.
+    HashNotAllowedByKey(HashAlgorithm),
+    /// The key's `s=` does not include e-mail.
+    KeyNotForEmail,
+    /// The key has `t=s` but `i=` is in a subdomain of `d=`.
+    StrictIdentityMismatch,
+    /// The key's RFC 4871 `g=` does not match the `i=` local-part.
+    GranularityMismatch,
+    /// An RSA key smaller than [`VerifyConfig::min_rsa_bits`] (RFC 8301 §3.2).
+    KeyTooShort {
+        /// The key size.
+        bits: usize,
+    },
+    /// `l=` asks for more octets than the canonical body has.
+    BodyLengthExceedsBody {
+        /// The `l=` value.
+        length: u64,
+        /// The canonical body length.
+        body: u64,
+    },
+    /// The body hash differs from `bh=`: the body was changed.
+    BodyHashMismatch {
+        /// Whether the header signature verified, i.e. only the body changed.
+        headers_intact: bool,
+    },
+    /// The header signature does not verify: a signed header field was changed (or the key
+    /// does not match).
+    SignatureMismatch,
+    /// An rsa-sha1 signature. It verified, but RFC 8301 §3.1 forbids accepting it.
+    Sha1Signature,
+}
+
+impl DkimFailure {
+    /// The RFC 8601 result this failure gives. Exhaustive on purpose: a new failure must
+    /// choose its word here.
+    pub fn verdict(&self) -> DkimVerdict {
+        match self {
+            DkimFailure::Signature(e) => {
+                if e.is_unsupported() {
+                    DkimVerdict::Neutral
+                } else {
+                    DkimVerdict::PermError
+                }
+            }
+            DkimFailure::KeyUnavailable { error, .. } => {
+                if error.is_temporary() {
+                    DkimVerdict::TempError
+                } else {
+                    DkimVerdict::PermError
+                }
+            }
+            DkimFailure::Expired { .. }
+            | DkimFailure::TimestampInFuture { .. }
+            | DkimFailure::KeyRecord(_)
+            | DkimFailure::KeyRevoked
+            | DkimFailure::KeyTypeMismatch { .. }
+            | DkimFailure::HashNotAllowedByKey(_)
+            | DkimFailure::KeyNotForEmail
+            | DkimFailure::StrictIdentityMismatch
+            | DkimFailure::GranularityMismatch
+            | DkimFailure::BodyLengthExceedsBody { .. } => DkimVerdict::PermError,
+            DkimFailure::KeyTooShort { .. } | DkimFailure::Sha1Signature => DkimVerdict::Policy,
+            DkimFailure::BodyHashMismatch { .. } | DkimFailure::SignatureMismatch => {
+                DkimVerdict::Fail
+            }
+        }
+    }
+}
+
+impl fmt::Display for DkimFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DkimFailure::Signature(e) => write!(f, "{e}"),
+            DkimFailure::Expired { expiration } => write!(f, "signature expired (x={expiration})"),
+            DkimFailure::TimestampInFuture { timestamp } => {
+                write!(f, "signature timestamp is in the future (t={timestamp})")
+            }
+            DkimFailure::KeyUnavailable { name, error } => match error {
+                DnsError::NxDomain | DnsError::NoRecords => write!(f, "no key record at {name}"),
+                other => write!(f, "key lookup for {name} failed: {other}"),
+            },
+            DkimFailure::KeyRecord(e) => write!(f, "{e}"),
+            DkimFailure::KeyRevoked => f.write_str("key revoked (empty p=)"),
+            DkimFailure::KeyTypeMismatch { key, algorithm } => {
+                write!(f, "key type k={key} does not fit a={algorithm}")
+            }
+            DkimFailure::HashNotAllowedByKey(h) => write!(f, "key h= does not allow {}", h.name()),
+            DkimFailure::KeyNotForEmail => f.write_str("key s= does not include email"),
+            DkimFailure::StrictIdentityMismatch => {
+                f.write_str("key has t=s but i= is in a subdomain of d=")
+            }
+            DkimFailure::GranularityMismatch => f.write_str("key g= does not match the i= local-part"),
+            DkimFailure::KeyTooShort { bits } => {
+                write!(f, "RSA key of {bits} bits is too short (RFC 8301 requires 1024)")
+            }
+            DkimFailure::BodyLengthExceedsBody { length, body } => {
+                write!(f, "l={length} is longer than the {body}-octet body")
+            }
+            DkimFailure::BodyHashMismatch { headers_intact: true } => {
+                f.write_str("body hash mismatch (body changed; signed headers intact)")
+            }
+            DkimFailure::BodyHashMismatch { headers_intact: false } => {
+                f.write_str("body hash mismatch (signed headers changed too)")
+            }
+            DkimFailure::SignatureMismatch => {
+                f.write_str("signature mismatch (a signed header changed; body intact)")
+            }
+            DkimFailure::Sha1Signature => {
+                f.write_str("rsa-sha1 signature verifies, but RFC 8301 forbids rsa-sha1")
+            }
+        }
+    }
+}
+
+/// Something worth knowing about a signature that does not change its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DkimWarning {
+    /// The key record has `t=y`: the domain is testing DKIM.
+    TestingMode,
+    /// `l=` leaves part of the body unsigned: anyone could have added it.
+    UnsignedBodyContent {
+        /// Octets covered.
+        signed: u64,
+        /// Canonical body length.
+        total: u64,
+    },
+    /// An RSA key under [`VerifyConfig::weak_rsa_bits`].
+    WeakKey {
+        /// The key size.
+        bits: usize,
+    },
+}
+
+impl fmt::Display for DkimWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DkimWarning::TestingMode => f.write_str("key is in testing mode (t=y)"),
+            DkimWarning::UnsignedBodyContent { signed, total } => write!(
+                f,
+                "l= signs {signed} of {total} body octets; the rest is unsigned"
+            ),
+            DkimWarning::WeakKey { bits } => write!(f, "RSA key of {bits} bits; 2048 is recommended"),
+        }
+    }
+}
+
+/// What was learnt of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Where it was found.
+    pub name: String,
+    /// `k=`.
+    pub key_type: KeyType,
+    /// Key size; `None` for a revoked key.
+    pub bits: Option<usize>,
+    /// `t=y`.
+    pub testing: bool,
+}
+
+/// The result for one DKIM-Signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimResult {
+    /// The RFC 8601 result word.
+    pub verdict: DkimVerdict,
+    /// Why it is not `pass`; `None` for pass.
+    pub failure: Option<DkimFailure>,
+    /// The parsed signature, when it parsed.
+    pub signature: Option<Signature>,
+    /// `d=` as written, even when the signature did not parse.
+    pub domain: Option<String>,
+    /// `s=` as written.
+    pub selector: Option<String>,
+    /// `a=` as written.
+    pub algorithm: Option<String>,
+    /// `i=` as written.
+    pub identity: Option<String>,
+    /// The first 8 characters of `b=` (RFC 6008 `header.b`).
+    pub header_b: Option<String>,
+    /// The key, when it was fetched and parsed.
+    pub key: Option<KeyInfo>,
+    /// Notes that do not change the verdict.
+    pub warnings: Vec<DkimWarning>,
+    /// Index of the DKIM-Signature among all header fields (0 = top).
+    pub field_index: usize,
+}
+
+/// The results for a message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Verification {
+    /// One result per verified signature, top first. Empty: the message is unsigned
+    /// (RFC 8601 `none`).
+    pub results: Vec<DkimResult>,
+    /// Signatures not verified because of [`VerifyConfig::max_signatures`].
+    pub skipped: usize,
+}
+
+impl Verification {
+    /// True when there is at least one signature and every verified one passed.
+    pub fn all_pass(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(|r| r.verdict == DkimVerdict::Pass)
+    }
+}
+
+type HasherKey = (CanonicalizationAlgorithm, HashAlgorithm, Option<u64>);
+
+struct Entry {
+    field_index: usize,
+    raw_tags: Option<TagList>,
+    parsed: Result<Signature, SignatureError>,
+    header_input: Vec<u8>,
+    hasher: Option<usize>,
+}
+
+/// Streaming verifier: [`new`](Self::new) with the header section, [`body`](Self::body)
+/// for each chunk, [`finish`](Self::finish) to look up keys and get results.
+pub struct Verifier {
+    config: VerifyConfig,
+    entries: Vec<Entry>,
+    hashers: Vec<(HasherKey, BodyHasher)>,
+    skipped: usize,
+}
+
+impl Verifier {
+    /// Reads the DKIM-Signature fields of `headers` and prepares one body hash per distinct
+    /// (canonicalization, hash, `l=`) combination.
+    pub fn new(headers: &Headers, config: VerifyConfig) -> Verifier {
+        let mut entries = Vec::new();
+        let mut hashers: Vec<(HasherKey, BodyHasher)> = Vec::new();
+        let mut skipped = 0;
+        for (field_index, field) in headers.fields().iter().enumerate() {
+            if !field.is("DKIM-Signature") {
+                continue;
+            }
+            if entries.len() >= config.max_signatures {
+                skipped += 1;
+                continue;
+            }
+            entries.push(Self::entry(headers, field, field_index, &mut hashers));
+        }
+        Verifier {
+            config,
+            entries,
+            hashers,
+            skipped,
+        }
+    }
+
+    fn entry(
+        headers: &Headers,
+        field: &HeaderField,
+        field_index: usize,
+        hashers: &mut Vec<(HasherKey, BodyHasher)>,
+    ) -> Entry {
+        let raw_tags = TagList::parse(field.value()).ok();
+        let parsed = Signature::parse(field.value());
+        let (header_input, hasher) = match &parsed {
+            Ok(sig) => {
+                let key = (sig.canonicalization.body, sig.algorithm.hash(), sig.body_length);
+                let index = match hashers.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        hashers.push((key, BodyHasher::new(key.0, key.1, key.2)));
+                        hashers.len() - 1
+                    }
+                };
+                (header_hash_input(headers, field, sig), Some(index))
+            }
+            Err(_) => (Vec::new(), None),
+        };
+        Entry {
+            field_index,
+            raw_tags,
+            parsed,
+            header_input,
+            hasher,
+        }
+    }
+
+    /// True when the message has DKIM-Signature fields to verify.
+    pub fn has_signatures(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
+    /// Hashes the next body chunk (CRLF line ends).
+    pub fn body(&mut self, chunk: &[u8]) {
+        for (_, hasher) in &mut self.hashers {
+            hasher.push(chunk);
+        }
+    }
+
+    /// Finishes the body, fetches the keys through `lookup` (each name once) and verifies.
+    /// `now` is the current time in Unix seconds.
+    pub async fn finish<L: Lookup + ?Sized>(self, lookup: &L, now: u64) -> Verification {
+        let body_hashes: Vec<BodyHash> = self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        let mut keys: HashMap<String, Result<KeyRecord, DkimFailure>> = HashMap::new();
+        let mut results = Vec::with_capacity(self.entries.len());
+        for entry in self.entries {
+            let raw = |name: &str| {
+                entry
+                    .raw_tags
+                    .as_ref()
+                    .and_then(|t| t.get(name))
+                    .map(str::to_string)
+            };
+            let mut result = DkimResult {
+                verdict: DkimVerdict::Pass,
+                failure: None,
+                signature: None,
+                domain: raw("d"),
+                selector: raw("s"),
+                algorithm: raw("a"),
+                identity: raw("i"),
+                header_b: raw("b").map(|b| crate::message::strip_ws(&b).chars().take(8).collect()),
+                key: None,
+                warnings: Vec::new(),
+                field_index: entry.field_index,
+            };
+            match entry.parsed {
+                Err(e) => result.failure = Some(DkimFailure::Signature(e)),
+                Ok(sig) => {
+                    let body = entry.hasher.and_then(|i| body_hashes.get(i));
+                    let outcome =
+                        check(&self.config, &sig, &entry.header_input, body, lookup, now, &mut keys, &mut result).await;
+                    result.failure = outcome.err();
+                    result.signature = Some(sig);
+                }
+            }
+            result.verdict = result.failure.as_ref().map_or(DkimVerdict::Pass, DkimFailure::verdict);
+            results.push(result);
+        }
+        Verification {
+            results,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
+/// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
+async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Result<KeyRecord, DkimFailure> {
+    let records = lookup.txt(name).await.map_err(|error| DkimFailure::KeyUnavailable {
+        name: name.to_string(),
+        error,
+    })?;
+    let mut first_error = None;
+    for record in &records {
+        match KeyRecord::parse(record) {
+            Ok(key) => return Ok(key),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(match first_error {
+        Some(e) => DkimFailure::KeyRecord(e),
+        None => DkimFailure::KeyUnavailable {
+            name: name.to_string(),
+            error: DnsError::NoRecords,
+        },
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check<L: Lookup + ?Sized>(
+    config: &VerifyConfig,
+    sig: &Signature,
+    header_input: &[u8],
+    body: Option<&BodyHash>,
+    lookup: &L,
+    now: u64,
+    keys: &mut HashMap<String, Result<KeyRecord, DkimFailure>>,
+    result: &mut DkimResult,
+) -> Result<(), DkimFailure> {
+    // RFC 6376 §6.1.1: time checks need no DNS.
+    if let Some(x) = sig.expiration {
+        if now > x.saturating_add(config.clock_skew) {
+            return Err(DkimFailure::Expired { expiration: x });
+        }
+    }
+    if let Some(t) = sig.timestamp {
+        if t > now.saturating_add(config.clock_skew) {
+            return Err(DkimFailure::TimestampInFuture { timestamp: t });
+        }
+    }
+    // §6.1.2: the key.
+    let name = sig.key_name();
+    if !keys.contains_key(&name) {
+        let fetched = fetch_key(lookup, &name).await;
+        keys.insert(name.clone(), fetched);
+    }
+    let key = match keys.get(&name) {
+        Some(Ok(key)) => key,
+        Some(Err(e)) => return Err(e.clone()),
+        None => {
+            return Err(DkimFailure::KeyUnavailable {
+                name,
+                error: DnsError::NoRecords,
+            })
+        }
+    };
+    result.key = Some(KeyInfo {
+        name: name.clone(),
+        key_type: key.key_type,
+        bits: key.key_bits(),
+        testing: key.testing,
+    });
+    let public_key = key.public_key.as_ref().ok_or(DkimFailure::KeyRevoked)?;
+    if key.key_type != sig.algorithm.key_type() {
+        return Err(DkimFailure::KeyTypeMismatch {
+            key: key.key_type,
+            algorithm: sig.algorithm,
+        });
+    }
+    if !key.allows_hash(sig.algorithm.hash()) {
+        return Err(DkimFailure::HashNotAllowedByKey(sig.algorithm.hash()));
+    }
+    if !key.allows_email() {
+        return Err(DkimFailure::KeyNotForEmail);
+    }
+    if key.strict_identity {
+        if let Some(identity) = &sig.identity {
+            if !identity.domain.eq_ignore_case(sig.domain.as_str()) {
+                return Err(DkimFailure::StrictIdentityMismatch);
+            }
+        }
+    }
+    let local_part = sig.identity.as_ref().map_or("", |i| i.local_part.as_str());
+    if !key.granularity_allows(local_part) {
+        return Err(DkimFailure::GranularityMismatch);
+    }
+    if key.testing {
+        result.warnings.push(DkimWarning::TestingMode);
+    }
+    let bits = public_key.bits();
+    if key.key_type == KeyType::Rsa {
+        if bits < config.min_rsa_bits.max(1024) {
+            return Err(DkimFailure::KeyTooShort { bits });
+        }
+        if bits < config.weak_rsa_bits {
+            result.warnings.push(DkimWarning::WeakKey { bits });
+        }
+    }
+    // §6.1.3: body hash, then the header signature.
+    let body = body.ok_or(DkimFailure::BodyHashMismatch { headers_intact: false })?;
+    if let Some(length) = sig.body_length {
+        if length > body.total {
+            return Err(DkimFailure::BodyLengthExceedsBody {
+                length,
+                body: body.total,
+            });
+        }
+        if length < body.total {
+            result.warnings.push(DkimWarning::UnsignedBodyContent {
+                signed: length,
+                total: body.total,
+            });
+        }
+    }
+    let headers_intact = public_key.verify(sig.algorithm.hash(), header_input, &sig.signature);
+    if body.digest != sig.body_hash {
+        return Err(DkimFailure::BodyHashMismatch { headers_intact });
+    }
+    if !headers_intact {
+        return Err(DkimFailure::SignatureMismatch);
+    }
+    if sig.algorithm == SigningAlgorithm::RsaSha1 {
+        return Err(DkimFailure::Sha1Signature);
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! hanko (判子, the seal that signs a document) proves and checks who sent an e-mail.
+//!
+//! This crate is the library: DKIM signing and verification (RFC 6376, RFC 8301, RFC 8463)
+//! now, with SPF, DMARC, ADSP and Authentication-Results to follow. It does no I/O of its own:
+//! DNS arrives through the [`dns::Lookup`] trait (implemented in `hanko-dns` with
+//! hickory-resolver and RFC 1035 zone files) and the current time is a parameter, so every
+//! result is reproducible in a test.
+//!
+//! Sign a message, then verify it (the DNS here is a one-record stand-in):
+//!
+//! ```
+//! use hanko::dkim::{self, Signer, SigningRequest, Verifier, VerifyConfig};
+//! use hanko::keys::{KeySpec, SigningKey};
+//! use hanko::message::{split_message, CrlfNormalizer, Headers};
+//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+//! # use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+//! # struct Zone(String);
+//! # impl Lookup for Zone {
+//! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+//! #         let found = name.eq_ignore_ascii_case("mail._domainkey.example.com");
+//! #         let answer = if found { Ok(vec![self.0.clone().into_bytes()]) } else { Err(DnsError::NxDomain) };
+//! #         Box::pin(async move { answer })
+//! #     }
+//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! # }
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! // The administrator's side: a key and the TXT record to publish.
+//! let key = SigningKey::generate(KeySpec::Ed25519)?;
+//! let record = dkim::key_record_for(&key, &Default::default())?;
+//! let dns = Zone(record); // serves mail._domainkey.example.com
+//!
+//! // Sign: headers, body chunks, finish.
+//! let message = CrlfNormalizer::normalize(b"From: joe@example.com\nSubject: hi\n\nHello.\n");
+//! let (head, body) = split_message(&message);
+//! let headers = Headers::parse(head, &Default::default())?;
+//! let mut signer = Signer::new(&headers, vec![SigningRequest::new(&key, "example.com", "mail")?])?;
+//! signer.body(body);
+//! let mut signed = Headers::new();
+//! for field in signer.finish(1_700_000_000)? {
+//!     signed.push(field);
+//! }
+//! for field in headers.fields() {
+//!     signed.push(field.clone());
+//! }
+//!
+//! // Verify the same way.
+//! let mut verifier = Verifier::new(&signed, VerifyConfig::default());
+//! verifier.body(body);
+//! let outcome = block_on(verifier.finish(&dns, 1_700_000_060));
+//! assert_eq!(outcome.results[0].verdict.as_str(), "pass");
+//!
+//! // One changed body octet fails, and the reason says what changed.
+//! let mut verifier = Verifier::new(&signed, VerifyConfig::default());
+//! verifier.body(b"Hello!\r\n");
+//! let outcome = block_on(verifier.finish(&dns, 1_700_000_060));
+//! assert_eq!(outcome.results[0].verdict.as_str(), "fail");
+//! assert_eq!(
+//!     outcome.results[0].failure.as_ref().unwrap().to_string(),
+//!     "body hash mismatch (body changed; signed headers intact)"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules follow the protocols: [`message`] (raw header fields, tag lists), [`dns`] (the
+//! lookup trait), [`keys`] (private keys and their records), [`dkim`].
+
+#![forbid(unsafe_code)]
+
+mod crypto;
+pub mod dkim;
+pub mod dns;
+pub mod keys;
+pub mod message;
+pub mod name;

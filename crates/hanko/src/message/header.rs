@@ -1,0 +1,290 @@
+//! Header fields kept as raw bytes (RFC 5322 §2.2).
+
+use super::{escape_bytes, MessageError, MessageLimits};
+
+/// One header field exactly as it appeared: name, colon, value and any folding CRLFs, without
+/// the CRLF that ends the field.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HeaderField {
+    raw: Vec<u8>,
+    /// Length of the field name (before optional white space and the colon).
+    name_len: usize,
+    /// Offset of the first octet after the colon.
+    value_start: usize,
+}
+
+impl std::fmt::Debug for HeaderField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeaderField({})", escape_bytes(&self.raw, 200))
+    }
+}
+
+impl HeaderField {
+    /// Parses one raw field (`Name: value`, folding allowed, no final CRLF).
+    ///
+    /// The name must be 1 or more printable US-ASCII characters other than `:` (RFC 5322
+    /// §2.2 `ftext`); white space between name and colon is accepted (the obsolete syntax of
+    /// RFC 5322 §4.5) and is not part of the name.
+    pub fn parse(raw: Vec<u8>) -> Option<HeaderField> {
+        let colon = raw.iter().position(|&b| b == b':')?;
+        let mut name_len = colon;
+        while name_len > 0 && matches!(raw[name_len - 1], b' ' | b'\t') {
+            name_len -= 1;
+        }
+        if name_len == 0 || !raw[..name_len].iter().all(|&b| (33..=126).contains(&b)) {
+            return None;
+        }
+        Some(HeaderField {
+            raw,
+            name_len,
+            value_start: colon + 1,
+        })
+    }
+
+    /// Builds a field from a name and a value given apart, as a milter receives them: the
+    /// raw form is `name:value`. `value` should keep its leading space and folding.
+    ///
+    /// Returns `None` when the name is not valid field-name syntax.
+    pub fn from_parts(name: &str, value: &[u8]) -> Option<HeaderField> {
+        let mut raw = Vec::with_capacity(name.len() + 1 + value.len());
+        raw.extend_from_slice(name.as_bytes());
+        raw.push(b':');
+        raw.extend_from_slice(value);
+        let field = HeaderField::parse(raw)?;
+        (field.name_len == name.len()).then_some(field)
+    }
+
+    /// The field name as written (letter case kept).
+    pub fn name(&self) -> &str {
+        // The constructor admits only printable US-ASCII in the name.
+        std::str::from_utf8(&self.raw[..self.name_len]).unwrap_or_default()
+    }
+
+    /// True when the name equals `name`, ignoring ASCII case (field names are
+    /// case-insensitive, RFC 5322 §1.2.2).
+    pub fn is(&self, name: &str) -> bool {
+        self.raw[..self.name_len].eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The value: every octet after the colon, folding and leading white space included.
+    pub fn value(&self) -> &[u8] {
+        &self.raw[self.value_start..]
+    }
+
+    /// The value with folding removed and surrounding white space trimmed, for display and
+    /// for parsing structured fields. Invalid UTF-8 is replaced.
+    pub fn unfolded_value(&self) -> String {
+        let unfolded: Vec<u8> = self
+            .value()
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect();
+        String::from_utf8_lossy(&unfolded).trim().to_string()
+    }
+
+    /// The whole field as it appeared, without the final CRLF.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Offset in [`raw`](Self::raw) where the value starts.
+    pub fn value_offset(&self) -> usize {
+        self.value_start
+    }
+}
+
+/// The header section: fields in the order they appear, top first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    fields: Vec<HeaderField>,
+}
+
+impl Headers {
+    /// An empty header section.
+    pub fn new() -> Headers {
+        Headers::default()
+    }
+
+    /// Parses a header section (CRLF line ends; the empty line that ends it may be present or
+    /// not).
+    ///
+    /// An mbox `From ` separator line at the very top is skipped. Any other line that is
+    /// neither `name:` nor a continuation (starting with space or tab) is an error, as is
+    /// going over `limits`.
+    pub fn parse(section: &[u8], limits: &MessageLimits) -> Result<Headers, MessageError> {
+        if section.len() > limits.max_header_bytes {
+            return Err(MessageError::HeaderSectionTooLarge {
+                limit: limits.max_header_bytes,
+            });
+        }
+        let mut headers = Headers::new();
+        let mut current: Option<Vec<u8>> = None;
+        let mut current_line = 0;
+        let mut rest = section;
+        let mut line_no = 0;
+        while !rest.is_empty() {
+            line_no += 1;
+            let (line, next) = match super::find(rest, b"\r\n") {
+                Some(end) => (&rest[..end], &rest[end + 2..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next;
+            if line.is_empty() {
+                // The empty line ends the header section.
+                break;
+            }
+            if line_no == 1 && line.starts_with(b"From ") && !line.contains(&b':') {
+                continue;
+            }
+            if line_no == 1 && line.starts_with(b"From ") {
+                // "From " with a colon later: still an mbox separator if the name part has a
+                // space, since field names cannot contain one.
+                let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
+                if line[..colon].trim_ascii_end().contains(&b' ') {
+                    continue;
+                }
+            }
+            if matches!(line[0], b' ' | b'\t') {
+                if let Some(field) = current.as_mut() {
+                    field.extend_from_slice(b"\r\n");
+                    field.extend_from_slice(line);
+                    continue;
+                }
+                return Err(MessageError::MalformedHeaderLine {
+                    line: line_no,
+                    text: escape_bytes(line, 60),
+                });
+            }
+            if let Some(raw) = current.take() {
+                headers.push_raw(raw, current_line, limits)?;
+            }
+            current = Some(line.to_vec());
+            current_line = line_no;
+        }
+        if let Some(raw) = current.take() {
+            headers.push_raw(raw, current_line, limits)?;
+        }
+        Ok(headers)
+    }
+
+    fn push_raw(
+        &mut self,
+        raw: Vec<u8>,
+        line: usize,
+        limits: &MessageLimits,
+    ) -> Result<(), MessageError> {
+        if self.fields.len() >= limits.max_header_fields {
+            return Err(MessageError::TooManyHeaderFields {
+                limit: limits.max_header_fields,
+            });
+        }
+        match HeaderField::parse(raw) {
+            Some(field) => {
+                self.fields.push(field);
+                Ok(())
+            }
+            None => Err(MessageError::MalformedHeaderLine {
+                line,
+                text: "(no field name before ':')".into(),
+            }),
+        }
+    }
+
+    /// Appends a field at the bottom.
+    pub fn push(&mut self, field: HeaderField) {
+        self.fields.push(field);
+    }
+
+    /// All fields, top first.
+    pub fn fields(&self) -> &[HeaderField] {
+        &self.fields
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Fields with the given name (case-insensitive), top first.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a HeaderField> + 'a {
+        self.fields.iter().filter(move |f| f.is(name))
+    }
+
+    /// The header section as bytes: every field followed by CRLF (no empty line).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for field in &self.fields {
+            out.extend_from_slice(field.raw());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Headers, MessageError> {
+        Headers::parse(s.as_bytes(), &MessageLimits::default())
+    }
+
+    #[test]
+    fn folded_fields_keep_their_bytes() {
+        let h = parse("From: a@b\r\nSubject: one\r\n two\r\nX-Y : z\r\n\r\n").unwrap();
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.fields()[1].raw(), b"Subject: one\r\n two");
+        assert_eq!(h.fields()[1].unfolded_value(), "one two");
+        assert_eq!(h.fields()[2].name(), "X-Y");
+        assert!(h.fields()[2].is("x-y"));
+        assert_eq!(h.fields()[2].value(), b" z");
+    }
+
+    #[test]
+    fn mbox_separator_is_skipped() {
+        let h = parse("From joe@example.com Mon Jan  1 00:00:00 2024\r\nFrom: a@b\r\n").unwrap();
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn garbage_line_is_an_error_naming_the_line() {
+        let err = parse("From: a@b\r\nthis is not a header\r\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = parse(" continuation first\r\n").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let many = "A: b\r\n".repeat(11);
+        let limits = MessageLimits {
+            max_header_fields: 10,
+            ..MessageLimits::default()
+        };
+        assert!(matches!(
+            Headers::parse(many.as_bytes(), &limits),
+            Err(MessageError::TooManyHeaderFields { limit: 10 })
+        ));
+        let limits = MessageLimits {
+            max_header_bytes: 20,
+            ..MessageLimits::default()
+        };
+        assert!(matches!(
+            Headers::parse(many.as_bytes(), &limits),
+            Err(MessageError::HeaderSectionTooLarge { limit: 20 })
+        ));
+    }
+
+    #[test]
+    fn from_parts_rejects_bad_names() {
+        assert!(HeaderField::from_parts("Subject", b" hi").is_some());
+        assert!(HeaderField::from_parts("Sub ject", b" hi").is_none());
+        assert!(HeaderField::from_parts("", b" hi").is_none());
+    }
+}

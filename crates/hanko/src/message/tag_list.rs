@@ -1,0 +1,185 @@
+//! `tag=value` lists as DKIM signatures and key records use them (RFC 6376 §3.2); DMARC
+//! records use the same syntax (RFC 9989 §4.7).
+//!
+//! ```text
+//! tag-list  =  tag-spec *( ";" tag-spec ) [ ";" ]
+//! tag-spec  =  [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
+//! tag-name  =  ALPHA *ALNUMPUNC          ; ALNUMPUNC = ALPHA / DIGIT / "_"
+//! tag-value =  [ tval *( 1*(WSP / FWS) tval ) ]
+//! tval      =  1*VALCHAR                 ; VALCHAR = %x21-3A / %x3C-7E
+//! ```
+//!
+//! Values may also carry UTF-8 (RFC 8616 allows it in `i=`).
+
+use std::fmt;
+use std::ops::Range;
+
+/// One `tag=value` pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The tag name (case-sensitive, RFC 6376 §3.2).
+    pub name: String,
+    /// The value with leading and trailing white space removed; inner folding white space
+    /// is kept as it was.
+    pub value: String,
+    /// Where the value stands in the parsed input, white space around it excluded.
+    pub value_span: Range<usize>,
+    /// From just after the `=` to the end of the tag-spec (before `;`): the value with the
+    /// white space around it, which DKIM deletes from `b=` (RFC 6376 §3.7).
+    pub raw_value_span: Range<usize>,
+}
+
+/// A parsed tag list: the tags in order, each name at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagList {
+    tags: Vec<Tag>,
+}
+
+/// Why a tag list did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagListError {
+    /// A tag name is not `ALPHA *(ALPHA / DIGIT / "_")`.
+    BadTagName(String),
+    /// A tag-spec has no `=`.
+    MissingEquals(String),
+    /// A tag appears twice (RFC 6376 §3.2: "Tags with duplicate names MUST NOT occur").
+    DuplicateTag(String),
+    /// A value contains a character outside VALCHAR and white space.
+    BadValue(String),
+}
+
+impl fmt::Display for TagListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagListError::BadTagName(n) => write!(f, "invalid tag name {n:?}"),
+            TagListError::MissingEquals(s) => write!(f, "tag without '=': {s:?}"),
+            TagListError::DuplicateTag(n) => write!(f, "tag {n}= appears more than once"),
+            TagListError::BadValue(n) => write!(f, "invalid character in the value of {n}="),
+        }
+    }
+}
+
+impl std::error::Error for TagListError {}
+
+fn is_wsp(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+impl TagList {
+    /// Parses `input`. Empty tag-specs (`;;`, a trailing `;`) are skipped.
+    pub fn parse(input: &[u8]) -> Result<TagList, TagListError> {
+        let mut tags: Vec<Tag> = Vec::new();
+        let mut start = 0;
+        while start <= input.len() {
+            let end = input[start..]
+                .iter()
+                .position(|&b| b == b';')
+                .map_or(input.len(), |p| start + p);
+            let spec = &input[start..end];
+            if !spec.iter().all(|&b| is_wsp(b)) {
+                let tag = parse_spec(spec, start)?;
+                if tags.iter().any(|t| t.name == tag.name) {
+                    return Err(TagListError::DuplicateTag(tag.name));
+                }
+                tags.push(tag);
+            }
+            start = end + 1;
+        }
+        Ok(TagList { tags })
+    }
+
+    /// The value of tag `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.tag(name).map(|t| t.value.as_str())
+    }
+
+    /// The whole [`Tag`] named `name`, if present.
+    pub fn tag(&self, name: &str) -> Option<&Tag> {
+        self.tags.iter().find(|t| t.name == name)
+    }
+
+    /// All tags in order.
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag, TagListError> {
+    let eq = spec.iter().position(|&b| b == b'=').ok_or_else(|| {
+        TagListError::MissingEquals(String::from_utf8_lossy(spec).trim().to_string())
+    })?;
+    let name_bytes = trim(&spec[..eq]);
+    let name = String::from_utf8_lossy(name_bytes).into_owned();
+    let valid_name = name_bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && name_bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid_name {
+        return Err(TagListError::BadTagName(name));
+    }
+    let raw_value = &spec[eq + 1..];
+    let lead = raw_value.iter().take_while(|&&b| is_wsp(b)).count();
+    let value_bytes = trim(raw_value);
+    // VALCHAR is printable ASCII but ';'; UTF-8 is allowed (RFC 8616).
+    if value_bytes
+        .iter()
+        .any(|&b| b < 0x21 && !is_wsp(b) || b == 0x7f)
+    {
+        return Err(TagListError::BadValue(name));
+    }
+    let value = String::from_utf8(value_bytes.to_vec()).map_err(|_| TagListError::BadValue(name.clone()))?;
+    let value_start = offset + eq + 1 + lead;
+    Ok(Tag {
+        name,
+        value,
+        value_span: value_start..value_start + value_bytes.len(),
+        raw_value_span: offset + eq + 1..offset + spec.len(),
+    })
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| !is_wsp(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| !is_wsp(b)).map_or(start, |p| p + 1);
+    &bytes[start..end]
+}
+
+/// Removes all folding white space from a value (for base64 in `b=`, `bh=` and `p=`).
+pub(crate) fn strip_ws(value: &str) -> String {
+    value.chars().filter(|c| !c.is_ascii_whitespace()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_with_folding_and_spans() {
+        let input = b" v=1; a=rsa-sha256;\r\n\tb=abc\r\n def ; d = example.com;";
+        let list = TagList::parse(input).unwrap();
+        assert_eq!(list.get("v"), Some("1"));
+        assert_eq!(list.get("d"), Some("example.com"));
+        let b = list.tag("b").unwrap();
+        assert_eq!(b.value, "abc\r\n def");
+        assert_eq!(&input[b.value_span.clone()], b"abc\r\n def");
+        assert_eq!(strip_ws(&b.value), "abcdef");
+    }
+
+    #[test]
+    fn empty_values_and_specs() {
+        let list = TagList::parse(b"p=; ;t=y;").unwrap();
+        assert_eq!(list.get("p"), Some(""));
+        assert_eq!(list.tags().len(), 2);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            TagList::parse(b"a=1; a=2"),
+            Err(TagListError::DuplicateTag("a".into()))
+        );
+        assert!(matches!(TagList::parse(b"1a=x"), Err(TagListError::BadTagName(_))));
+        assert!(matches!(TagList::parse(b"novalue"), Err(TagListError::MissingEquals(_))));
+        assert!(matches!(TagList::parse(b"a=x\x00y"), Err(TagListError::BadValue(_))));
+        assert!(matches!(TagList::parse(b"a=\xff"), Err(TagListError::BadValue(_))));
+    }
+}
