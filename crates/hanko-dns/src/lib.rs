@@ -1,1 +1,16 @@
-//! placeholder
+//! DNS lookups for hanko: the implementations of [`hanko::dns::Lookup`].
+//!
+//! - [`Resolver`]: real DNS through hickory-resolver, with the system configuration or
+//!   explicit servers, a timeout, and a TTL-honouring cache.
+//! - [`Zone`]: RFC 1035 zone files, for offline use and for tests.
+//! - [`server::TestServer`]: a small authoritative server on loopback serving a [`Zone`],
+//!   which can also misbehave on purpose; tests use it to exercise the network path.
+
+#![forbid(unsafe_code)]
+
+mod resolver;
+pub mod server;
+mod zone;
+
+pub use resolver::{Resolver, ResolverError, ResolverSettings};
+pub use zone::{RecordData, Zone, ZoneError, ZoneRecord, MAX_CNAME_CHAIN};

@@ -1,0 +1,188 @@
+//! [`Lookup`] over the network with hickory-resolver.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx};
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::NetError;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::TokioResolver;
+
+/// Resolver settings. Each field's default is what [`Default`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolverSettings {
+    /// Servers to ask (`--nameserver IP:PORT`). Default: empty, meaning the system
+    /// configuration (`/etc/resolv.conf`).
+    pub nameservers: Vec<SocketAddr>,
+    /// Time allowed for one query, retries included (`--dns-timeout`). Default: 5 s.
+    pub timeout: Duration,
+    /// Entries kept in the answer cache, which honours record TTLs (and the SOA minimum for
+    /// negative answers). Default: 1024.
+    pub cache_size: u64,
+}
+
+impl Default for ResolverSettings {
+    fn default() -> Self {
+        ResolverSettings {
+            nameservers: Vec::new(),
+            timeout: Duration::from_secs(5),
+            cache_size: 1024,
+        }
+    }
+}
+
+/// A [`Lookup`] that asks DNS servers, UDP first and TCP when an answer is truncated.
+/// Clones share one cache.
+#[derive(Clone)]
+pub struct Resolver {
+    inner: TokioResolver,
+    timeout: Duration,
+}
+
+/// Why a resolver could not be built.
+#[derive(Debug)]
+pub struct ResolverError(pub String);
+
+impl std::fmt::Display for ResolverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot set up DNS: {}", self.0)
+    }
+}
+
+impl std::error::Error for ResolverError {}
+
+impl Resolver {
+    /// Builds a resolver. Must be called inside a Tokio runtime.
+    pub fn new(settings: &ResolverSettings) -> Result<Resolver, ResolverError> {
+        let provider = TokioRuntimeProvider::default();
+        let mut builder = if settings.nameservers.is_empty() {
+            TokioResolver::builder(provider).map_err(|e| ResolverError(e.to_string()))?
+        } else {
+            let servers = settings
+                .nameservers
+                .iter()
+                .map(|addr| {
+                    let mut server = NameServerConfig::udp_and_tcp(addr.ip());
+                    for connection in &mut server.connections {
+                        connection.port = addr.port();
+                    }
+                    server
+                })
+                .collect();
+            TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+        };
+        let options: &mut ResolverOpts = builder.options_mut();
+        // Split the budget over two attempts so one lost UDP packet is retried.
+        options.timeout = settings.timeout / 2;
+        options.attempts = 2;
+        options.cache_size = settings.cache_size;
+        options.ndots = 0;
+        let inner = builder.build().map_err(|e| ResolverError(e.to_string()))?;
+        Ok(Resolver {
+            inner,
+            timeout: settings.timeout,
+        })
+    }
+
+    async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
+        check_name(name)?;
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        // The resolver has its own timeouts; this outer bound guarantees the budget even if
+        // it retries across several servers.
+        let lookup = tokio::time::timeout(self.timeout + Duration::from_millis(250), self.inner.lookup(fqdn.as_str(), rtype))
+            .await
+            .map_err(|_| DnsError::Timeout)?
+            .map_err(map_error)?;
+        let data: Vec<RData> = lookup
+            .answers()
+            .iter()
+            .filter(|r| r.record_type() == rtype)
+            .map(|r| r.data.clone())
+            .collect();
+        if data.is_empty() {
+            Err(DnsError::NoRecords)
+        } else {
+            Ok(data)
+        }
+    }
+}
+
+fn map_error(e: NetError) -> DnsError {
+    if e.is_nx_domain() {
+        return DnsError::NxDomain;
+    }
+    match &e {
+        NetError::Timeout => DnsError::Timeout,
+        NetError::Dns(hickory_resolver::net::DnsError::NoRecordsFound(no)) => match no.response_code {
+            ResponseCode::NoError => DnsError::NoRecords,
+            ResponseCode::NXDomain => DnsError::NxDomain,
+            code => DnsError::ServerFailure(code.to_string()),
+        },
+        _ => {
+            let text = e.to_string();
+            if text.contains("timed out") {
+                DnsError::Timeout
+            } else {
+                DnsError::ServerFailure(text)
+            }
+        }
+    }
+}
+
+impl Lookup for Resolver {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        Box::pin(async move {
+            let data = self.query(name, RecordType::TXT).await?;
+            Ok(data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::TXT(txt) => Some(txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect()),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+    fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
+        Box::pin(async move {
+            let data = self.query(name, RecordType::A).await?;
+            Ok(data.into_iter().filter_map(|d| match d {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            }).collect())
+        })
+    }
+    fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
+        Box::pin(async move {
+            let data = self.query(name, RecordType::AAAA).await?;
+            Ok(data.into_iter().filter_map(|d| match d {
+                RData::AAAA(a) => Some(a.0),
+                _ => None,
+            }).collect())
+        })
+    }
+    fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        Box::pin(async move {
+            let data = self.query(name, RecordType::MX).await?;
+            Ok(data.into_iter().filter_map(|d| match d {
+                RData::MX(mx) => Some(Mx {
+                    preference: mx.preference,
+                    exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
+                }),
+                _ => None,
+            }).collect())
+        })
+    }
+    fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let name = hanko::dns::reverse_name(ip);
+            let data = self.query(&name, RecordType::PTR).await?;
+            Ok(data.into_iter().filter_map(|d| match d {
+                RData::PTR(p) => Some(p.0.to_ascii().trim_end_matches('.').to_string()),
+                _ => None,
+            }).collect())
+        })
+    }
+}

@@ -1,0 +1,280 @@
+//! A small authoritative DNS server on loopback, for tests: it serves a [`Zone`] over UDP
+//! and TCP and can misbehave on purpose. Messages are encoded and decoded by hickory-proto.
+//!
+//! Behaviour that tests rely on:
+//! - answers longer than 512 octets over UDP come back truncated (TC) and empty, so clients
+//!   must retry over TCP, as real servers force them to;
+//! - CNAME chains inside the zone are answered whole, like an authoritative server does;
+//! - [`Fault`]s per name: never answer, SERVFAIL, REFUSED, or always truncate.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+use crate::zone::{RecordData, Zone, MAX_CNAME_CHAIN};
+
+/// A way to misbehave for a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Never answer (the client times out).
+    NoAnswer,
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Answer REFUSED.
+    Refused,
+    /// Over UDP, answer with TC set and nothing else (TCP answers normally).
+    Truncate,
+}
+
+/// What the server serves.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// The data.
+    pub zone: Zone,
+    /// Faults by query name (lower case, no trailing dot).
+    pub faults: HashMap<String, Fault>,
+    /// A fault for every name not in `faults`.
+    pub default_fault: Option<Fault>,
+}
+
+impl ServerConfig {
+    /// Serves `zone` without faults.
+    pub fn new(zone: Zone) -> Self {
+        ServerConfig {
+            zone,
+            ..Default::default()
+        }
+    }
+
+    /// Adds a fault for `name`.
+    pub fn with_fault(mut self, name: &str, fault: Fault) -> Self {
+        self.faults
+            .insert(name.trim_end_matches('.').to_ascii_lowercase(), fault);
+        self
+    }
+}
+
+/// A running server. Dropping it stops it.
+pub struct TestServer {
+    addr: SocketAddr,
+    queries: Arc<AtomicUsize>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+const UDP_LIMIT: usize = 512;
+
+impl TestServer {
+    /// Starts on 127.0.0.1 with a free port (UDP and TCP on the same port). Needs a Tokio
+    /// runtime.
+    pub async fn start(config: ServerConfig) -> std::io::Result<TestServer> {
+        let mut last_error = None;
+        for _ in 0..20 {
+            let udp = UdpSocket::bind("127.0.0.1:0").await?;
+            let addr = udp.local_addr()?;
+            match TcpListener::bind(addr).await {
+                Ok(tcp) => return Ok(Self::serve(udp, tcp, config)),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| std::io::Error::other("no free port")))
+    }
+
+    /// Starts on a given address (for example port 53 inside a private network namespace).
+    pub async fn start_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<TestServer> {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(udp.local_addr()?).await?;
+        Ok(Self::serve(udp, tcp, config))
+    }
+
+    fn serve(udp: UdpSocket, tcp: TcpListener, config: ServerConfig) -> TestServer {
+        let addr = udp.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let config = Arc::new(config);
+        let queries = Arc::new(AtomicUsize::new(0));
+        let udp_task = {
+            let config = config.clone();
+            let queries = queries.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let Ok((n, peer)) = udp.recv_from(&mut buf).await else {
+                        continue;
+                    };
+                    queries.fetch_add(1, Ordering::SeqCst);
+                    if let Some(reply) = respond(&config, &buf[..n], true) {
+                        let _ = udp.send_to(&reply, peer).await;
+                    }
+                }
+            })
+        };
+        let tcp_task = {
+            let config = config.clone();
+            let queries = queries.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut stream, _)) = tcp.accept().await else {
+                        continue;
+                    };
+                    let config = config.clone();
+                    let queries = queries.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            let mut len = [0u8; 2];
+                            if stream.read_exact(&mut len).await.is_err() {
+                                return;
+                            }
+                            let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                            if stream.read_exact(&mut msg).await.is_err() {
+                                return;
+                            }
+                            queries.fetch_add(1, Ordering::SeqCst);
+                            let Some(reply) = respond(&config, &msg, false) else {
+                                continue;
+                            };
+                            let Ok(len) = u16::try_from(reply.len()) else {
+                                return;
+                            };
+                            let mut out = len.to_be_bytes().to_vec();
+                            out.extend_from_slice(&reply);
+                            if stream.write_all(&out).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            })
+        };
+        TestServer {
+            addr,
+            queries,
+            tasks: vec![udp_task, tcp_task],
+        }
+    }
+
+    /// The address clients should use.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many queries arrived so far (UDP and TCP).
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+fn to_name(owner: &str) -> Option<Name> {
+    Name::from_ascii(format!("{owner}.")).ok()
+}
+
+fn rdata(data: &RecordData) -> Option<RData> {
+    Some(match data {
+        RecordData::A(ip) => RData::A(A(*ip)),
+        RecordData::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
+        RecordData::Txt(strings) => {
+            RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
+        }
+        RecordData::Mx(preference, exchange) => RData::MX(MX::new(*preference, to_name(exchange)?)),
+        RecordData::Ptr(host) => RData::PTR(PTR(to_name(host)?)),
+        RecordData::Cname(target) => RData::CNAME(CNAME(to_name(target)?)),
+        RecordData::Other(_) => return None,
+    })
+}
+
+fn matches(data: &RecordData, rtype: RecordType) -> bool {
+    matches!(
+        (data, rtype),
+        (RecordData::A(_), RecordType::A)
+            | (RecordData::Aaaa(_), RecordType::AAAA)
+            | (RecordData::Txt(_), RecordType::TXT)
+            | (RecordData::Mx(..), RecordType::MX)
+            | (RecordData::Ptr(_), RecordType::PTR)
+            | (RecordData::Cname(_), RecordType::CNAME)
+    )
+}
+
+fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> {
+    let request = Message::from_vec(request).ok()?;
+    let query = request.queries.first()?.clone();
+    let qname = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    let mut response = Message::response(request.metadata.id, OpCode::Query);
+    response.metadata.message_type = MessageType::Response;
+    response.metadata.authoritative = true;
+    response.metadata.recursion_desired = request.metadata.recursion_desired;
+    response.metadata.recursion_available = true;
+    response.add_query(query.clone());
+
+    let fault = config.faults.get(&qname).copied().or(config.default_fault);
+    match fault {
+        Some(Fault::NoAnswer) => return None,
+        Some(Fault::ServFail) => {
+            response.metadata.response_code = ResponseCode::ServFail;
+            return response.to_vec().ok();
+        }
+        Some(Fault::Refused) => {
+            response.metadata.response_code = ResponseCode::Refused;
+            return response.to_vec().ok();
+        }
+        Some(Fault::Truncate) if udp => {
+            response.metadata.truncation = true;
+            return response.to_vec().ok();
+        }
+        Some(Fault::Truncate) | None => {}
+    }
+
+    let mut current = qname.clone();
+    let mut answered = false;
+    for _ in 0..=MAX_CNAME_CHAIN {
+        let records = config.zone.records(&current);
+        let owner = to_name(&current)?;
+        let hits: Vec<_> = records.iter().filter(|r| matches(&r.data, query.query_type())).collect();
+        if !hits.is_empty() {
+            for r in hits {
+                if let Some(data) = rdata(&r.data) {
+                    response.add_answer(Record::from_rdata(owner.clone(), r.ttl, data));
+                }
+            }
+            answered = true;
+            break;
+        }
+        let cname = records.iter().find(|r| matches!(r.data, RecordData::Cname(_)));
+        match cname {
+            Some(r) => {
+                if let (Some(data), RecordData::Cname(target)) = (rdata(&r.data), &r.data) {
+                    response.add_answer(Record::from_rdata(owner, r.ttl, data));
+                    current = target.clone();
+                    answered = true;
+                }
+            }
+            None => break,
+        }
+    }
+    if !answered && !config.zone.name_exists(&qname) {
+        response.metadata.response_code = ResponseCode::NXDomain;
+    }
+    let bytes = response.to_vec().ok()?;
+    if udp && bytes.len() > UDP_LIMIT {
+        let mut truncated = Message::response(request.metadata.id, OpCode::Query);
+        truncated.metadata.truncation = true;
+        truncated.metadata.authoritative = true;
+        truncated.metadata.recursion_desired = request.metadata.recursion_desired;
+        truncated.metadata.recursion_available = true;
+        truncated.add_query(query);
+        return truncated.to_vec().ok();
+    }
+    Some(bytes)
+}
