@@ -1,1 +1,85 @@
-fn main() {}
+//! The `hanko` command: a thin layer that parses flags, calls the library and renders.
+
+#![forbid(unsafe_code)]
+
+mod dns;
+mod keygen;
+mod render;
+mod sign;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// hanko (判子): DKIM keys, signing and verification.
+///
+/// Exit status: 0 success (for verify: every signature passed), 1 an authentication failed or
+/// there was nothing to authenticate, 2 usage or input error.
+#[derive(Parser)]
+#[command(name = "hanko", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    dns: dns::DnsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a DKIM key pair and the DNS TXT record that publishes it.
+    Keygen(keygen::KeygenArgs),
+    /// Sign a message: write it with DKIM-Signature fields prepended.
+    Sign(sign::SignArgs),
+    /// Verify every DKIM signature of a message.
+    Verify(verify::VerifyArgs),
+    /// DKIM utilities.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DkimCommand {
+    /// Check that the published key record matches a private key (like opendkim-testkey).
+    Testkey(keygen::TestkeyArgs),
+}
+
+/// Exit status for usage and input errors.
+pub const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hanko: cannot start: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Keygen(args) => keygen::run(args),
+            Command::Sign(args) => sign::run(args),
+            Command::Verify(args) => verify::run(args, &cli.dns).await,
+            Command::Dkim {
+                command: DkimCommand::Testkey(args),
+            } => keygen::testkey(args, &cli.dns).await,
+        }
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("hanko: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

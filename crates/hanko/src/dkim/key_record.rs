@@ -141,6 +141,19 @@ impl KeyRecord {
         self.public_key.as_ref().map(PublicKey::bits)
     }
 
+    /// True when the record publishes the public half of `key` (RSA keys compare by value,
+    /// whether `p=` holds `SubjectPublicKeyInfo` or bare PKCS#1).
+    pub fn matches_key(&self, key: &SigningKey) -> bool {
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(key.public_key_base64().unwrap_or_default()) else {
+            return false;
+        };
+        let theirs = match key.key_type() {
+            KeyType::Rsa => PublicKey::rsa_from_der(&bytes),
+            KeyType::Ed25519 => PublicKey::ed25519(&bytes),
+        };
+        theirs.is_some() && self.public_key == theirs
+    }
+
     /// True when `s=` allows e-mail (`*` or `email`).
     pub fn allows_email(&self) -> bool {
         self.service_types.iter().any(|s| s == "*" || s == "email")
@@ -282,5 +295,8 @@ mod tests {
         assert!(rec.testing);
         assert_eq!(rec.notes.as_deref(), Some("rotated_2026__ok"));
         assert_eq!(rec.key_type, KeyType::Ed25519);
+        assert!(rec.matches_key(&key));
+        let other = SigningKey::generate(crate::keys::KeySpec::Ed25519).unwrap();
+        assert!(!rec.matches_key(&other));
     }
 }

@@ -178,7 +178,10 @@ impl SigningKey {
         Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
-    pub(crate) fn sign(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+    /// Signs DKIM header-hash input (RFC 6376 §3.7): RSASSA-PKCS1-v1_5 with SHA-256, or
+    /// Ed25519 over its SHA-256 (RFC 8463 §3). [`crate::dkim::Signer`] calls this; it is public
+    /// so that published signing vectors can be reproduced.
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(self.key.sign(data)?)
     }
 }

@@ -1,0 +1,58 @@
+//! The DNS options every network-using command shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use hanko::dns::Lookup;
+use hanko_dns::{Resolver, ResolverSettings, Zone};
+
+/// Where DNS answers come from.
+#[derive(Args, Debug, Clone)]
+pub struct DnsArgs {
+    /// Answer DNS queries from this RFC 1035 zone file instead of the network (repeatable).
+    #[arg(long = "zone", global = true, value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+    /// Ask this DNS server instead of the system's (repeatable), e.g. 127.0.0.1:5353.
+    #[arg(long = "nameserver", global = true, value_name = "IP:PORT")]
+    pub nameservers: Vec<String>,
+    /// Seconds allowed for one DNS query, retries included.
+    #[arg(long = "dns-timeout", global = true, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+}
+
+impl DnsArgs {
+    /// Builds the lookup these options ask for.
+    pub fn lookup(&self) -> anyhow::Result<Box<dyn Lookup>> {
+        if !self.zones.is_empty() {
+            if !self.nameservers.is_empty() {
+                bail!("--zone and --nameserver cannot be combined");
+            }
+            let mut zone = Zone::new();
+            for path in &self.zones {
+                zone.add_file(path)?;
+            }
+            return Ok(Box::new(zone));
+        }
+        if !(self.timeout > 0.0 && self.timeout <= 600.0) {
+            bail!("--dns-timeout must be between 0 and 600 seconds");
+        }
+        let nameservers = self
+            .nameservers
+            .iter()
+            .map(|s| {
+                s.parse::<SocketAddr>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .with_context(|| format!("--nameserver {s:?} is not IP or IP:PORT"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let settings = ResolverSettings {
+            nameservers,
+            timeout: Duration::from_secs_f64(self.timeout),
+            ..Default::default()
+        };
+        Ok(Box::new(Resolver::new(&settings)?))
+    }
+}
