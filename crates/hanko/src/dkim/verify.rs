@@ -24,6 +24,10 @@ pub struct VerifyConfig {
     pub min_rsa_bits: usize,
     /// RSA keys below this pass with a [`DkimWarning::WeakKey`]. Default: 2048.
     pub weak_rsa_bits: usize,
+    /// Treat `t=` more than `clock_skew` in the future as a failure instead of a
+    /// [`DkimWarning::FutureTimestamp`]. Default: off, because RFC 6376 §3.5 only allows it
+    /// and genuine signers with fast clocks exist (mail-auth's real message 004 is one).
+    pub reject_future_timestamps: bool,
 }
 
 impl Default for VerifyConfig {
@@ -33,6 +37,7 @@ impl Default for VerifyConfig {
             clock_skew: 300,
             min_rsa_bits: 1024,
             weak_rsa_bits: 2048,
+            reject_future_timestamps: false,
         }
     }
 }
@@ -240,6 +245,11 @@ pub enum DkimWarning {
         /// The key size.
         bits: usize,
     },
+    /// `t=` is later than now plus the clock skew: the signer's clock is fast.
+    FutureTimestamp {
+        /// The `t=` value.
+        timestamp: u64,
+    },
 }
 
 impl fmt::Display for DkimWarning {
@@ -251,6 +261,9 @@ impl fmt::Display for DkimWarning {
                 "l= signs {signed} of {total} body octets; the rest is unsigned"
             ),
             DkimWarning::WeakKey { bits } => write!(f, "RSA key of {bits} bits; 2048 is recommended"),
+            DkimWarning::FutureTimestamp { timestamp } => {
+                write!(f, "t={timestamp} is in the future: the signer's clock is fast")
+            }
         }
     }
 }
@@ -490,7 +503,10 @@ async fn check<L: Lookup + ?Sized>(
     }
     if let Some(t) = sig.timestamp {
         if t > now.saturating_add(config.clock_skew) {
-            return Err(DkimFailure::TimestampInFuture { timestamp: t });
+            if config.reject_future_timestamps {
+                return Err(DkimFailure::TimestampInFuture { timestamp: t });
+            }
+            result.warnings.push(DkimWarning::FutureTimestamp { timestamp: t });
         }
     }
     // §6.1.2: the key.

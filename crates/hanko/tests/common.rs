@@ -1,0 +1,87 @@
+//! Shared helpers for the conformance tests: where the suites live and an in-memory DNS.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use hanko::dkim::{Verification, Verifier, VerifyConfig};
+use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+use hanko::message::{split_message, CrlfNormalizer, Headers, MessageLimits};
+
+/// The conformance folder: `$HANKO_CONFORMANCE`, else `../shared/conformance` beside the
+/// repository. Panics with instructions when it is missing, so CI cannot pass without it.
+pub fn conformance_dir() -> PathBuf {
+    let dir = std::env::var_os("HANKO_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
+    assert!(
+        dir.join("README.md").is_file(),
+        "conformance suites not found at {}: set HANKO_CONFORMANCE or put shared/ beside the repository",
+        dir.display()
+    );
+    dir
+}
+
+pub fn read(relative: &str) -> Vec<u8> {
+    let path = conformance_dir().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// TXT records from a map; every other name is NXDOMAIN. A value of `None` is a timeout.
+#[derive(Default, Clone)]
+pub struct MapDns {
+    pub txt: HashMap<String, Vec<Option<Vec<u8>>>>,
+}
+
+impl MapDns {
+    pub fn add(&mut self, name: &str, value: &str) {
+        self.txt
+            .entry(name.trim_end_matches('.').to_ascii_lowercase())
+            .or_default()
+            .push(Some(value.as_bytes().to_vec()));
+    }
+    pub fn add_timeout(&mut self, name: &str) {
+        self.txt.entry(name.to_ascii_lowercase()).or_default().push(None);
+    }
+}
+
+impl Lookup for MapDns {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        let answer = match self.txt.get(&name.trim_end_matches('.').to_ascii_lowercase()) {
+            None => Err(DnsError::NxDomain),
+            Some(values) if values.iter().any(Option::is_none) => Err(DnsError::Timeout),
+            Some(values) => Ok(values.iter().flatten().cloned().collect()),
+        };
+        Box::pin(async move { answer })
+    }
+    fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
+        Box::pin(async { Err(DnsError::NxDomain) })
+    }
+    fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
+        Box::pin(async { Err(DnsError::NxDomain) })
+    }
+    fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        Box::pin(async { Err(DnsError::NxDomain) })
+    }
+    fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        Box::pin(async { Err(DnsError::NxDomain) })
+    }
+}
+
+/// Verifies a message (LF or CRLF) the way the CLI does.
+pub async fn verify(message: &[u8], dns: &MapDns, now: u64) -> Verification {
+    let message = CrlfNormalizer::normalize(message);
+    let (head, body) = split_message(&message);
+    let headers = Headers::parse(head, &MessageLimits::default()).expect("headers parse");
+    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    // Odd chunk sizes, so that streaming is exercised on every vector.
+    for chunk in body.chunks(7) {
+        verifier.body(chunk);
+    }
+    verifier.finish(dns, now).await
+}
+
+pub fn verdicts(v: &Verification) -> Vec<&'static str> {
+    v.results.iter().map(|r| r.verdict.as_str()).collect()
+}
