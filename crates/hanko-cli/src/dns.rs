@@ -19,7 +19,12 @@ pub struct DnsArgs {
     #[arg(long = "nameserver", global = true, value_name = "IP:PORT")]
     pub nameservers: Vec<String>,
     /// Seconds allowed for one DNS query, retries included.
-    #[arg(long = "dns-timeout", global = true, value_name = "SECONDS", default_value_t = 5.0)]
+    #[arg(
+        long = "dns-timeout",
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 5.0
+    )]
     pub timeout: f64,
 }
 
@@ -44,7 +49,10 @@ impl DnsArgs {
             .iter()
             .map(|s| {
                 s.parse::<SocketAddr>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .or_else(|_| {
+                        s.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
                     .with_context(|| format!("--nameserver {s:?} is not IP or IP:PORT"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

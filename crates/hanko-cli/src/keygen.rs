@@ -78,10 +78,14 @@ fn print_record(domain: Option<&str>, selector: Option<&str>, value: &str) -> St
 pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
     let options = record_options(&args);
     if let Some(path) = &args.from_key {
-        let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let key = SigningKey::from_pem(&text).with_context(|| format!("{}", path.display()))?;
         let value = key_record_for(&key, &options)?;
-        print!("{}", print_record(args.domain.as_deref(), args.selector.as_deref(), &value));
+        print!(
+            "{}",
+            print_record(args.domain.as_deref(), args.selector.as_deref(), &value)
+        );
         println!("{value}");
         return Ok(0);
     }
@@ -105,11 +109,13 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
     let key = SigningKey::generate(spec)?;
     let value = key_record_for(&key, &options)?;
     let zone = print_record(Some(domain), Some(selector), &value);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let key_path = args.out.join(format!("{selector}.private"));
     write_private(&key_path, key.to_pkcs8_pem()?.as_bytes())?;
     let txt_path = args.out.join(format!("{selector}.txt"));
-    std::fs::write(&txt_path, &zone).with_context(|| format!("cannot write {}", txt_path.display()))?;
+    std::fs::write(&txt_path, &zone)
+        .with_context(|| format!("cannot write {}", txt_path.display()))?;
     eprintln!("wrote {} and {}", key_path.display(), txt_path.display());
     println!("; zone file entry:");
     print!("{zone}");
@@ -148,7 +154,8 @@ pub struct TestkeyArgs {
 }
 
 pub async fn testkey(args: TestkeyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
-    let text = std::fs::read(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
+    let text =
+        std::fs::read(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
     let key = SigningKey::from_pem(&text).with_context(|| format!("{}", args.key.display()))?;
     let lookup = dns.lookup()?;
     let name = format!("{}._domainkey.{}", args.selector, args.domain);
@@ -187,7 +194,10 @@ pub async fn testkey(args: TestkeyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         }
     }
     if records.len() > 1 {
-        println!("  note: {} TXT records at {name}; publish exactly one", records.len());
+        println!(
+            "  note: {} TXT records at {name}; publish exactly one",
+            records.len()
+        );
     }
     if ok {
         return Ok(0);

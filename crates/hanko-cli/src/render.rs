@@ -21,9 +21,14 @@ fn comment_safe(text: &str) -> String {
 fn value(text: &str) -> String {
     let token = !text.is_empty()
         && text.chars().all(|c| {
-            c.is_ascii_graphic() && !"()<>,;:\\\"/[]?=".contains(c) || c == '/' || c == '=' || c == ':'
+            c.is_ascii_graphic() && !"()<>,;:\\\"/[]?=".contains(c)
+                || c == '/'
+                || c == '='
+                || c == ':'
         });
-    let dot_atom_like = text.chars().all(|c| c.is_ascii_alphanumeric() || "-._@+/=".contains(c));
+    let dot_atom_like = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._@+/=".contains(c));
     if token && dot_atom_like {
         text.to_string()
     } else {
@@ -90,7 +95,10 @@ pub fn summary(outcome: &Verification) -> String {
         }
         if let Some(key) = &r.key {
             if let Some(bits) = key.bits {
-                out.push_str(&format!("  key: {} {} bits at {}\n", key.key_type, bits, key.name));
+                out.push_str(&format!(
+                    "  key: {} {} bits at {}\n",
+                    key.key_type, bits, key.name
+                ));
             }
         }
         for w in &r.warnings {
@@ -98,7 +106,10 @@ pub fn summary(outcome: &Verification) -> String {
         }
     }
     if outcome.skipped > 0 {
-        out.push_str(&format!("{} more signatures not verified (limit reached)\n", outcome.skipped));
+        out.push_str(&format!(
+            "{} more signatures not verified (limit reached)\n",
+            outcome.skipped
+        ));
     }
     out
 }
@@ -144,7 +155,10 @@ mod tests {
 
     #[test]
     fn comments_and_values_cannot_break_out() {
-        assert_eq!(comment_safe("a) dkim=pass (b\r\nX: y"), "a] dkim=pass [b  X: y");
+        assert_eq!(
+            comment_safe("a) dkim=pass (b\r\nX: y"),
+            "a] dkim=pass [b  X: y"
+        );
         assert_eq!(value("example.com"), "example.com");
         assert_eq!(value("a b;dkim=pass"), "\"a b;dkim=pass\"");
         assert_eq!(value("x\"y"), "\"x\\\"y\"");

@@ -54,13 +54,18 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
             args.selectors.len()
         );
     }
-    let canonicalization = Canonicalization::parse(&args.canonicalization)
-        .with_context(|| format!("--canonicalization {:?}: expected simple or relaxed, as header/body", args.canonicalization))?;
+    let canonicalization = Canonicalization::parse(&args.canonicalization).with_context(|| {
+        format!(
+            "--canonicalization {:?}: expected simple or relaxed, as header/body",
+            args.canonicalization
+        )
+    })?;
     let keys = args
         .keys
         .iter()
         .map(|path| {
-            let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             SigningKey::from_pem(&text).with_context(|| format!("{}", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -69,7 +74,12 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
         let mut request = SigningRequest::new(key, &args.domain, selector)?;
         request.canonicalization = canonicalization;
         request.headers = args.headers.clone();
-        request.oversign = args.oversign.iter().filter(|s| !s.is_empty()).cloned().collect();
+        request.oversign = args
+            .oversign
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect();
         request.identity = args.identity.clone();
         request.expire_after = args.expire;
         request.body_length = args.body_length;
@@ -81,12 +91,17 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
     let stdin_copy;
     let (first, original): (Box<dyn Read>, Option<Vec<u8>>) = match &args.file {
         Some(path) => (
-            Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?),
+            Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
             None,
         ),
         None => {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
             stdin_copy = buf.clone();
             (Box::new(std::io::Cursor::new(buf)), Some(stdin_copy))
         }
@@ -117,7 +132,9 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
         let mut raw = field.raw().to_vec();
         raw.extend_from_slice(b"\r\n");
         if lf_only {
-            raw = String::from_utf8_lossy(&raw).replace("\r\n", "\n").into_bytes();
+            raw = String::from_utf8_lossy(&raw)
+                .replace("\r\n", "\n")
+                .into_bytes();
         }
         out.write_all(&raw)?;
     }

@@ -29,10 +29,15 @@ pub struct VerifyArgs {
 
 pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let input: Box<dyn Read> = match &args.file {
-        Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?),
+        Some(path) => Box::new(
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdin()),
     };
-    let name = args.file.as_ref().map_or("standard input".to_string(), |p| p.display().to_string());
+    let name = args
+        .file
+        .as_ref()
+        .map_or("standard input".to_string(), |p| p.display().to_string());
     let mut reader = MessageReader::new(std::io::BufReader::new(input), MessageLimits::default());
     let headers = reader.read_headers().with_context(|| name.clone())?;
     let mut verifier = Verifier::new(&headers, VerifyConfig::default());
@@ -40,11 +45,16 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         verifier.body(chunk);
     }
     let lookup = dns.lookup()?;
-    let outcome = verifier.finish(&*lookup, args.time.unwrap_or_else(crate::now)).await;
+    let outcome = verifier
+        .finish(&*lookup, args.time.unwrap_or_else(crate::now))
+        .await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&outcome))?);
     } else {
-        print!("{}", render::authentication_results(&args.authserv_id, &outcome));
+        print!(
+            "{}",
+            render::authentication_results(&args.authserv_id, &outcome)
+        );
         print!("{}", render::summary(&outcome));
     }
     Ok(if outcome.all_pass() { 0 } else { 1 })

@@ -92,10 +92,13 @@ impl Resolver {
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         // The resolver has its own timeouts; this outer bound guarantees the budget even if
         // it retries across several servers.
-        let lookup = tokio::time::timeout(self.timeout + Duration::from_millis(250), self.inner.lookup(fqdn.as_str(), rtype))
-            .await
-            .map_err(|_| DnsError::Timeout)?
-            .map_err(map_error)?;
+        let lookup = tokio::time::timeout(
+            self.timeout + Duration::from_millis(250),
+            self.inner.lookup(fqdn.as_str(), rtype),
+        )
+        .await
+        .map_err(|_| DnsError::Timeout)?
+        .map_err(map_error)?;
         let data: Vec<RData> = lookup
             .answers()
             .iter()
@@ -116,11 +119,13 @@ fn map_error(e: NetError) -> DnsError {
     }
     match &e {
         NetError::Timeout => DnsError::Timeout,
-        NetError::Dns(hickory_resolver::net::DnsError::NoRecordsFound(no)) => match no.response_code {
-            ResponseCode::NoError => DnsError::NoRecords,
-            ResponseCode::NXDomain => DnsError::NxDomain,
-            code => DnsError::ServerFailure(code.to_string()),
-        },
+        NetError::Dns(hickory_resolver::net::DnsError::NoRecordsFound(no)) => {
+            match no.response_code {
+                ResponseCode::NoError => DnsError::NoRecords,
+                ResponseCode::NXDomain => DnsError::NxDomain,
+                code => DnsError::ServerFailure(code.to_string()),
+            }
+        }
         _ => {
             let text = e.to_string();
             if text.contains("timed out") {
@@ -139,7 +144,12 @@ impl Lookup for Resolver {
             Ok(data
                 .into_iter()
                 .filter_map(|d| match d {
-                    RData::TXT(txt) => Some(txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect()),
+                    RData::TXT(txt) => Some(
+                        txt.txt_data
+                            .iter()
+                            .flat_map(|s| s.iter().copied())
+                            .collect(),
+                    ),
                     _ => None,
                 })
                 .collect())
@@ -148,41 +158,53 @@ impl Lookup for Resolver {
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         Box::pin(async move {
             let data = self.query(name, RecordType::A).await?;
-            Ok(data.into_iter().filter_map(|d| match d {
-                RData::A(a) => Some(a.0),
-                _ => None,
-            }).collect())
+            Ok(data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::A(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect())
         })
     }
     fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
         Box::pin(async move {
             let data = self.query(name, RecordType::AAAA).await?;
-            Ok(data.into_iter().filter_map(|d| match d {
-                RData::AAAA(a) => Some(a.0),
-                _ => None,
-            }).collect())
+            Ok(data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::AAAA(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect())
         })
     }
     fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
         Box::pin(async move {
             let data = self.query(name, RecordType::MX).await?;
-            Ok(data.into_iter().filter_map(|d| match d {
-                RData::MX(mx) => Some(Mx {
-                    preference: mx.preference,
-                    exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
-                }),
-                _ => None,
-            }).collect())
+            Ok(data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::MX(mx) => Some(Mx {
+                        preference: mx.preference,
+                        exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
+                    }),
+                    _ => None,
+                })
+                .collect())
         })
     }
     fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
         Box::pin(async move {
             let name = hanko::dns::reverse_name(ip);
             let data = self.query(&name, RecordType::PTR).await?;
-            Ok(data.into_iter().filter_map(|d| match d {
-                RData::PTR(p) => Some(p.0.to_ascii().trim_end_matches('.').to_string()),
-                _ => None,
-            }).collect())
+            Ok(data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::PTR(p) => Some(p.0.to_ascii().trim_end_matches('.').to_string()),
+                    _ => None,
+                })
+                .collect())
         })
     }
 }

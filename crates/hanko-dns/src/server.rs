@@ -103,7 +103,9 @@ impl TestServer {
     }
 
     fn serve(udp: UdpSocket, tcp: TcpListener, config: ServerConfig) -> TestServer {
-        let addr = udp.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let addr = udp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let config = Arc::new(config);
         let queries = Arc::new(AtomicUsize::new(0));
         let udp_task = {
@@ -210,7 +212,11 @@ fn matches(data: &RecordData, rtype: RecordType) -> bool {
 fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> {
     let request = Message::from_vec(request).ok()?;
     let query = request.queries.first()?.clone();
-    let qname = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    let qname = query
+        .name()
+        .to_ascii()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let mut response = Message::response(request.metadata.id, OpCode::Query);
     response.metadata.message_type = MessageType::Response;
     response.metadata.authoritative = true;
@@ -241,7 +247,10 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
     for _ in 0..=MAX_CNAME_CHAIN {
         let records = config.zone.records(&current);
         let owner = to_name(&current)?;
-        let hits: Vec<_> = records.iter().filter(|r| matches(&r.data, query.query_type())).collect();
+        let hits: Vec<_> = records
+            .iter()
+            .filter(|r| matches(&r.data, query.query_type()))
+            .collect();
         if !hits.is_empty() {
             for r in hits {
                 if let Some(data) = rdata(&r.data) {
@@ -251,7 +260,9 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
             answered = true;
             break;
         }
-        let cname = records.iter().find(|r| matches!(r.data, RecordData::Cname(_)));
+        let cname = records
+            .iter()
+            .find(|r| matches!(r.data, RecordData::Cname(_)));
         match cname {
             Some(r) => {
                 if let (Some(data), RecordData::Cname(target)) = (rdata(&r.data), &r.data) {

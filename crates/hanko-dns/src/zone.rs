@@ -101,7 +101,9 @@ fn unescape(input: &[u8]) -> Vec<u8> {
         if input[i] == b'\\' && i + 1 < input.len() {
             let digits = &input[i + 1..(i + 4).min(input.len())];
             if digits.len() == 3 && digits.iter().all(u8::is_ascii_digit) {
-                let value = digits.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+                let value = digits
+                    .iter()
+                    .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
                 if let Ok(byte) = u8::try_from(value) {
                     out.push(byte);
                     i += 4;
@@ -208,7 +210,10 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             _ => {
                 let start = i;
                 while i < bytes.len()
-                    && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"')
+                    && !matches!(
+                        bytes[i],
+                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+                    )
                 {
                     if bytes[i] == b'\\' {
                         i += 1;
@@ -216,9 +221,9 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                     i += 1;
                 }
                 let end = i.min(bytes.len());
-                current
-                    .tokens
-                    .push(Token::Word(String::from_utf8_lossy(&bytes[start..end]).into_owned()));
+                current.tokens.push(Token::Word(
+                    String::from_utf8_lossy(&bytes[start..end]).into_owned(),
+                ));
             }
         }
     }
@@ -280,7 +285,12 @@ impl Zone {
         self.add_text(&text, "", file)
     }
 
-    fn add_text(&mut self, text: &str, origin: &str, file: Option<String>) -> Result<(), ZoneError> {
+    fn add_text(
+        &mut self,
+        text: &str,
+        origin: &str,
+        file: Option<String>,
+    ) -> Result<(), ZoneError> {
         let err = |line: usize, message: String| ZoneError {
             file: file.clone(),
             line,
@@ -295,7 +305,10 @@ impl Zone {
             let first = tokens.peek().map(|t| t.text()).unwrap_or_default();
             if first.starts_with('$') {
                 tokens.next();
-                let arg = tokens.next().map(Token::text).ok_or_else(|| err(entry.line, format!("{first} needs a value")))?;
+                let arg = tokens
+                    .next()
+                    .map(Token::text)
+                    .ok_or_else(|| err(entry.line, format!("{first} needs a value")))?;
                 match first.to_ascii_uppercase().as_str() {
                     "$ORIGIN" => origin = absolute(&arg, &origin),
                     "$TTL" => {
@@ -318,7 +331,7 @@ impl Zone {
             last_owner = Some(owner.clone());
             let mut ttl = default_ttl;
             let mut rtype = None;
-            while let Some(token) = tokens.next() {
+            for token in tokens.by_ref() {
                 let word = token.text();
                 if let Ok(n) = word.parse::<u32>() {
                     ttl = n;
@@ -329,11 +342,15 @@ impl Zone {
                     break;
                 }
             }
-            let rtype = rtype.ok_or_else(|| err(entry.line, format!("no record type for {owner}")))?;
+            let rtype =
+                rtype.ok_or_else(|| err(entry.line, format!("no record type for {owner}")))?;
             let rest: Vec<&Token> = tokens.collect();
             let need = |n: usize| -> Result<(), ZoneError> {
                 if rest.len() < n {
-                    Err(err(entry.line, format!("{rtype} record for {owner} is incomplete")))
+                    Err(err(
+                        entry.line,
+                        format!("{rtype} record for {owner} is incomplete"),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -364,7 +381,10 @@ impl Zone {
                 "MX" => {
                     need(2)?;
                     let preference = rest[0].text().parse().map_err(|_| {
-                        err(entry.line, format!("bad MX preference {:?}", rest[0].text()))
+                        err(
+                            entry.line,
+                            format!("bad MX preference {:?}", rest[0].text()),
+                        )
                     })?;
                     RecordData::Mx(preference, absolute(&rest[1].text(), &origin))
                 }
@@ -386,7 +406,10 @@ impl Zone {
     /// Adds one record.
     pub fn add(&mut self, owner: &str, ttl: u32, data: RecordData) {
         let owner = owner.trim_end_matches('.').to_ascii_lowercase();
-        self.records.entry(owner).or_default().push(ZoneRecord { ttl, data });
+        self.records
+            .entry(owner)
+            .or_default()
+            .push(ZoneRecord { ttl, data });
     }
 
     /// The records of `name` exactly (no CNAME following).
@@ -515,11 +538,17 @@ mod tests {
             Ok(vec![Ipv4Addr::new(192, 0, 2, 1)])
         );
         assert!(zone.name_exists("mail.example.org"));
-        assert_eq!(zone.resolve("example.com", |d| match d {
-            RecordData::Txt(_) => Some(()),
-            _ => None,
-        }), Err(DnsError::NoRecords));
-        assert_eq!(zone.resolve("nope.example.com", |_| Some(())), Err(DnsError::NxDomain));
+        assert_eq!(
+            zone.resolve("example.com", |d| match d {
+                RecordData::Txt(_) => Some(()),
+                _ => None,
+            }),
+            Err(DnsError::NoRecords)
+        );
+        assert_eq!(
+            zone.resolve("nope.example.com", |_| Some(())),
+            Err(DnsError::NxDomain)
+        );
         // An empty non-terminal exists.
         assert!(zone.name_exists("org") || zone.name_exists("example.org"));
     }

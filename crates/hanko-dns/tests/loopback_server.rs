@@ -52,10 +52,19 @@ async fn setup() -> (TestServer, Resolver) {
 async fn record_types_and_multi_string_txt() {
     let (_server, dns) = setup().await;
     assert_eq!(dns.txt("hello.example.com").await, Ok(vec![b"ab".to_vec()]));
-    assert_eq!(dns.a("mx.example.com").await, Ok(vec!["192.0.2.25".parse().unwrap()]));
-    assert_eq!(dns.aaaa("mx.example.com").await, Ok(vec!["2001:db8::25".parse().unwrap()]));
+    assert_eq!(
+        dns.a("mx.example.com").await,
+        Ok(vec!["192.0.2.25".parse().unwrap()])
+    );
+    assert_eq!(
+        dns.aaaa("mx.example.com").await,
+        Ok(vec!["2001:db8::25".parse().unwrap()])
+    );
     let mx = dns.mx("example.com").await.unwrap();
-    assert_eq!((mx[0].preference, mx[0].exchange.as_str()), (10, "mx.example.com"));
+    assert_eq!(
+        (mx[0].preference, mx[0].exchange.as_str()),
+        (10, "mx.example.com")
+    );
     assert_eq!(
         dns.ptr("192.0.2.1".parse().unwrap()).await,
         Ok(vec!["mx.example.com".to_string()])
@@ -68,7 +77,10 @@ async fn truncated_udp_answer_is_fetched_over_tcp() {
     let txt = dns.txt("big._domainkey.example.com").await.unwrap();
     let zone = Zone::parse(&zone_text(), "").unwrap();
     let expected = zone.txt("big._domainkey.example.com").await.unwrap();
-    assert!(expected[0].len() > 512, "the record must not fit a 512-octet UDP answer");
+    assert!(
+        expected[0].len() > 512,
+        "the record must not fit a 512-octet UDP answer"
+    );
     assert_eq!(txt, expected);
     assert!(txt[0].starts_with(b"v=DKIM1; k=rsa; AAAA"));
     assert!(txt[0].ends_with(b"DDDD"));
@@ -86,7 +98,10 @@ async fn cname_chain_across_zones_is_followed() {
 #[tokio::test]
 async fn nxdomain_and_nodata_are_told_apart() {
     let (_server, dns) = setup().await;
-    assert_eq!(dns.txt("nothing.example.com").await, Err(DnsError::NxDomain));
+    assert_eq!(
+        dns.txt("nothing.example.com").await,
+        Err(DnsError::NxDomain)
+    );
     assert_eq!(dns.txt("mx.example.com").await, Err(DnsError::NoRecords));
 }
 
@@ -96,14 +111,21 @@ async fn silent_server_times_out_within_the_budget() {
     let started = Instant::now();
     let result = dns.txt("slow.example.com").await;
     assert_eq!(result, Err(DnsError::Timeout));
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn servfail_is_a_server_failure() {
     let (_server, dns) = setup().await;
     let result = dns.txt("broken.example.com").await;
-    assert!(matches!(result, Err(DnsError::ServerFailure(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(DnsError::ServerFailure(_))),
+        "{result:?}"
+    );
     assert!(result.unwrap_err().is_temporary());
 }
 
@@ -113,5 +135,9 @@ async fn answers_are_cached_within_their_ttl() {
     dns.txt("hello.example.com").await.unwrap();
     let after_first = server.queries();
     dns.txt("hello.example.com").await.unwrap();
-    assert_eq!(server.queries(), after_first, "second lookup must come from the cache");
+    assert_eq!(
+        server.queries(),
+        after_first,
+        "second lookup must come from the cache"
+    );
 }

@@ -95,10 +95,14 @@ impl PublicKey {
         match self {
             PublicKey::Rsa { pkcs1, .. } => {
                 let params = match hash {
-                    HashAlgorithm::Sha256 => &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                    HashAlgorithm::Sha256 => {
+                        &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+                    }
                     HashAlgorithm::Sha1 => &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 };
-                UnparsedPublicKey::new(params, pkcs1).verify(data, sig).is_ok()
+                UnparsedPublicKey::new(params, pkcs1)
+                    .verify(data, sig)
+                    .is_ok()
             }
             PublicKey::Ed25519(raw) => {
                 let digest = sha256(data);
@@ -161,7 +165,11 @@ impl PrivateKey {
             3072 => KeySize::Rsa3072,
             4096 => KeySize::Rsa4096,
             8192 => KeySize::Rsa8192,
-            _ => return Err(KeyRejection::Invalid(format!("cannot generate {bits}-bit RSA"))),
+            _ => {
+                return Err(KeyRejection::Invalid(format!(
+                    "cannot generate {bits}-bit RSA"
+                )))
+            }
         };
         RsaKeyPair::generate(size)
             .map(PrivateKey::Rsa)

@@ -35,7 +35,9 @@ fn check_labels(name: &str, what: &str) -> Result<(), NameError> {
             return Err(NameError(format!("{what} {name:?} has an empty label")));
         }
         if label.len() > 63 {
-            return Err(NameError(format!("{what} has a label longer than 63 octets")));
+            return Err(NameError(format!(
+                "{what} has a label longer than 63 octets"
+            )));
         }
         // Letters, digits, hyphen (RFC 1035 §2.3.1), underscore (service labels such as
         // `_domainkey`, RFC 8552), and non-ASCII for U-labels (RFC 8616).
@@ -64,7 +66,8 @@ impl DomainName {
 
     /// Equality ignoring ASCII letter case (DNS names compare that way, RFC 4343).
     pub fn eq_ignore_case(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other.strip_suffix('.').unwrap_or(other))
+        self.0
+            .eq_ignore_ascii_case(other.strip_suffix('.').unwrap_or(other))
     }
 
     /// True when `self` is `other` or a subdomain of it, ignoring case.

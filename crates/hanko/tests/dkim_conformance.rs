@@ -16,14 +16,20 @@ async fn stalwart_mail_auth_real_messages() {
     for n in 1..=6 {
         let name = format!("stalwartlabs-mail-auth/dkim/{n:03}.txt");
         let text = read(&name);
-        let split = text.windows(2).position(|w| w == b"\n\n").expect("blank line");
+        let split = text
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .expect("blank line");
         let mut dns = MapDns::default();
         for line in String::from_utf8_lossy(&text[..split]).lines() {
             let (owner, value) = line.split_once(' ').expect("name value");
             dns.add(owner, value);
         }
         let v = verify(&text[split + 2..], &dns, 1_667_843_664).await;
-        let last = v.results.last().unwrap_or_else(|| panic!("{name}: no signature"));
+        let last = v
+            .results
+            .last()
+            .unwrap_or_else(|| panic!("{name}: no signature"));
         assert_eq!(last.verdict.as_str(), "pass", "{name}: {:?}", last.failure);
         checked.push(name);
     }
@@ -78,7 +84,10 @@ fn canonical_body(algorithm: Algo, chunks: &[String]) -> Vec<u8> {
 fn go_msgauth_canonicalization_vectors() {
     let cases: CanonCases =
         serde_yaml_ng::from_slice(&read("go-msgauth/dkim-canonicalization.yml")).unwrap();
-    for (algorithm, list) in [(Algo::Simple, &cases.simple_body), (Algo::Relaxed, &cases.relaxed_body)] {
+    for (algorithm, list) in [
+        (Algo::Simple, &cases.simple_body),
+        (Algo::Relaxed, &cases.relaxed_body),
+    ] {
         for case in list {
             assert_eq!(
                 String::from_utf8_lossy(&canonical_body(algorithm, &case.chunks())),
@@ -93,9 +102,17 @@ fn go_msgauth_canonicalization_vectors() {
         let raw = case.input.trim_end_matches("\r\n");
         hanko::dkim::canonicalize_header(Algo::Relaxed, raw.as_bytes(), &mut out);
         out.extend_from_slice(b"\r\n");
-        assert_eq!(String::from_utf8_lossy(&out), case.canonical, "header {:?}", case.input);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            case.canonical,
+            "header {:?}",
+            case.input
+        );
     }
-    assert_eq!(cases.simple_body.len() + cases.relaxed_body.len() + cases.relaxed_header.len(), 25);
+    assert_eq!(
+        cases.simple_body.len() + cases.relaxed_body.len() + cases.relaxed_header.len(),
+        25
+    );
 }
 
 #[test]
@@ -123,11 +140,19 @@ async fn go_msgauth_verify_vectors() {
         ("go-msgauth/dkim/verify-raw-rsa-key.eml", &["pass"]),
         // The stub serves the RFC 6376 key at test._domainkey.football.example.com, so the
         // RSA signature must fail (the vectors file says so); the Ed25519 one passes.
-        ("go-msgauth/dkim/verify-rfc8463-no-final-crlf.eml", &["pass", "fail"]),
+        (
+            "go-msgauth/dkim/verify-rfc8463-no-final-crlf.eml",
+            &["pass", "fail"],
+        ),
         ("go-msgauth/dkim/sign-ed25519-expected.eml", &["pass"]),
     ];
     for (file, expected) in cases {
         let v = verify(&read(file), &dns, now).await;
-        assert_eq!(verdicts(&v), expected, "{file}: {:?}", v.results.iter().map(|r| &r.failure).collect::<Vec<_>>());
+        assert_eq!(
+            verdicts(&v),
+            expected,
+            "{file}: {:?}",
+            v.results.iter().map(|r| &r.failure).collect::<Vec<_>>()
+        );
     }
 }

@@ -27,15 +27,28 @@ const NOW: u64 = 1_528_637_909 + 60;
 
 #[tokio::test]
 async fn rfc6376_a2_verifiable_form_passes() {
-    let v = verify(&read("rfc-examples/rfc6376-A.2-signed-verifiable.eml"), &dns(), NOW).await;
+    let v = verify(
+        &read("rfc-examples/rfc6376-A.2-signed-verifiable.eml"),
+        &dns(),
+        NOW,
+    )
+    .await;
     assert_eq!(verdicts(&v), ["pass"]);
     let sig = v.results[0].signature.as_ref().unwrap();
-    assert_eq!((sig.domain.as_str(), sig.selector.as_str()), ("example.com", "brisbane"));
+    assert_eq!(
+        (sig.domain.as_str(), sig.selector.as_str()),
+        ("example.com", "brisbane")
+    );
 }
 
 #[tokio::test]
 async fn rfc6376_a2_as_printed_fails_with_body_hash_mismatch() {
-    let v = verify(&read("rfc-examples/rfc6376-A.2-signed-as-printed.eml"), &dns(), NOW).await;
+    let v = verify(
+        &read("rfc-examples/rfc6376-A.2-signed-as-printed.eml"),
+        &dns(),
+        NOW,
+    )
+    .await;
     assert_eq!(verdicts(&v), ["fail"]);
     let reason = v.results[0].failure.as_ref().unwrap().to_string();
     assert!(reason.starts_with("body hash mismatch"), "{reason}");
@@ -70,15 +83,31 @@ async fn published_signatures_are_reproduced() {
     let mut reproduced = 0;
     for field in headers.named("DKIM-Signature") {
         let sig = Signature::parse(field.value()).unwrap();
-        let mut hasher = BodyHasher::new(sig.canonicalization.body, sig.algorithm.hash(), sig.body_length);
+        let mut hasher = BodyHasher::new(
+            sig.canonicalization.body,
+            sig.algorithm.hash(),
+            sig.body_length,
+        );
         hasher.push(body);
-        assert_eq!(hasher.finish().digest, sig.body_hash, "bh= of s={}", sig.selector);
+        assert_eq!(
+            hasher.finish().digest,
+            sig.body_hash,
+            "bh= of s={}",
+            sig.selector
+        );
         if sig.selector.as_str() == "brisbane" {
             let input = header_hash_input(&headers, field, &sig);
-            assert_eq!(ed_key.sign(&input).unwrap(), sig.signature, "Ed25519 b= reproduced");
+            assert_eq!(
+                ed_key.sign(&input).unwrap(),
+                sig.signature,
+                "Ed25519 b= reproduced"
+            );
             reproduced += 1;
         }
     }
     assert_eq!(reproduced, 1);
-    assert!(SigningKey::from_pem(&read("rfc-examples/rfc8463-A.1-rsa.private")).is_err(), "1024-bit RSA is refused for signing");
+    assert!(
+        SigningKey::from_pem(&read("rfc-examples/rfc8463-A.1-rsa.private")).is_err(),
+        "1024-bit RSA is refused for signing"
+    );
 }

@@ -70,7 +70,10 @@ pub fn select_headers<'h>(headers: &'h [HeaderField], names: &[String]) -> Vec<&
 pub fn without_b_value(field: &HeaderField) -> Vec<u8> {
     let raw = field.raw();
     let offset = field.value_offset();
-    match TagList::parse(field.value()).ok().and_then(|t| t.tag("b").cloned()) {
+    match TagList::parse(field.value())
+        .ok()
+        .and_then(|t| t.tag("b").cloned())
+    {
         Some(tag) => {
             let mut out = raw[..offset + tag.raw_value_span.start].to_vec();
             out.extend_from_slice(&raw[offset + tag.raw_value_span.end..]);
@@ -179,9 +182,11 @@ impl BodyCanonicalizer {
             self.pending_cr = false;
             self.content(b'\r', out);
         }
-        if self.line_has_content || (self.wrote_any && self.pending_crlf > 0) {
-            out.extend_from_slice(b"\r\n");
-        } else if !self.wrote_any && self.algorithm == Algo::Simple {
+        // One CRLF ends the last non-empty line (trailing empty lines are dropped); an
+        // empty body is CRLF in simple and nothing in relaxed.
+        let ends_content = self.line_has_content || (self.wrote_any && self.pending_crlf > 0);
+        let empty_simple = !self.wrote_any && self.algorithm == Algo::Simple;
+        if ends_content || empty_simple {
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -307,7 +312,10 @@ mod tests {
     fn select_headers_bottom_up_with_oversigning() {
         let h = Headers::parse(b"From: 1\r\nTo: a\r\nFrom: 2\r\n", &Default::default()).unwrap();
         let names: Vec<String> = ["from", "from", "from", "to"].map(String::from).into();
-        let picked: Vec<&[u8]> = select_headers(h.fields(), &names).iter().map(|f| f.raw()).collect();
+        let picked: Vec<&[u8]> = select_headers(h.fields(), &names)
+            .iter()
+            .map(|f| f.raw())
+            .collect();
         assert_eq!(picked, [&b"From: 2"[..], b"From: 1", b"To: a"]);
     }
 

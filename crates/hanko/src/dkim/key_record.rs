@@ -63,7 +63,9 @@ impl fmt::Display for KeyRecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyRecordError::TagList(e) => write!(f, "malformed key record: {e}"),
-            KeyRecordError::BadVersion(v) => write!(f, "key record has v={v}, expected DKIM1 as the first tag"),
+            KeyRecordError::BadVersion(v) => {
+                write!(f, "key record has v={v}, expected DKIM1 as the first tag")
+            }
             KeyRecordError::MissingPublicKey => f.write_str("key record has no p= tag"),
             KeyRecordError::UnknownKeyType(k) => write!(f, "key record has unknown key type k={k}"),
             KeyRecordError::BadPublicKey(why) => write!(f, "key record p= is unusable: {why}"),
@@ -105,9 +107,8 @@ impl KeyRecord {
                 .decode(p.as_bytes())
                 .map_err(|e| KeyRecordError::BadPublicKey(format!("not base64 ({e})")))?;
             let key = match key_type {
-                KeyType::Rsa => PublicKey::rsa_from_der(&bytes).ok_or_else(|| {
-                    KeyRecordError::BadPublicKey("not an RSA public key".into())
-                })?,
+                KeyType::Rsa => PublicKey::rsa_from_der(&bytes)
+                    .ok_or_else(|| KeyRecordError::BadPublicKey("not an RSA public key".into()))?,
                 KeyType::Ed25519 => PublicKey::ed25519(&bytes).ok_or_else(|| {
                     KeyRecordError::BadPublicKey(format!(
                         "an Ed25519 key has 32 octets, this one {}",
@@ -144,7 +145,9 @@ impl KeyRecord {
     /// True when the record publishes the public half of `key` (RSA keys compare by value,
     /// whether `p=` holds `SubjectPublicKeyInfo` or bare PKCS#1).
     pub fn matches_key(&self, key: &SigningKey) -> bool {
-        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(key.public_key_base64().unwrap_or_default()) else {
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD
+            .decode(key.public_key_base64().unwrap_or_default())
+        else {
             return false;
         };
         let theirs = match key.key_type() {
@@ -200,7 +203,10 @@ pub struct KeyRecordOptions {
 }
 
 /// The TXT value that publishes `key`, e.g. `v=DKIM1; k=ed25519; p=...`.
-pub fn key_record_for(key: &SigningKey, options: &KeyRecordOptions) -> Result<String, crate::keys::KeyError> {
+pub fn key_record_for(
+    key: &SigningKey,
+    options: &KeyRecordOptions,
+) -> Result<String, crate::keys::KeyError> {
     let mut out = format!("v=DKIM1; k={}", key.key_type().name());
     if let Some(h) = &options.hash_algorithms {
         out.push_str(&format!("; h={}", h.join(":")));
@@ -222,7 +228,13 @@ pub fn key_record_for(key: &SigningKey, options: &KeyRecordOptions) -> Result<St
         // n= is qp-section: keep it to printable ASCII other than ';'.
         let clean: String = n
             .chars()
-            .map(|c| if c.is_ascii_graphic() && c != ';' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_graphic() && c != ';' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         out.push_str(&format!("; n={clean}"));
     }
@@ -261,13 +273,34 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(KeyRecord::parse(b"v=DKIM2; p=").unwrap_err(), KeyRecordError::BadVersion("DKIM2".into()));
-        assert_eq!(KeyRecord::parse(b"p=; v=DKIM1").unwrap_err(), KeyRecordError::BadVersion("DKIM1".into()));
-        assert_eq!(KeyRecord::parse(b"v=DKIM1").unwrap_err(), KeyRecordError::MissingPublicKey);
-        assert_eq!(KeyRecord::parse(b"k=dsa; p=").unwrap_err(), KeyRecordError::UnknownKeyType("dsa".into()));
-        assert!(matches!(KeyRecord::parse(b"k=ed25519; p=AAAA").unwrap_err(), KeyRecordError::BadPublicKey(_)));
-        assert!(matches!(KeyRecord::parse(b"p=garbage!").unwrap_err(), KeyRecordError::BadPublicKey(_)));
-        assert!(matches!(KeyRecord::parse(b"p=AAAA").unwrap_err(), KeyRecordError::BadPublicKey(_)));
+        assert_eq!(
+            KeyRecord::parse(b"v=DKIM2; p=").unwrap_err(),
+            KeyRecordError::BadVersion("DKIM2".into())
+        );
+        assert_eq!(
+            KeyRecord::parse(b"p=; v=DKIM1").unwrap_err(),
+            KeyRecordError::BadVersion("DKIM1".into())
+        );
+        assert_eq!(
+            KeyRecord::parse(b"v=DKIM1").unwrap_err(),
+            KeyRecordError::MissingPublicKey
+        );
+        assert_eq!(
+            KeyRecord::parse(b"k=dsa; p=").unwrap_err(),
+            KeyRecordError::UnknownKeyType("dsa".into())
+        );
+        assert!(matches!(
+            KeyRecord::parse(b"k=ed25519; p=AAAA").unwrap_err(),
+            KeyRecordError::BadPublicKey(_)
+        ));
+        assert!(matches!(
+            KeyRecord::parse(b"p=garbage!").unwrap_err(),
+            KeyRecordError::BadPublicKey(_)
+        ));
+        assert!(matches!(
+            KeyRecord::parse(b"p=AAAA").unwrap_err(),
+            KeyRecordError::BadPublicKey(_)
+        ));
     }
 
     #[test]

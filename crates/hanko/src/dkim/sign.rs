@@ -141,7 +141,10 @@ pub struct Signer<'k> {
 }
 
 fn signed_names(headers: &Headers, request: &SigningRequest<'_>) -> Vec<String> {
-    let defaults: Vec<String> = DEFAULT_SIGNED_HEADERS.iter().map(|s| s.to_string()).collect();
+    let defaults: Vec<String> = DEFAULT_SIGNED_HEADERS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let wanted = request.headers.as_ref().unwrap_or(&defaults);
     let mut seen: Vec<String> = Vec::new();
     let mut names = Vec::new();
@@ -151,7 +154,11 @@ fn signed_names(headers: &Headers, request: &SigningRequest<'_>) -> Vec<String> 
             continue;
         }
         let mut count = headers.named(name).count();
-        if request.oversign.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+        if request
+            .oversign
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(name))
+        {
             count += 1;
         }
         names.extend(std::iter::repeat_n(lower.clone(), count));
@@ -162,7 +169,10 @@ fn signed_names(headers: &Headers, request: &SigningRequest<'_>) -> Vec<String> 
 
 impl<'k> Signer<'k> {
     /// Chooses the fields each request signs and canonicalizes them.
-    pub fn new(headers: &Headers, requests: Vec<SigningRequest<'k>>) -> Result<Signer<'k>, SignError> {
+    pub fn new(
+        headers: &Headers,
+        requests: Vec<SigningRequest<'k>>,
+    ) -> Result<Signer<'k>, SignError> {
         if requests.is_empty() {
             return Err(SignError::NothingToSign);
         }
@@ -187,7 +197,11 @@ impl<'k> Signer<'k> {
             let names = signed_names(headers, &request);
             let mut header_input = Vec::new();
             for field in select_headers(headers.fields(), &names) {
-                canonicalize_header(request.canonicalization.header, field.raw(), &mut header_input);
+                canonicalize_header(
+                    request.canonicalization.header,
+                    field.raw(),
+                    &mut header_input,
+                );
                 header_input.extend_from_slice(b"\r\n");
             }
             // Signatures with l= need the length, which all hashers count; only the
@@ -250,7 +264,11 @@ impl<'k> Signer<'k> {
             folder.split_tag("bh", &b64.encode(&body.digest));
             folder.start_last_tag("b");
             let mut input = p.header_input;
-            canonicalize_header(request.canonicalization.header, folder.text.as_bytes(), &mut input);
+            canonicalize_header(
+                request.canonicalization.header,
+                folder.text.as_bytes(),
+                &mut input,
+            );
             let signature = request.key.sign(&input).map_err(SignError::Key)?;
             folder.split_value(&b64.encode(signature));
             let field = HeaderField::parse(folder.text.into_bytes())
@@ -353,14 +371,20 @@ mod tests {
         let h = headers("From: a@example.com\r\nTo: b\r\nTo: c\r\nX-Other: 1\r\n");
         let mut req = SigningRequest::new(&key, "example.com", "s").unwrap();
         req.oversign.push("Reply-To".into());
-        assert_eq!(signed_names(&h, &req), ["from", "from", "reply-to", "to", "to"]);
+        assert_eq!(
+            signed_names(&h, &req),
+            ["from", "from", "reply-to", "to", "to"]
+        );
     }
 
     #[test]
     fn lines_stay_within_78_columns() {
         let key = SigningKey::generate(KeySpec::Ed25519).unwrap();
-        let h = headers("From: a@example.com\r\nSubject: x\r\nTo: b\r\nCc: c\r\nDate: d\r\nMessage-ID: <m>\r\n");
-        let req = SigningRequest::new(&key, "example.com", "a-rather-long-selector-name-2026").unwrap();
+        let h = headers(
+            "From: a@example.com\r\nSubject: x\r\nTo: b\r\nCc: c\r\nDate: d\r\nMessage-ID: <m>\r\n",
+        );
+        let req =
+            SigningRequest::new(&key, "example.com", "a-rather-long-selector-name-2026").unwrap();
         let mut signer = Signer::new(&h, vec![req]).unwrap();
         signer.body(b"hello\r\n");
         let field = signer.finish(1_700_000_000).unwrap().remove(0);
@@ -368,7 +392,9 @@ mod tests {
         for line in text.split("\r\n") {
             assert!(line.len() <= 78, "{line:?} is {} long", line.len());
         }
-        assert!(text.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com;"));
+        assert!(text.starts_with(
+            "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com;"
+        ));
         assert!(crate::dkim::Signature::parse(field.value()).is_ok());
     }
 

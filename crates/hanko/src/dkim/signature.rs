@@ -126,12 +126,16 @@ impl fmt::Display for SignatureError {
             SignatureError::MalformedTag { tag, reason } => {
                 write!(f, "malformed {tag}= tag: {reason}")
             }
-            SignatureError::UnsupportedVersion(v) => write!(f, "unsupported signature version v={v}"),
+            SignatureError::UnsupportedVersion(v) => {
+                write!(f, "unsupported signature version v={v}")
+            }
             SignatureError::UnsupportedAlgorithm(a) => write!(f, "unsupported algorithm a={a}"),
             SignatureError::UnsupportedCanonicalization(c) => {
                 write!(f, "unsupported canonicalization c={c}")
             }
-            SignatureError::UnsupportedQueryMethod(q) => write!(f, "unsupported query method q={q}"),
+            SignatureError::UnsupportedQueryMethod(q) => {
+                write!(f, "unsupported query method q={q}")
+            }
             SignatureError::FromNotSigned => f.write_str("From is not in h= (RFC 6376 §5.4)"),
             SignatureError::IdentityOutsideDomain => {
                 f.write_str("i= is not within d= (RFC 6376 §3.5)")
@@ -199,10 +203,11 @@ impl Signature {
             Some(c) => Canonicalization::parse(c)
                 .ok_or_else(|| SignatureError::UnsupportedCanonicalization(c.to_string()))?,
         };
-        let domain = DomainName::parse(required("d")?).map_err(|e| SignatureError::MalformedTag {
-            tag: "d",
-            reason: e.0,
-        })?;
+        let domain =
+            DomainName::parse(required("d")?).map_err(|e| SignatureError::MalformedTag {
+                tag: "d",
+                reason: e.0,
+            })?;
         let selector =
             Selector::parse(required("s")?).map_err(|e| SignatureError::MalformedTag {
                 tag: "s",
@@ -210,7 +215,7 @@ impl Signature {
             })?;
         let signed_headers: Vec<String> = required("h")?
             .split(':')
-            .map(|n| crate::message::strip_ws(n))
+            .map(crate::message::strip_ws)
             .collect();
         if signed_headers.iter().any(String::is_empty) {
             return Err(SignatureError::MalformedTag {
@@ -218,7 +223,10 @@ impl Signature {
                 reason: "empty header field name".into(),
             });
         }
-        if !signed_headers.iter().any(|h| h.eq_ignore_ascii_case("from")) {
+        if !signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("from"))
+        {
             return Err(SignatureError::FromNotSigned);
         }
         let identity = match tags.get("i") {
@@ -228,12 +236,11 @@ impl Signature {
                     tag: "i",
                     reason: "no '@'".into(),
                 })?;
-                let id_domain = DomainName::parse(&i[at + 1..]).map_err(|e| {
-                    SignatureError::MalformedTag {
+                let id_domain =
+                    DomainName::parse(&i[at + 1..]).map_err(|e| SignatureError::MalformedTag {
                         tag: "i",
                         reason: e.0,
-                    }
-                })?;
+                    })?;
                 if !id_domain.is_within(&domain) {
                     return Err(SignatureError::IdentityOutsideDomain);
                 }
@@ -279,7 +286,11 @@ impl Signature {
     /// The first characters of `b=` that RFC 6008 puts in Authentication-Results `header.b`
     /// (8, enough to tell signatures apart).
     pub fn header_b(&self) -> String {
-        let full = self.tags.get("b").map(crate::message::strip_ws).unwrap_or_default();
+        let full = self
+            .tags
+            .get("b")
+            .map(crate::message::strip_ws)
+            .unwrap_or_default();
         full.chars().take(8).collect()
     }
 
@@ -316,19 +327,55 @@ mod tests {
 
     #[test]
     fn each_error_is_named() {
-        assert_eq!(with("v=1", "v=2"), Err(SignatureError::UnsupportedVersion("2".into())));
-        assert_eq!(with("a=rsa-sha256", "a=dsa-sha256"), Err(SignatureError::UnsupportedAlgorithm("dsa-sha256".into())));
-        assert_eq!(with("d=example.net; ", ""), Err(SignatureError::MissingTag("d")));
+        assert_eq!(
+            with("v=1", "v=2"),
+            Err(SignatureError::UnsupportedVersion("2".into()))
+        );
+        assert_eq!(
+            with("a=rsa-sha256", "a=dsa-sha256"),
+            Err(SignatureError::UnsupportedAlgorithm("dsa-sha256".into()))
+        );
+        assert_eq!(
+            with("d=example.net; ", ""),
+            Err(SignatureError::MissingTag("d"))
+        );
         assert_eq!(with("from:", ""), Err(SignatureError::FromNotSigned));
-        assert_eq!(with("i=foo@eng.example.net", "i=foo@example.org"), Err(SignatureError::IdentityOutsideDomain));
-        assert_eq!(with("x=1118006938", "x=1"), Err(SignatureError::ExpiresBeforeTimestamp));
-        assert_eq!(with("q=dns/txt", "q=http"), Err(SignatureError::UnsupportedQueryMethod("http".into())));
-        assert_eq!(with("c=relaxed/simple", "c=fancy"), Err(SignatureError::UnsupportedCanonicalization("fancy".into())));
-        assert!(matches!(with("l=200", "l=-1"), Err(SignatureError::MalformedTag { tag: "l", .. })));
-        assert!(matches!(with("t=1117574938", "t=1234567890123"), Err(SignatureError::MalformedTag { tag: "t", .. })));
-        assert!(matches!(with("bh=MTIz", "bh=!!!"), Err(SignatureError::MalformedTag { tag: "bh", .. })));
-        assert!(matches!(with("d=example.net", "d=a(b.example.net"), Err(SignatureError::MalformedTag { tag: "d", .. })));
-        assert!(matches!(with("s=brisbane", "s=brisbane; s=x"), Err(SignatureError::TagList(_))));
+        assert_eq!(
+            with("i=foo@eng.example.net", "i=foo@example.org"),
+            Err(SignatureError::IdentityOutsideDomain)
+        );
+        assert_eq!(
+            with("x=1118006938", "x=1"),
+            Err(SignatureError::ExpiresBeforeTimestamp)
+        );
+        assert_eq!(
+            with("q=dns/txt", "q=http"),
+            Err(SignatureError::UnsupportedQueryMethod("http".into()))
+        );
+        assert_eq!(
+            with("c=relaxed/simple", "c=fancy"),
+            Err(SignatureError::UnsupportedCanonicalization("fancy".into()))
+        );
+        assert!(matches!(
+            with("l=200", "l=-1"),
+            Err(SignatureError::MalformedTag { tag: "l", .. })
+        ));
+        assert!(matches!(
+            with("t=1117574938", "t=1234567890123"),
+            Err(SignatureError::MalformedTag { tag: "t", .. })
+        ));
+        assert!(matches!(
+            with("bh=MTIz", "bh=!!!"),
+            Err(SignatureError::MalformedTag { tag: "bh", .. })
+        ));
+        assert!(matches!(
+            with("d=example.net", "d=a(b.example.net"),
+            Err(SignatureError::MalformedTag { tag: "d", .. })
+        ));
+        assert!(matches!(
+            with("s=brisbane", "s=brisbane; s=x"),
+            Err(SignatureError::TagList(_))
+        ));
         assert!(with("v=1", "v=2").unwrap_err().is_unsupported());
         assert!(!SignatureError::FromNotSigned.is_unsupported());
     }

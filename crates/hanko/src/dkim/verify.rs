@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::canonicalize::{header_hash_input, BodyHash, BodyHasher};
-use super::{CanonicalizationAlgorithm, KeyRecord, KeyRecordError, Signature, SignatureError, SigningAlgorithm};
+use super::{
+    CanonicalizationAlgorithm, KeyRecord, KeyRecordError, Signature, SignatureError,
+    SigningAlgorithm,
+};
 use crate::crypto::HashAlgorithm;
 use crate::dns::{DnsError, Lookup};
 use crate::keys::KeyType;
@@ -205,19 +208,24 @@ impl fmt::Display for DkimFailure {
             DkimFailure::StrictIdentityMismatch => {
                 f.write_str("key has t=s but i= is in a subdomain of d=")
             }
-            DkimFailure::GranularityMismatch => f.write_str("key g= does not match the i= local-part"),
+            DkimFailure::GranularityMismatch => {
+                f.write_str("key g= does not match the i= local-part")
+            }
             DkimFailure::KeyTooShort { bits } => {
-                write!(f, "RSA key of {bits} bits is too short (RFC 8301 requires 1024)")
+                write!(
+                    f,
+                    "RSA key of {bits} bits is too short (RFC 8301 requires 1024)"
+                )
             }
             DkimFailure::BodyLengthExceedsBody { length, body } => {
                 write!(f, "l={length} is longer than the {body}-octet body")
             }
-            DkimFailure::BodyHashMismatch { headers_intact: true } => {
-                f.write_str("body hash mismatch (body changed; signed headers intact)")
-            }
-            DkimFailure::BodyHashMismatch { headers_intact: false } => {
-                f.write_str("body hash mismatch (signed headers changed too)")
-            }
+            DkimFailure::BodyHashMismatch {
+                headers_intact: true,
+            } => f.write_str("body hash mismatch (body changed; signed headers intact)"),
+            DkimFailure::BodyHashMismatch {
+                headers_intact: false,
+            } => f.write_str("body hash mismatch (signed headers changed too)"),
             DkimFailure::SignatureMismatch => {
                 f.write_str("signature mismatch (a signed header changed; body intact)")
             }
@@ -260,9 +268,14 @@ impl fmt::Display for DkimWarning {
                 f,
                 "l= signs {signed} of {total} body octets; the rest is unsigned"
             ),
-            DkimWarning::WeakKey { bits } => write!(f, "RSA key of {bits} bits; 2048 is recommended"),
+            DkimWarning::WeakKey { bits } => {
+                write!(f, "RSA key of {bits} bits; 2048 is recommended")
+            }
             DkimWarning::FutureTimestamp { timestamp } => {
-                write!(f, "t={timestamp} is in the future: the signer's clock is fast")
+                write!(
+                    f,
+                    "t={timestamp} is in the future: the signer's clock is fast"
+                )
             }
         }
     }
@@ -379,7 +392,11 @@ impl Verifier {
         let parsed = Signature::parse(field.value());
         let (header_input, hasher) = match &parsed {
             Ok(sig) => {
-                let key = (sig.canonicalization.body, sig.algorithm.hash(), sig.body_length);
+                let key = (
+                    sig.canonicalization.body,
+                    sig.algorithm.hash(),
+                    sig.body_length,
+                );
                 let index = match hashers.iter().position(|(k, _)| *k == key) {
                     Some(i) => i,
                     None => {
@@ -415,7 +432,8 @@ impl Verifier {
     /// Finishes the body, fetches the keys through `lookup` (each name once) and verifies.
     /// `now` is the current time in Unix seconds.
     pub async fn finish<L: Lookup + ?Sized>(self, lookup: &L, now: u64) -> Verification {
-        let body_hashes: Vec<BodyHash> = self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        let body_hashes: Vec<BodyHash> =
+            self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
         let mut keys: HashMap<String, Result<KeyRecord, DkimFailure>> = HashMap::new();
         let mut results = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
@@ -443,13 +461,25 @@ impl Verifier {
                 Err(e) => result.failure = Some(DkimFailure::Signature(e)),
                 Ok(sig) => {
                     let body = entry.hasher.and_then(|i| body_hashes.get(i));
-                    let outcome =
-                        check(&self.config, &sig, &entry.header_input, body, lookup, now, &mut keys, &mut result).await;
+                    let outcome = check(
+                        &self.config,
+                        &sig,
+                        &entry.header_input,
+                        body,
+                        lookup,
+                        now,
+                        &mut keys,
+                        &mut result,
+                    )
+                    .await;
                     result.failure = outcome.err();
                     result.signature = Some(sig);
                 }
             }
-            result.verdict = result.failure.as_ref().map_or(DkimVerdict::Pass, DkimFailure::verdict);
+            result.verdict = result
+                .failure
+                .as_ref()
+                .map_or(DkimVerdict::Pass, DkimFailure::verdict);
             results.push(result);
         }
         Verification {
@@ -462,10 +492,13 @@ impl Verifier {
 /// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
 /// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
 async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Result<KeyRecord, DkimFailure> {
-    let records = lookup.txt(name).await.map_err(|error| DkimFailure::KeyUnavailable {
-        name: name.to_string(),
-        error,
-    })?;
+    let records = lookup
+        .txt(name)
+        .await
+        .map_err(|error| DkimFailure::KeyUnavailable {
+            name: name.to_string(),
+            error,
+        })?;
     let mut first_error = None;
     for record in &records {
         match KeyRecord::parse(record) {
@@ -506,7 +539,9 @@ async fn check<L: Lookup + ?Sized>(
             if config.reject_future_timestamps {
                 return Err(DkimFailure::TimestampInFuture { timestamp: t });
             }
-            result.warnings.push(DkimWarning::FutureTimestamp { timestamp: t });
+            result
+                .warnings
+                .push(DkimWarning::FutureTimestamp { timestamp: t });
         }
     }
     // §6.1.2: the key.
@@ -568,7 +603,9 @@ async fn check<L: Lookup + ?Sized>(
         }
     }
     // §6.1.3: body hash, then the header signature.
-    let body = body.ok_or(DkimFailure::BodyHashMismatch { headers_intact: false })?;
+    let body = body.ok_or(DkimFailure::BodyHashMismatch {
+        headers_intact: false,
+    })?;
     if let Some(length) = sig.body_length {
         if length > body.total {
             return Err(DkimFailure::BodyLengthExceedsBody {

@@ -277,7 +277,10 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_use() {
-        assert_eq!(SigningKey::from_pem(b"hello").unwrap_err(), KeyError::NotAKey);
+        assert_eq!(
+            SigningKey::from_pem(b"hello").unwrap_err(),
+            KeyError::NotAKey
+        );
         assert!(matches!(
             SigningKey::from_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
             Err(KeyError::UnsupportedPem(_))

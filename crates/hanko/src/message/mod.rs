@@ -15,8 +15,8 @@ mod tag_list;
 
 pub use header::{HeaderField, Headers};
 pub use reader::{CrlfNormalizer, MessageReader};
-pub use tag_list::{Tag, TagList, TagListError};
 pub(crate) use tag_list::strip_ws;
+pub use tag_list::{Tag, TagList, TagListError};
 
 use std::fmt;
 

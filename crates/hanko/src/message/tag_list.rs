@@ -127,7 +127,8 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag, TagListError> {
     {
         return Err(TagListError::BadValue(name));
     }
-    let value = String::from_utf8(value_bytes.to_vec()).map_err(|_| TagListError::BadValue(name.clone()))?;
+    let value = String::from_utf8(value_bytes.to_vec())
+        .map_err(|_| TagListError::BadValue(name.clone()))?;
     let value_start = offset + eq + 1 + lead;
     Ok(Tag {
         name,
@@ -138,8 +139,14 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag, TagListError> {
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| !is_wsp(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| !is_wsp(b)).map_or(start, |p| p + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| !is_wsp(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_wsp(b))
+        .map_or(start, |p| p + 1);
     &bytes[start..end]
 }
 
@@ -177,9 +184,21 @@ mod tests {
             TagList::parse(b"a=1; a=2"),
             Err(TagListError::DuplicateTag("a".into()))
         );
-        assert!(matches!(TagList::parse(b"1a=x"), Err(TagListError::BadTagName(_))));
-        assert!(matches!(TagList::parse(b"novalue"), Err(TagListError::MissingEquals(_))));
-        assert!(matches!(TagList::parse(b"a=x\x00y"), Err(TagListError::BadValue(_))));
-        assert!(matches!(TagList::parse(b"a=\xff"), Err(TagListError::BadValue(_))));
+        assert!(matches!(
+            TagList::parse(b"1a=x"),
+            Err(TagListError::BadTagName(_))
+        ));
+        assert!(matches!(
+            TagList::parse(b"novalue"),
+            Err(TagListError::MissingEquals(_))
+        ));
+        assert!(matches!(
+            TagList::parse(b"a=x\x00y"),
+            Err(TagListError::BadValue(_))
+        ));
+        assert!(matches!(
+            TagList::parse(b"a=\xff"),
+            Err(TagListError::BadValue(_))
+        ));
     }
 }

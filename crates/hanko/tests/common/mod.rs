@@ -14,7 +14,9 @@ use hanko::message::{split_message, CrlfNormalizer, Headers, MessageLimits};
 pub fn conformance_dir() -> PathBuf {
     let dir = std::env::var_os("HANKO_CONFORMANCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
     assert!(
         dir.join("README.md").is_file(),
         "conformance suites not found at {}: set HANKO_CONFORMANCE or put shared/ beside the repository",
@@ -23,6 +25,7 @@ pub fn conformance_dir() -> PathBuf {
     dir
 }
 
+/// Reads a file of the conformance folder.
 pub fn read(relative: &str) -> Vec<u8> {
     let path = conformance_dir().join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
@@ -31,24 +34,33 @@ pub fn read(relative: &str) -> Vec<u8> {
 /// TXT records from a map; every other name is NXDOMAIN. A value of `None` is a timeout.
 #[derive(Default, Clone)]
 pub struct MapDns {
+    /// TXT answers by lower-case name; `None` stands for a timeout.
     pub txt: HashMap<String, Vec<Option<Vec<u8>>>>,
 }
 
 impl MapDns {
+    /// Adds a TXT record.
     pub fn add(&mut self, name: &str, value: &str) {
         self.txt
             .entry(name.trim_end_matches('.').to_ascii_lowercase())
             .or_default()
             .push(Some(value.as_bytes().to_vec()));
     }
+    /// Makes queries for `name` time out.
     pub fn add_timeout(&mut self, name: &str) {
-        self.txt.entry(name.to_ascii_lowercase()).or_default().push(None);
+        self.txt
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .push(None);
     }
 }
 
 impl Lookup for MapDns {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        let answer = match self.txt.get(&name.trim_end_matches('.').to_ascii_lowercase()) {
+        let answer = match self
+            .txt
+            .get(&name.trim_end_matches('.').to_ascii_lowercase())
+        {
             None => Err(DnsError::NxDomain),
             Some(values) if values.iter().any(Option::is_none) => Err(DnsError::Timeout),
             Some(values) => Ok(values.iter().flatten().cloned().collect()),
@@ -82,6 +94,7 @@ pub async fn verify(message: &[u8], dns: &MapDns, now: u64) -> Verification {
     verifier.finish(dns, now).await
 }
 
+/// The result words, in header order.
 pub fn verdicts(v: &Verification) -> Vec<&'static str> {
     v.results.iter().map(|r| r.verdict.as_str()).collect()
 }

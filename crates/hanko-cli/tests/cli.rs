@@ -1,0 +1,398 @@
+//! The `hanko` binary end to end: keygen, sign, verify, testkey, over zone files and over a
+//! real DNS server on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hanko_dns::server::{Fault, ServerConfig, TestServer};
+use hanko_dns::Zone;
+
+fn hanko(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hanko"));
+    cmd.args(args);
+    match stdin {
+        None => cmd.output().expect("run hanko"),
+        Some(input) => {
+            use std::io::Write;
+            cmd.stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = cmd.spawn().expect("spawn hanko");
+            child.stdin.take().unwrap().write_all(input).unwrap();
+            child.wait_with_output().unwrap()
+        }
+    }
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+struct Keys {
+    dir: tempfile::TempDir,
+    zone: PathBuf,
+}
+
+/// Generates an Ed25519 and an RSA key with `hanko keygen` and joins their zone snippets.
+fn keygen() -> Keys {
+    let dir = tempfile::tempdir().unwrap();
+    for (selector, algorithm) in [("ed", "ed25519"), ("rsa", "rsa")] {
+        let out = hanko(
+            &[
+                "keygen",
+                "--domain",
+                "example.com",
+                "--selector",
+                selector,
+                "--algorithm",
+                algorithm,
+                "--out",
+                s(dir.path()),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.contains(&format!("{selector}._domainkey.example.com.")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("v=DKIM1; k="), "{stdout}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("rsa.private"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "private keys are written 0600");
+    }
+    let mut zone = String::new();
+    for selector in ["ed", "rsa"] {
+        zone.push_str(
+            &std::fs::read_to_string(dir.path().join(format!("{selector}.txt"))).unwrap(),
+        );
+    }
+    let zone_path = dir.path().join("all.zone");
+    std::fs::write(&zone_path, zone).unwrap();
+    Keys {
+        dir,
+        zone: zone_path,
+    }
+}
+
+const MESSAGE: &[u8] =
+    b"From: Joe <joe@example.com>\nTo: x@example.org\nSubject: test\n\nBody line.\n";
+
+fn sign(keys: &Keys, extra: &[&str]) -> Vec<u8> {
+    let ed = keys.dir.path().join("ed.private");
+    let rsa = keys.dir.path().join("rsa.private");
+    let mut args = vec![
+        "sign",
+        "--key",
+        s(&ed),
+        "--selector",
+        "ed",
+        "--key",
+        s(&rsa),
+        "--selector",
+        "rsa",
+        "--domain",
+        "example.com",
+    ];
+    args.extend_from_slice(extra);
+    let out = hanko(&args, Some(MESSAGE));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn verify_json(args: &[&str], message: &[u8]) -> (i32, serde_json::Value) {
+    let mut all = args.to_vec();
+    all.extend(["verify", "--json"]);
+    let out = hanko(&all, Some(message));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+fn results(json: &serde_json::Value) -> Vec<String> {
+    json["dkim"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn dual_signed_message_verifies_offline_and_tampering_fails() {
+    let keys = keygen();
+    let signed = sign(&keys, &[]);
+    assert!(signed.starts_with(b"DKIM-Signature: v=1; a=ed25519-sha256;"));
+    assert!(!signed.contains(&b'\r'), "LF input gets LF output");
+    let zone = ["--zone", s(&keys.zone)];
+    let (code, json) = verify_json(&zone, &signed);
+    assert_eq!(
+        (code, results(&json)),
+        (0, vec!["pass".to_string(), "pass".to_string()])
+    );
+    assert_eq!(json["dkim"][1]["key"]["bits"], 2048);
+
+    let body = String::from_utf8(signed.clone())
+        .unwrap()
+        .replace("Body line.", "Body line!");
+    let (code, json) = verify_json(&zone, body.as_bytes());
+    assert_eq!(code, 1);
+    assert_eq!(results(&json), ["fail", "fail"]);
+    assert!(json["dkim"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("body hash mismatch"));
+
+    let header = String::from_utf8(signed)
+        .unwrap()
+        .replace("Subject: test", "Subject: tent");
+    let (_, json) = verify_json(&zone, header.as_bytes());
+    assert!(json["dkim"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("signature mismatch"));
+}
+
+#[test]
+fn text_output_is_an_authentication_results_header() {
+    let keys = keygen();
+    let signed = sign(
+        &keys,
+        &["--identity", "joe@example.com", "--expire", "3600"],
+    );
+    let out = hanko(
+        &[
+            "--zone",
+            s(&keys.zone),
+            "verify",
+            "--authserv-id",
+            "mx.example.net",
+        ],
+        Some(&signed),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Authentication-Results: mx.example.net;\n\tdkim=pass header.d=example.com header.i=joe@example.com header.s=ed header.a=ed25519-sha256 header.b="), "{text}");
+    assert_eq!(out.status.code(), Some(0));
+    // Expired one hour after signing.
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 7200)
+        .to_string();
+    let (code, json) = verify_json(&["--zone", s(&keys.zone)], &signed);
+    assert_eq!(code, 0, "{json}");
+    let out = hanko(
+        &[
+            "--zone",
+            s(&keys.zone),
+            "verify",
+            "--json",
+            "--time",
+            &later,
+        ],
+        Some(&signed),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results(&json), ["permerror", "permerror"]);
+    assert!(json["dkim"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("signature expired"));
+}
+
+#[test]
+fn unsigned_message_exits_1_and_bad_input_exits_2() {
+    let (code, json) = verify_json(
+        &["--zone", s(&examples().join("example.com.zone"))],
+        MESSAGE,
+    );
+    assert_eq!(code, 1);
+    assert!(json["dkim"].as_array().unwrap().is_empty());
+    let out = hanko(
+        &["verify"],
+        Some(b"From: a\r\nthis is no header\r\n\r\nbody"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hanko(&["verify", "/nonexistent/file.eml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = hanko(
+        &[
+            "keygen",
+            "--domain",
+            "example.com",
+            "--selector",
+            "s",
+            "--bits",
+            "1024",
+            "--out",
+            "/tmp",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 8301"));
+    let out = hanko(&["sign", "--key", "x", "--domain", "example.com"], None);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2");
+}
+
+#[test]
+fn shipped_examples_give_their_documented_results() {
+    let zone = examples().join("example.com.zone");
+    let cases = [
+        ("signed-dual.eml", vec!["pass", "pass"]),
+        ("signed-cname-selector.eml", vec!["pass"]),
+        ("tampered-body.eml", vec!["fail", "fail"]),
+        ("tampered-subject.eml", vec!["fail", "fail"]),
+    ];
+    for (file, expected) in cases {
+        let message = std::fs::read(examples().join(file)).unwrap();
+        let (_, json) = verify_json(&["--zone", s(&zone)], &message);
+        assert_eq!(results(&json), expected, "{file}");
+    }
+}
+
+#[test]
+fn testkey_matches_and_mismatches() {
+    let keys = keygen();
+    let zone = ["--zone", s(&keys.zone)];
+    let rsa = keys.dir.path().join("rsa.private");
+    let ed = keys.dir.path().join("ed.private");
+    let ok = hanko(
+        &[
+            zone[0],
+            zone[1],
+            "dkim",
+            "testkey",
+            "--domain",
+            "example.com",
+            "--selector",
+            "rsa",
+            "--key",
+            s(&rsa),
+        ],
+        None,
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let bad = hanko(
+        &[
+            zone[0],
+            zone[1],
+            "dkim",
+            "testkey",
+            "--domain",
+            "example.com",
+            "--selector",
+            "ed",
+            "--key",
+            s(&rsa),
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let missing = hanko(
+        &[
+            zone[0],
+            zone[1],
+            "dkim",
+            "testkey",
+            "--domain",
+            "example.com",
+            "--selector",
+            "nope",
+            "--key",
+            s(&ed),
+        ],
+        None,
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("NXDOMAIN"));
+    let from_key = hanko(&["keygen", "--from-key", s(&ed)], None);
+    assert!(String::from_utf8_lossy(&from_key.stdout).starts_with("v=DKIM1; k=ed25519; p="));
+}
+
+/// The network path: the same verification through hickory-resolver against a DNS server
+/// on loopback, and a server that never answers giving temperror within the timeout.
+#[test]
+fn verify_over_a_real_dns_server_on_loopback() {
+    let keys = keygen();
+    let signed = sign(&keys, &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let zone = Zone::from_file(&keys.zone).unwrap();
+    let server = runtime
+        .block_on(TestServer::start(ServerConfig::new(zone.clone())))
+        .unwrap();
+    let addr = server.addr().to_string();
+    let (code, json) = verify_json(&["--nameserver", &addr, "--dns-timeout", "2"], &signed);
+    assert_eq!(
+        (code, results(&json)),
+        (0, vec!["pass".to_string(), "pass".to_string()])
+    );
+    assert!(server.queries() >= 2);
+
+    let silent = runtime
+        .block_on(TestServer::start(ServerConfig {
+            default_fault: Some(Fault::NoAnswer),
+            ..ServerConfig::new(zone)
+        }))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (code, json) = verify_json(
+        &[
+            "--nameserver",
+            &silent.addr().to_string(),
+            "--dns-timeout",
+            "1",
+        ],
+        &signed,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(results(&json), ["temperror", "temperror"]);
+    assert!(
+        json["dkim"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timeout"),
+        "{json}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}

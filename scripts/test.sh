@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, and every test of the workspace.
+# Needs ../shared/conformance beside the repository (or HANKO_CONFORMANCE set).
+# Everything runs offline: DNS in tests comes from zone files and a loopback server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export HANKO_CONFORMANCE="${HANKO_CONFORMANCE:-$(cd .. && pwd)/shared/conformance}"
+if [ ! -f "$HANKO_CONFORMANCE/README.md" ]; then
+  echo "conformance suites not found at $HANKO_CONFORMANCE" >&2
+  exit 1
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
