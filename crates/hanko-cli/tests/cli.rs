@@ -285,63 +285,36 @@ fn shipped_examples_give_their_documented_results() {
 #[test]
 fn testkey_matches_and_mismatches() {
     let keys = keygen();
-    let zone = ["--zone", s(&keys.zone)];
-    let rsa = keys.dir.path().join("rsa.private");
-    let ed = keys.dir.path().join("ed.private");
-    let ok = hanko(
-        &[
-            zone[0],
-            zone[1],
-            "dkim",
-            "testkey",
-            "--domain",
-            "example.com",
-            "--selector",
-            "rsa",
-            "--key",
-            s(&rsa),
-        ],
-        None,
-    );
+    let testkey = |selector: &str, key: &str| {
+        let path = keys.dir.path().join(key);
+        hanko(
+            &[
+                "--zone",
+                s(&keys.zone),
+                "dkim",
+                "testkey",
+                "--domain",
+                "example.com",
+                "--selector",
+                selector,
+                "--key",
+                s(&path),
+            ],
+            None,
+        )
+    };
+    let ok = testkey("rsa", "rsa.private");
     assert_eq!(
         ok.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
-    let bad = hanko(
-        &[
-            zone[0],
-            zone[1],
-            "dkim",
-            "testkey",
-            "--domain",
-            "example.com",
-            "--selector",
-            "ed",
-            "--key",
-            s(&rsa),
-        ],
-        None,
-    );
-    assert_eq!(bad.status.code(), Some(1));
-    let missing = hanko(
-        &[
-            zone[0],
-            zone[1],
-            "dkim",
-            "testkey",
-            "--domain",
-            "example.com",
-            "--selector",
-            "nope",
-            "--key",
-            s(&ed),
-        ],
-        None,
-    );
+    assert_eq!(testkey("ed", "rsa.private").status.code(), Some(1));
+    let missing = testkey("nope", "ed.private");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("NXDOMAIN"));
+    let ed = keys.dir.path().join("ed.private");
     let from_key = hanko(&["keygen", "--from-key", s(&ed)], None);
     assert!(String::from_utf8_lossy(&from_key.stdout).starts_with("v=DKIM1; k=ed25519; p="));
 }
