@@ -157,6 +157,29 @@ pub(crate) fn decode_base64(tag: &'static str, value: &str) -> Result<Vec<u8>, S
         })
 }
 
+/// Decodes dkim-quoted-printable (RFC 6376 §2.11): `=XX` hex escapes, white space dropped.
+/// `None` for a broken escape or a result that is not UTF-8.
+pub(crate) fn decode_dkim_qp(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn number(tag: &'static str, value: &str, max_digits: usize) -> Result<u64, SignatureError> {
     let malformed = |reason: &str| SignatureError::MalformedTag {
         tag,
@@ -231,7 +254,12 @@ impl Signature {
         }
         let identity = match tags.get("i") {
             None => None,
-            Some(i) => {
+            Some(raw) => {
+                // i= is dkim-quoted-printable (RFC 6376 §2.11): "=2E" is ".", FWS is ignored.
+                let i = &decode_dkim_qp(raw).ok_or_else(|| SignatureError::MalformedTag {
+                    tag: "i",
+                    reason: "bad quoted-printable".into(),
+                })?;
                 let at = i.rfind('@').ok_or_else(|| SignatureError::MalformedTag {
                     tag: "i",
                     reason: "no '@'".into(),
@@ -377,6 +405,12 @@ mod tests {
             Err(SignatureError::TagList(_))
         ));
         assert!(with("v=1", "v=2").unwrap_err().is_unsupported());
+        let qp = with("i=foo@eng.example.net", "i=f=6Fo=40eng=2Eexample.net").unwrap();
+        assert_eq!(qp.identity.unwrap().to_string(), "foo@eng.example.net");
+        assert!(matches!(
+            with("i=foo@eng.example.net", "i=foo=4@example.net"),
+            Err(SignatureError::MalformedTag { tag: "i", .. })
+        ));
         assert!(!SignatureError::FromNotSigned.is_unsupported());
     }
 }

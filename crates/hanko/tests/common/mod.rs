@@ -36,6 +36,8 @@ pub fn read(relative: &str) -> Vec<u8> {
 pub struct MapDns {
     /// TXT answers by lower-case name; `None` stands for a timeout.
     pub txt: HashMap<String, Vec<Option<Vec<u8>>>>,
+    /// Names answered with SERVFAIL.
+    pub servfail: Vec<String>,
 }
 
 impl MapDns {
@@ -53,14 +55,19 @@ impl MapDns {
             .or_default()
             .push(None);
     }
+    /// Makes queries for `name` fail with SERVFAIL.
+    pub fn add_servfail(&mut self, name: &str) {
+        self.servfail.push(name.to_ascii_lowercase());
+    }
 }
 
 impl Lookup for MapDns {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        let answer = match self
-            .txt
-            .get(&name.trim_end_matches('.').to_ascii_lowercase())
-        {
+        let key = name.trim_end_matches('.').to_ascii_lowercase();
+        if self.servfail.contains(&key) {
+            return Box::pin(async { Err(DnsError::ServerFailure("SERVFAIL".into())) });
+        }
+        let answer = match self.txt.get(&key) {
             None => Err(DnsError::NxDomain),
             Some(values) if values.iter().any(Option::is_none) => Err(DnsError::Timeout),
             Some(values) => Ok(values.iter().flatten().cloned().collect()),
