@@ -137,74 +137,63 @@ fn map_error(e: NetError) -> DnsError {
     }
 }
 
+impl Resolver {
+    /// Queries `name` and keeps the answers `pick` accepts (one RData variant each time).
+    async fn records<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        pick: impl Fn(RData) -> Option<T>,
+    ) -> Result<Vec<T>, DnsError> {
+        Ok(self
+            .query(name, rtype)
+            .await?
+            .into_iter()
+            .filter_map(pick)
+            .collect())
+    }
+}
+
+fn host(name: &hickory_resolver::proto::rr::Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_string()
+}
+
 impl Lookup for Resolver {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        Box::pin(async move {
-            let data = self.query(name, RecordType::TXT).await?;
-            Ok(data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::TXT(txt) => Some(
-                        txt.txt_data
-                            .iter()
-                            .flat_map(|s| s.iter().copied())
-                            .collect(),
-                    ),
-                    _ => None,
-                })
-                .collect())
-        })
+        Box::pin(self.records(name, RecordType::TXT, |d| match d {
+            RData::TXT(txt) => Some(txt.txt_data.concat()),
+            _ => None,
+        }))
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
-        Box::pin(async move {
-            let data = self.query(name, RecordType::A).await?;
-            Ok(data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::A(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect())
-        })
+        Box::pin(self.records(name, RecordType::A, |d| match d {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        }))
     }
     fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
-        Box::pin(async move {
-            let data = self.query(name, RecordType::AAAA).await?;
-            Ok(data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::AAAA(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect())
-        })
+        Box::pin(self.records(name, RecordType::AAAA, |d| match d {
+            RData::AAAA(a) => Some(a.0),
+            _ => None,
+        }))
     }
     fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
-        Box::pin(async move {
-            let data = self.query(name, RecordType::MX).await?;
-            Ok(data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::MX(mx) => Some(Mx {
-                        preference: mx.preference,
-                        exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
-                    }),
-                    _ => None,
-                })
-                .collect())
-        })
+        Box::pin(self.records(name, RecordType::MX, |d| match d {
+            RData::MX(mx) => Some(Mx {
+                preference: mx.preference,
+                exchange: host(&mx.exchange),
+            }),
+            _ => None,
+        }))
     }
     fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
         Box::pin(async move {
             let name = hanko::dns::reverse_name(ip);
-            let data = self.query(&name, RecordType::PTR).await?;
-            Ok(data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::PTR(p) => Some(p.0.to_ascii().trim_end_matches('.').to_string()),
-                    _ => None,
-                })
-                .collect())
+            self.records(&name, RecordType::PTR, |d| match d {
+                RData::PTR(p) => Some(host(&p.0)),
+                _ => None,
+            })
+            .await
         })
     }
 }
