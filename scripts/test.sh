@@ -11,6 +11,14 @@ if [ ! -f "$HANKO_CONFORMANCE/README.md" ]; then
   exit 1
 fi
 
+# Independent DKIM peers for the interop tests: dkimpy (+ pynacl for Ed25519) from PyPI.
+VENV="$PWD/target/interop-venv"
+if ! "$VENV/bin/python" -c "import dkim, nacl" >/dev/null 2>&1; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl
+fi
+export HANKO_PYTHON="$VENV/bin/python"
+
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

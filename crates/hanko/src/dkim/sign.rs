@@ -261,7 +261,8 @@ impl<'k> Signer<'k> {
                 folder.tag("i", identity);
             }
             folder.list_tag("h", &p.signed_names);
-            folder.split_tag("bh", &b64.encode(&body.digest));
+            // bh= stays on one line: FWS inside it is legal, but not every verifier copes.
+            folder.tag("bh", &b64.encode(&body.digest));
             folder.start_last_tag("b");
             let mut input = p.header_input;
             canonicalize_header(
@@ -325,13 +326,6 @@ impl Folder {
             };
             self.word(&word, i == 0);
         }
-    }
-
-    fn split_tag(&mut self, name: &str, value: &str) {
-        self.word(&format!("{name}="), true);
-        self.split_value(value);
-        self.text.push(';');
-        self.column += 1;
     }
 
     fn start_last_tag(&mut self, name: &str) {

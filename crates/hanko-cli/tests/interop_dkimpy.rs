@@ -1,0 +1,226 @@
+//! Interop with dkimpy, an independent implementation: messages hanko signs verify in dkimpy,
+//! messages dkimpy signs verify in hanko, RSA and Ed25519, relaxed and simple; tampered copies
+//! fail in both. dkimpy and pynacl come from PyPI, installed by scripts/test.sh; DNS is the
+//! keys' records handed to dkimpy's dnsfunc and to hanko as a zone file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn conformance() -> PathBuf {
+    let dir = std::env::var_os("HANKO_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    assert!(
+        dir.join("README.md").is_file(),
+        "conformance suites missing at {}",
+        dir.display()
+    );
+    dir
+}
+
+fn python() -> String {
+    let python = std::env::var("HANKO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "dkimpy and pynacl are not importable by {python}: run scripts/test.sh, which installs them (or set HANKO_PYTHON)");
+    python
+}
+
+fn run(program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() || program.ends_with("hanko"),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+struct Peer {
+    python: String,
+    script: PathBuf,
+    dir: tempfile::TempDir,
+    rsa: PathBuf,
+    ed: PathBuf,
+}
+
+const HANKO: &str = env!("CARGO_BIN_EXE_hanko");
+
+impl Peer {
+    fn new() -> Peer {
+        let data = conformance().join("dkimpy/data");
+        let peer = Peer {
+            python: python(),
+            script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/dkimpy_peer.py"),
+            dir: tempfile::tempdir().unwrap(),
+            rsa: data.join("2048_testkey.key"),
+            ed: data.join("ed25519test.key"),
+        };
+        // The records, as `hanko keygen --from-key` prints them, for both peers.
+        let mut zone = String::new();
+        let mut json = serde_json::Map::new();
+        for (selector, key) in [("ed", &peer.rsa), ("rsa", &peer.rsa)] {
+            let key = if selector == "ed" { &peer.ed } else { key };
+            let out = run(
+                HANKO,
+                &[
+                    "keygen",
+                    "--from-key",
+                    key.to_str().unwrap(),
+                    "--domain",
+                    "example.com",
+                    "--selector",
+                    selector,
+                ],
+                b"",
+            );
+            let text = String::from_utf8(out).unwrap();
+            let value = text.lines().last().unwrap().to_string();
+            zone.push_str(&text[..text.len() - value.len() - 1]);
+            json.insert(format!("{selector}._domainkey.example.com"), value.into());
+        }
+        std::fs::write(peer.dir.path().join("zone"), zone).unwrap();
+        std::fs::write(
+            peer.dir.path().join("records.json"),
+            serde_json::Value::Object(json).to_string(),
+        )
+        .unwrap();
+        peer
+    }
+
+    fn dkimpy_verify(&self, message: &[u8]) -> Vec<String> {
+        let records = self.dir.path().join("records.json");
+        let out = run(
+            &self.python,
+            &[
+                self.script.to_str().unwrap(),
+                "verify",
+                records.to_str().unwrap(),
+            ],
+            message,
+        );
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn dkimpy_sign(&self, message: &[u8], canon: &str) -> Vec<u8> {
+        run(
+            &self.python,
+            &[
+                self.script.to_str().unwrap(),
+                "sign",
+                self.rsa.to_str().unwrap(),
+                self.ed.to_str().unwrap(),
+                "example.com",
+                canon,
+            ],
+            message,
+        )
+    }
+
+    fn hanko_sign(&self, message: &[u8], canon: &str) -> Vec<u8> {
+        run(
+            HANKO,
+            &[
+                "sign",
+                "--domain",
+                "example.com",
+                "--canonicalization",
+                canon,
+                "--key",
+                self.ed.to_str().unwrap(),
+                "--selector",
+                "ed",
+                "--key",
+                self.rsa.to_str().unwrap(),
+                "--selector",
+                "rsa",
+            ],
+            message,
+        )
+    }
+
+    fn hanko_verify(&self, message: &[u8]) -> Vec<String> {
+        let zone = self.dir.path().join("zone");
+        let out = run(
+            HANKO,
+            &["--zone", zone.to_str().unwrap(), "verify", "--json"],
+            message,
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        json["dkim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["result"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+const MESSAGE: &[u8] = b"From: Joe <joe@example.com>\r\nTo: Ann <ann@example.org>\r\nSubject: interop  test\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nHello,  world.\r\n\r\nSecond paragraph.\r\n";
+
+fn tamper_body(message: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(message)
+        .replace("Second paragraph.", "Second paragraph!")
+        .into_bytes()
+}
+
+fn tamper_header(message: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(message)
+        .replace("Subject: interop  test", "Subject: interop  tesT")
+        .into_bytes()
+}
+
+#[test]
+fn hanko_signs_dkimpy_verifies() {
+    let peer = Peer::new();
+    for canon in ["relaxed/relaxed", "simple/simple"] {
+        let signed = peer.hanko_sign(MESSAGE, canon);
+        assert_eq!(peer.dkimpy_verify(&signed), ["pass", "pass"], "{canon}");
+        assert_eq!(
+            peer.dkimpy_verify(&tamper_body(&signed)),
+            ["fail", "fail"],
+            "{canon} body"
+        );
+        assert_eq!(
+            peer.dkimpy_verify(&tamper_header(&signed)),
+            ["fail", "fail"],
+            "{canon} header"
+        );
+    }
+}
+
+#[test]
+fn dkimpy_signs_hanko_verifies() {
+    let peer = Peer::new();
+    for canon in ["relaxed/relaxed", "simple/simple"] {
+        let signed = peer.dkimpy_sign(MESSAGE, canon);
+        assert_eq!(peer.hanko_verify(&signed), ["pass", "pass"], "{canon}");
+        assert_eq!(
+            peer.hanko_verify(&tamper_body(&signed)),
+            ["fail", "fail"],
+            "{canon} body"
+        );
+        assert_eq!(
+            peer.hanko_verify(&tamper_header(&signed)),
+            ["fail", "fail"],
+            "{canon} header"
+        );
+    }
+}
