@@ -88,24 +88,28 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
 
     // A file is read twice (hash, then copy) so the body is never held in memory; standard
     // input is kept in memory.
-    let stdin_copy;
-    let (first, original): (Box<dyn Read>, Option<Vec<u8>>) = match &args.file {
-        Some(path) => (
-            Box::new(
-                std::fs::File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?,
-            ),
-            None,
-        ),
+    let stdin_bytes = match &args.file {
+        Some(_) => None,
         None => {
             let mut buf = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut buf)
                 .context("cannot read standard input")?;
-            stdin_copy = buf.clone();
-            (Box::new(std::io::Cursor::new(buf)), Some(stdin_copy))
+            Some(buf)
         }
     };
+    // Opens the input afresh: once to hash, once to copy out.
+    let open = || -> anyhow::Result<Box<dyn Read + '_>> {
+        Ok(match (&args.file, &stdin_bytes) {
+            (Some(path), _) => Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+            (None, Some(bytes)) => Box::new(bytes.as_slice()),
+            (None, None) => bail!("no input"),
+        })
+    };
+    let first = open()?;
     let mut reader = MessageReader::new(std::io::BufReader::new(first), MessageLimits::default());
     let headers = reader.read_headers()?;
     let mut signer = Signer::new(&headers, requests)?;
@@ -114,11 +118,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
     }
     let fields = signer.finish(args.timestamp.unwrap_or_else(crate::now))?;
 
-    let mut copy: Box<dyn Read> = match (&args.file, original) {
-        (Some(path), _) => Box::new(std::fs::File::open(path)?),
-        (None, Some(bytes)) => Box::new(std::io::Cursor::new(bytes)),
-        (None, None) => bail!("no input"),
-    };
+    let mut copy = open()?;
     let mut head = vec![0u8; 8192];
     let n = read_up_to(&mut copy, &mut head)?;
     head.truncate(n);
