@@ -2,27 +2,17 @@
 //! real DNS server on loopback.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
+mod common;
+use common::{results, run, HANKO};
+
 fn hanko(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hanko"));
-    cmd.args(args);
-    match stdin {
-        None => cmd.output().expect("run hanko"),
-        Some(input) => {
-            use std::io::Write;
-            cmd.stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            let mut child = cmd.spawn().expect("spawn hanko");
-            child.stdin.take().unwrap().write_all(input).unwrap();
-            child.wait_with_output().unwrap()
-        }
-    }
+    run(HANKO, args, stdin.unwrap_or_default())
 }
 
 fn examples() -> PathBuf {
@@ -132,15 +122,6 @@ fn verify_json(args: &[&str], message: &[u8]) -> (i32, serde_json::Value) {
         )
     });
     (out.status.code().unwrap(), json)
-}
-
-fn results(json: &serde_json::Value) -> Vec<String> {
-    json["dkim"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["result"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
