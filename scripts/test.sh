@@ -19,6 +19,14 @@ if ! "$VENV/bin/python" -c "import dkim, nacl" >/dev/null 2>&1; then
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
+# OpenDKIM's opendkim-testmsg from Debian; its test runs it in a private network namespace
+# (unshare, as root) with hanko's own DNS server on that namespace's loopback.
+if ! command -v opendkim-testmsg >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq opendkim-tools >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq opendkim-tools >/dev/null; }
+fi
+
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -64,3 +64,34 @@ impl DnsArgs {
         Ok(Box::new(Resolver::new(&settings)?))
     }
 }
+
+/// `hanko dns serve`: answers queries from the `--zone` files on a UDP and TCP port, so that
+/// other programs (an MTA, OpenDKIM, dig) can be pointed at test data.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (UDP and TCP).
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:5353")]
+    pub listen: SocketAddr,
+}
+
+/// Serves the zone files until the process is stopped.
+pub async fn serve(args: ServeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
+    if dns.zones.is_empty() {
+        bail!("hanko dns serve needs at least one --zone FILE");
+    }
+    let mut zone = Zone::new();
+    for path in &dns.zones {
+        zone.add_file(path)?;
+    }
+    let server = hanko_dns::server::TestServer::start_on(
+        args.listen,
+        hanko_dns::server::ServerConfig::new(zone),
+    )
+    .await
+    .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!("serving on {}", server.addr());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::future::pending::<()>().await;
+    Ok(0)
+}

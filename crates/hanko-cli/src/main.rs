@@ -38,6 +38,17 @@ enum Command {
         #[command(subcommand)]
         command: DkimCommand,
     },
+    /// DNS utilities.
+    Dns {
+        #[command(subcommand)]
+        command: DnsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DnsCommand {
+    /// Serve the `--zone` files on a UDP and TCP port (for tests and offline setups).
+    Serve(dns::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -69,6 +80,9 @@ fn main() -> ExitCode {
             Command::Dkim {
                 command: DkimCommand::Testkey(args),
             } => keygen::testkey(args, &cli.dns).await,
+            Command::Dns {
+                command: DnsCommand::Serve(args),
+            } => dns::serve(args, &cli.dns).await,
         }
     });
     match outcome {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
-use common::{results, run, HANKO};
+use common::{results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE};
 
 fn conformance() -> PathBuf {
     let dir = std::env::var_os("HANKO_CONFORMANCE")
@@ -31,17 +31,6 @@ fn python() -> String {
         .is_ok_and(|s| s.success());
     assert!(ok, "dkimpy and pynacl are not importable by {python}: run scripts/test.sh, which installs them (or set HANKO_PYTHON)");
     python
-}
-
-/// Runs a command that must succeed and returns its standard output.
-fn run_ok(program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let out = run(program, args, stdin);
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 struct Peer {
@@ -159,20 +148,6 @@ impl Peer {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         results(&json)
     }
-}
-
-const MESSAGE: &[u8] = b"From: Joe <joe@example.com>\r\nTo: Ann <ann@example.org>\r\nSubject: interop  test\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nHello,  world.\r\n\r\nSecond paragraph.\r\n";
-
-fn tamper_body(message: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(message)
-        .replace("Second paragraph.", "Second paragraph!")
-        .into_bytes()
-}
-
-fn tamper_header(message: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(message)
-        .replace("Subject: interop  test", "Subject: interop  tesT")
-        .into_bytes()
 }
 
 #[test]

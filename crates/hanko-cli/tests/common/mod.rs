@@ -29,3 +29,32 @@ pub fn results(json: &serde_json::Value) -> Vec<String> {
         .map(|r| r["result"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Runs a command that must succeed and returns its standard output.
+pub fn run_ok(program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let out = run(program, args, stdin);
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The message the interop tests sign: two spaces in the subject and body so that relaxed and
+/// simple canonicalization differ.
+pub const MESSAGE: &[u8] = b"From: Joe <joe@example.com>\r\nTo: Ann <ann@example.org>\r\nSubject: interop  test\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nHello,  world.\r\n\r\nSecond paragraph.\r\n";
+
+/// `message` with one body byte changed.
+pub fn tamper_body(message: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(message)
+        .replace("Second paragraph.", "Second paragraph!")
+        .into_bytes()
+}
+
+/// `message` with one byte of the signed Subject changed.
+pub fn tamper_header(message: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(message)
+        .replace("Subject: interop  test", "Subject: interop  tesT")
+        .into_bytes()
+}
