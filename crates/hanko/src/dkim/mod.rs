@@ -30,7 +30,7 @@ pub use sign::{SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub use verify::{
     DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification, Verifier,
-    VerifyConfig,
+    VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
 };
 
 pub use crate::crypto::HashAlgorithm;

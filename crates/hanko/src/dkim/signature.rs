@@ -322,6 +322,15 @@ impl Signature {
         full.chars().take(8).collect()
     }
 
+    /// The agent or user identifier: `i=`, or `@` + `d=` when `i=` is absent (RFC 6376
+    /// §3.5).
+    pub fn effective_identity(&self) -> Identity {
+        self.identity.clone().unwrap_or_else(|| Identity {
+            local_part: String::new(),
+            domain: self.domain.clone(),
+        })
+    }
+
     /// The DNS name of the key: `selector._domainkey.domain` (RFC 6376 §3.6.2.1).
     pub fn key_name(&self) -> String {
         format!("{}._domainkey.{}", self.selector, self.domain)

@@ -258,6 +258,94 @@ pub enum DkimWarning {
         /// The `t=` value.
         timestamp: u64,
     },
+    /// A field that should be signed ([`SHOULD_BE_SIGNED`]) is in the message but not in
+    /// `h=`: anyone could have added or changed it.
+    UnsignedHeader {
+        /// The field name as `h=` would list it.
+        name: String,
+    },
+    /// A field that RFC 5322 §3.6 allows only once occurs more often than `h=` signs it: an
+    /// unsigned instance was added, and mail readers usually show the top one, which is the
+    /// unsigned one (RFC 6376 §8.15). Oversigning prevents this.
+    UnsignedHeaderAdded {
+        /// The field name.
+        name: String,
+        /// Instances in the message.
+        present: usize,
+        /// Instances signed.
+        signed: usize,
+    },
+}
+
+/// Fields RFC 6376 §5.4.1 says signers should sign, and Content-Type, which decides how the
+/// body is shown. An unsigned one gets a [`DkimWarning::UnsignedHeader`].
+pub const SHOULD_BE_SIGNED: &[&str] = &[
+    "From",
+    "Reply-To",
+    "Subject",
+    "Date",
+    "To",
+    "Cc",
+    "Resent-Date",
+    "Resent-From",
+    "Resent-To",
+    "Resent-Cc",
+    "In-Reply-To",
+    "References",
+    "List-Id",
+    "List-Help",
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Post",
+    "List-Owner",
+    "List-Archive",
+    "Content-Type",
+];
+
+/// Fields RFC 5322 §3.6 allows at most once; more instances than signed get a
+/// [`DkimWarning::UnsignedHeaderAdded`].
+pub const SINGLE_INSTANCE: &[&str] = &[
+    "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+];
+
+/// The warnings about which header fields `sig` leaves unsigned.
+fn header_coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning> {
+    let mut warnings = Vec::new();
+    let count = |name: &str| headers.fields().iter().filter(|f| f.is(name)).count();
+    let signed = |name: &str| {
+        sig.signed_headers
+            .iter()
+            .filter(|h| h.eq_ignore_ascii_case(name))
+            .count()
+    };
+    for name in SINGLE_INSTANCE {
+        let (present, signed) = (count(name), signed(name));
+        if signed > 0 && present > signed {
+            warnings.push(DkimWarning::UnsignedHeaderAdded {
+                name: (*name).to_string(),
+                present,
+                signed,
+            });
+        }
+    }
+    for name in SHOULD_BE_SIGNED {
+        if signed(name) == 0 && count(name) > 0 {
+            warnings.push(DkimWarning::UnsignedHeader {
+                name: (*name).to_string(),
+            });
+        }
+    }
+    warnings
 }
 
 impl fmt::Display for DkimWarning {
@@ -277,6 +365,17 @@ impl fmt::Display for DkimWarning {
                     "t={timestamp} is in the future: the signer's clock is fast"
                 )
             }
+            DkimWarning::UnsignedHeader { name } => {
+                write!(f, "{name} is not signed: it may have been added or changed")
+            }
+            DkimWarning::UnsignedHeaderAdded {
+                name,
+                present,
+                signed,
+            } => write!(
+                f,
+                "{present} {name} fields but {signed} signed: an unsigned {name} was added"
+            ),
         }
     }
 }
@@ -346,6 +445,7 @@ struct Entry {
     parsed: Result<Signature, SignatureError>,
     header_input: Vec<u8>,
     hasher: Option<usize>,
+    header_warnings: Vec<DkimWarning>,
 }
 
 /// Streaming verifier: [`new`](Self::new) with the header section, [`body`](Self::body)
@@ -390,6 +490,10 @@ impl Verifier {
     ) -> Entry {
         let raw_tags = TagList::parse(field.value()).ok();
         let parsed = Signature::parse(field.value());
+        let header_warnings = match &parsed {
+            Ok(sig) => header_coverage_warnings(headers, sig),
+            Err(_) => Vec::new(),
+        };
         let (header_input, hasher) = match &parsed {
             Ok(sig) => {
                 let key = (
@@ -414,6 +518,7 @@ impl Verifier {
             parsed,
             header_input,
             hasher,
+            header_warnings,
         }
     }
 
@@ -472,6 +577,9 @@ impl Verifier {
                         &mut result,
                     )
                     .await;
+                    if outcome.is_ok() {
+                        result.warnings.extend(entry.header_warnings);
+                    }
                     result.failure = outcome.err();
                     result.signature = Some(sig);
                 }

@@ -90,10 +90,20 @@ impl Lookup for MapDns {
 
 /// Verifies a message (LF or CRLF) the way the CLI does.
 pub async fn verify(message: &[u8], dns: &MapDns, now: u64) -> Verification {
+    verify_with(message, dns, now, VerifyConfig::default()).await
+}
+
+/// Verifies a message (LF or CRLF) with a given configuration.
+pub async fn verify_with(
+    message: &[u8],
+    dns: &MapDns,
+    now: u64,
+    config: VerifyConfig,
+) -> Verification {
     let message = CrlfNormalizer::normalize(message);
     let (head, body) = split_message(&message);
     let headers = Headers::parse(head, &MessageLimits::default()).expect("headers parse");
-    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    let mut verifier = Verifier::new(&headers, config);
     // Odd chunk sizes, so that streaming is exercised on every vector.
     for chunk in body.chunks(7) {
         verifier.body(chunk);
