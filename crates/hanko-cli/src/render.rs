@@ -100,6 +100,9 @@ pub fn summary(outcome: &Verification) -> String {
                     key.key_type, bits, key.name
                 ));
             }
+            for alias in &key.aliases {
+                out.push_str(&format!("    via CNAME -> {alias}\n"));
+            }
         }
         for w in &r.warnings {
             out.push_str(&format!("  warning: {w}\n"));
@@ -135,6 +138,7 @@ pub fn json(outcome: &Verification) -> Value {
                 "body_length": r.signature.as_ref().and_then(|s| s.body_length),
                 "key": r.key.as_ref().map(|k| json!({
                     "name": k.name,
+                    "cname_chain": k.aliases,
                     "type": k.key_type.name(),
                     "bits": k.bits,
                     "testing": k.testing,

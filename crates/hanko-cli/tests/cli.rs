@@ -350,3 +350,54 @@ fn verify_over_a_real_dns_server_on_loopback() {
         started.elapsed()
     );
 }
+
+/// `hanko dns serve` answers for the example zone, and a CNAME-delegated selector is reported
+/// with the chain it went through, offline and over the network alike.
+#[test]
+fn dns_serve_and_the_cname_chain() {
+    let zone = examples().join("example.com.zone");
+    let message = std::fs::read(examples().join("signed-cname-selector.eml")).unwrap();
+    let (code, offline) = verify_json(&["--zone", zone.to_str().unwrap()], &message);
+    assert_eq!(code, 0, "{offline}");
+    assert_eq!(
+        offline["dkim"][0]["key"]["cname_chain"],
+        serde_json::json!(["rsa2026._domainkey.example.com"])
+    );
+
+    // A free port: bind, note it, release it for the server.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = std::process::Command::new(HANKO)
+        .args([
+            "--zone",
+            zone.to_str().unwrap(),
+            "dns",
+            "serve",
+            "--listen",
+            &listen,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), format!("serving on {listen}"));
+    let (code, online) = verify_json(&["--nameserver", &listen, "--dns-timeout", "2"], &message);
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert_eq!(code, 0, "{online}");
+    assert_eq!(online["dkim"][0]["key"], offline["dkim"][0]["key"]);
+
+    // Without a zone there is nothing to serve.
+    let out = run(HANKO, &["dns", "serve"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--zone"));
+}

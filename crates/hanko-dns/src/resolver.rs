@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx};
+use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::NetError;
@@ -88,6 +88,18 @@ impl Resolver {
     }
 
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
+        self.query_with_aliases(name, rtype)
+            .await
+            .map(|(data, _)| data)
+    }
+
+    /// The answers of type `rtype` and the CNAME targets the answer section leads through,
+    /// in chain order from `name`.
+    async fn query_with_aliases(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<(Vec<RData>, Vec<String>), DnsError> {
         check_name(name)?;
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         // The resolver has its own timeouts; this outer bound guarantees the budget even if
@@ -106,10 +118,26 @@ impl Resolver {
             .map(|r| r.data.clone())
             .collect();
         if data.is_empty() {
-            Err(DnsError::NoRecords)
-        } else {
-            Ok(data)
+            return Err(DnsError::NoRecords);
         }
+        let mut aliases = Vec::new();
+        let mut current = hickory_resolver::proto::rr::Name::from_ascii(&fqdn)
+            .map_err(|e| DnsError::InvalidName(e.to_string()))?;
+        // Follow the chain through the answer section, bounded by its length.
+        for _ in 0..lookup.answers().len() {
+            let next = lookup.answers().iter().find_map(|r| match &r.data {
+                RData::CNAME(target) if r.name == current => Some(target.0.clone()),
+                _ => None,
+            });
+            match next {
+                Some(target) => {
+                    aliases.push(host(&target));
+                    current = target;
+                }
+                None => break,
+            }
+        }
+        Ok((data, aliases))
     }
 }
 
@@ -164,6 +192,19 @@ impl Lookup for Resolver {
             RData::TXT(txt) => Some(txt.txt_data.concat()),
             _ => None,
         }))
+    }
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        Box::pin(async move {
+            let (data, aliases) = self.query_with_aliases(name, RecordType::TXT).await?;
+            let records = data
+                .into_iter()
+                .filter_map(|d| match d {
+                    RData::TXT(txt) => Some(txt.txt_data.concat()),
+                    _ => None,
+                })
+                .collect();
+            Ok(TxtAnswer { records, aliases })
+        })
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         Box::pin(self.records(name, RecordType::A, |d| match d {

@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use hanko::dns::{check_name, reverse_name, DnsError, Lookup, LookupFuture, Mx};
+use hanko::dns::{check_name, reverse_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 
 /// One resource record's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,19 +438,33 @@ impl Zone {
         name: &str,
         select: impl Fn(&RecordData) -> Option<T>,
     ) -> Result<Vec<T>, DnsError> {
+        self.resolve_with_aliases(name, select)
+            .map(|(found, _)| found)
+    }
+
+    /// Like [`resolve`](Self::resolve), also returning the CNAME targets followed.
+    pub fn resolve_with_aliases<T>(
+        &self,
+        name: &str,
+        select: impl Fn(&RecordData) -> Option<T>,
+    ) -> Result<(Vec<T>, Vec<String>), DnsError> {
         check_name(name)?;
         let mut current = name.trim_end_matches('.').to_ascii_lowercase();
+        let mut aliases = Vec::new();
         for _ in 0..=MAX_CNAME_CHAIN {
             let records = self.records(&current);
             let found: Vec<T> = records.iter().filter_map(|r| select(&r.data)).collect();
             if !found.is_empty() {
-                return Ok(found);
+                return Ok((found, aliases));
             }
             match records.iter().find_map(|r| match &r.data {
                 RecordData::Cname(target) => Some(target.clone()),
                 _ => None,
             }) {
-                Some(target) => current = target,
+                Some(target) => {
+                    aliases.push(target.clone());
+                    current = target;
+                }
                 None if self.name_exists(&current) => return Err(DnsError::NoRecords),
                 None => return Err(DnsError::NxDomain),
             }
@@ -471,6 +485,15 @@ impl Lookup for Zone {
             RecordData::Txt(strings) => Some(strings.concat()),
             _ => None,
         }))
+    }
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        ready(
+            self.resolve_with_aliases(name, |d| match d {
+                RecordData::Txt(strings) => Some(strings.concat()),
+                _ => None,
+            })
+            .map(|(records, aliases)| TxtAnswer { records, aliases }),
+        )
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         ready(self.resolve(name, |d| match d {

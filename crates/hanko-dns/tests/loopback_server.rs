@@ -93,6 +93,28 @@ async fn cname_chain_across_zones_is_followed() {
         dns.txt("selector1._domainkey.example.com").await,
         Ok(vec![b"v=DKIM1; p=".to_vec()])
     );
+    // The chain is reported in order, from the answer section of the real response.
+    let answer = dns
+        .txt_with_aliases("selector1._domainkey.example.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.aliases,
+        [
+            "selector1-example-com._domainkey.tenant.example.net",
+            "final._domainkey.tenant.example.net"
+        ]
+    );
+    // The same zone read offline reports the same chain.
+    assert_eq!(
+        Zone::parse(&zone_text(), "")
+            .unwrap()
+            .txt_with_aliases("selector1._domainkey.example.com")
+            .await
+            .unwrap()
+            .aliases,
+        answer.aliases
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,16 @@ pub struct Mx {
     pub exchange: String,
 }
 
+/// TXT records together with the CNAME chain that led to them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TxtAnswer {
+    /// The records, as [`Lookup::txt`] returns them.
+    pub records: Vec<Vec<u8>>,
+    /// The CNAME targets followed from the queried name, in order (empty when the name held
+    /// the records itself); the last one holds the records.
+    pub aliases: Vec<String>,
+}
+
 /// The future a [`Lookup`] method returns.
 pub type LookupFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>;
 
@@ -76,6 +86,17 @@ pub trait Lookup: Send + Sync {
     /// TXT records. Each element is one record, its character-strings joined without
     /// separator (RFC 6376 §3.6.2.2, RFC 7208 §3.3).
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>>;
+    /// TXT records and the CNAME chain that led to them, for reports that show where a
+    /// delegated DKIM key really lives. The default knows no chain: it calls
+    /// [`txt`](Self::txt) and reports no aliases.
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        Box::pin(async move {
+            Ok(TxtAnswer {
+                records: self.txt(name).await?,
+                aliases: Vec::new(),
+            })
+        })
+    }
     /// A records.
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>>;
     /// AAAA records.
@@ -90,6 +111,9 @@ pub trait Lookup: Send + Sync {
 impl<L: Lookup + ?Sized> Lookup for &L {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
         (**self).txt(name)
+    }
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        (**self).txt_with_aliases(name)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)
@@ -108,6 +132,9 @@ impl<L: Lookup + ?Sized> Lookup for &L {
 impl<L: Lookup + ?Sized> Lookup for std::sync::Arc<L> {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
         (**self).txt(name)
+    }
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        (**self).txt_with_aliases(name)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)

@@ -383,8 +383,11 @@ impl fmt::Display for DkimWarning {
 /// What was learnt of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
-    /// Where it was found.
+    /// The name queried (`selector._domainkey.domain`).
     pub name: String,
+    /// The CNAME targets followed from `name`, in order; the last one holds the record.
+    /// Empty when the record is at `name` itself.
+    pub aliases: Vec<String>,
     /// `k=`.
     pub key_type: KeyType,
     /// Key size; `None` for a revoked key.
@@ -539,7 +542,8 @@ impl Verifier {
     pub async fn finish<L: Lookup + ?Sized>(self, lookup: &L, now: u64) -> Verification {
         let body_hashes: Vec<BodyHash> =
             self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
-        let mut keys: HashMap<String, Result<KeyRecord, DkimFailure>> = HashMap::new();
+        let mut keys: HashMap<String, Result<(KeyRecord, Vec<String>), DkimFailure>> =
+            HashMap::new();
         let mut results = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
             let raw = |name: &str| {
@@ -599,18 +603,23 @@ impl Verifier {
 
 /// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
 /// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
-async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Result<KeyRecord, DkimFailure> {
-    let records = lookup
-        .txt(name)
-        .await
-        .map_err(|error| DkimFailure::KeyUnavailable {
-            name: name.to_string(),
-            error,
-        })?;
+/// Returns the record and the CNAME targets that led to it.
+async fn fetch_key<L: Lookup + ?Sized>(
+    lookup: &L,
+    name: &str,
+) -> Result<(KeyRecord, Vec<String>), DkimFailure> {
+    let answer =
+        lookup
+            .txt_with_aliases(name)
+            .await
+            .map_err(|error| DkimFailure::KeyUnavailable {
+                name: name.to_string(),
+                error,
+            })?;
     let mut first_error = None;
-    for record in &records {
+    for record in &answer.records {
         match KeyRecord::parse(record) {
-            Ok(key) => return Ok(key),
+            Ok(key) => return Ok((key, answer.aliases)),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -633,7 +642,7 @@ async fn check<L: Lookup + ?Sized>(
     body: Option<&BodyHash>,
     lookup: &L,
     now: u64,
-    keys: &mut HashMap<String, Result<KeyRecord, DkimFailure>>,
+    keys: &mut HashMap<String, Result<(KeyRecord, Vec<String>), DkimFailure>>,
     result: &mut DkimResult,
 ) -> Result<(), DkimFailure> {
     // RFC 6376 §6.1.1: time checks need no DNS.
@@ -658,8 +667,8 @@ async fn check<L: Lookup + ?Sized>(
         let fetched = fetch_key(lookup, &name).await;
         keys.insert(name.clone(), fetched);
     }
-    let key = match keys.get(&name) {
-        Some(Ok(key)) => key,
+    let (key, aliases) = match keys.get(&name) {
+        Some(Ok((key, aliases))) => (key, aliases),
         Some(Err(e)) => return Err(e.clone()),
         None => {
             return Err(DkimFailure::KeyUnavailable {
@@ -670,6 +679,7 @@ async fn check<L: Lookup + ?Sized>(
     };
     result.key = Some(KeyInfo {
         name: name.clone(),
+        aliases: aliases.clone(),
         key_type: key.key_type,
         bits: key.key_bits(),
         testing: key.testing,
