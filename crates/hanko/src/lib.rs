@@ -79,3 +79,4 @@ pub mod dns;
 pub mod keys;
 pub mod message;
 pub mod name;
+pub mod spf;
