@@ -157,6 +157,10 @@ pub struct SuiteDns(pub Arc<HashMap<String, Vec<Entry>>>);
 impl SuiteDns {
     fn answer(&self, name: &str, kind: &str) -> Result<Vec<RecordValue>, DnsError> {
         let mut name = name.trim_end_matches('.').to_ascii_lowercase();
+        // mail-auth's test data: such names answer SERVFAIL.
+        if name.starts_with("_dns_error") {
+            return Err(DnsError::ServerFailure("SERVFAIL".into()));
+        }
         for _ in 0..8 {
             let Some(entries) = self.0.get(&name) else {
                 return Err(DnsError::NxDomain);
@@ -284,4 +288,9 @@ pub async fn run_case(case: &SuiteCase) -> Result<(), String> {
     let dns = SuiteDns(case.zone.clone());
     let outcome = check_mail_from(&dns, &suite_config(), ip, &case.mail_from, &case.helo, 0).await;
     judge(case, &outcome)
+}
+
+/// The conformance folder.
+pub fn conformance_dir() -> std::path::PathBuf {
+    common::conformance_dir()
 }
