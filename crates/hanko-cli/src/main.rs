@@ -6,16 +6,17 @@ mod dns;
 mod keygen;
 mod render;
 mod sign;
+mod spf;
 mod verify;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// hanko (判子): DKIM keys, signing and verification.
+/// hanko (判子): DKIM keys, signing and verification; SPF evaluation.
 ///
-/// Exit status: 0 success (for verify: every signature passed), 1 an authentication failed or
-/// there was nothing to authenticate, 2 usage or input error.
+/// Exit status: 0 success (for verify: every signature passed; for spf: the check ran), 1 an
+/// authentication failed or there was nothing to authenticate, 2 usage or input error.
 #[derive(Parser)]
 #[command(name = "hanko", version, about, long_about = None)]
 struct Cli {
@@ -33,6 +34,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Verify every DKIM signature of a message.
     Verify(verify::VerifyArgs),
+    /// Evaluate SPF (RFC 7208) for a client IP, MAIL FROM and HELO; print Received-SPF.
+    Spf(spf::SpfArgs),
     /// DKIM utilities.
     Dkim {
         #[command(subcommand)]
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
             Command::Keygen(args) => keygen::run(args),
             Command::Sign(args) => sign::run(args),
             Command::Verify(args) => verify::run(args, &cli.dns).await,
+            Command::Spf(args) => spf::run(args, &cli.dns).await,
             Command::Dkim {
                 command: DkimCommand::Testkey(args),
             } => keygen::testkey(args, &cli.dns).await,

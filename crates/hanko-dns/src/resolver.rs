@@ -8,7 +8,7 @@ use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::NetError;
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::TokioResolver;
 
 /// Resolver settings. Each field's default is what [`Default`] gives.
@@ -101,12 +101,16 @@ impl Resolver {
         rtype: RecordType,
     ) -> Result<(Vec<RData>, Vec<String>), DnsError> {
         check_name(name)?;
-        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        // Labels are taken as raw octets: SPF macros can produce names with spaces or `%`,
+        // which are legal in DNS though not in host names.
+        let mut fqdn = Name::from_labels(name.trim_end_matches('.').split('.').map(str::as_bytes))
+            .map_err(|e| DnsError::InvalidName(e.to_string()))?;
+        fqdn.set_fqdn(true);
         // The resolver has its own timeouts; this outer bound guarantees the budget even if
         // it retries across several servers.
         let lookup = tokio::time::timeout(
             self.timeout + Duration::from_millis(250),
-            self.inner.lookup(fqdn.as_str(), rtype),
+            self.inner.lookup(fqdn.clone(), rtype),
         )
         .await
         .map_err(|_| DnsError::Timeout)?
@@ -121,8 +125,7 @@ impl Resolver {
             return Err(DnsError::NoRecords);
         }
         let mut aliases = Vec::new();
-        let mut current = hickory_resolver::proto::rr::Name::from_ascii(&fqdn)
-            .map_err(|e| DnsError::InvalidName(e.to_string()))?;
+        let mut current = fqdn;
         // Follow the chain through the answer section, bounded by its length.
         for _ in 0..lookup.answers().len() {
             let next = lookup.answers().iter().find_map(|r| match &r.data {
@@ -182,8 +185,13 @@ impl Resolver {
     }
 }
 
-fn host(name: &hickory_resolver::proto::rr::Name) -> String {
-    name.to_ascii().trim_end_matches('.').to_string()
+/// A name as text: labels joined by dots, unescaped (names built by SPF macros may hold
+/// characters such as `:` or `/`, which `to_ascii` would escape).
+fn host(name: &Name) -> String {
+    name.iter()
+        .map(|label| String::from_utf8_lossy(label).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl Lookup for Resolver {

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub zone: Zone,
     /// Faults by query name (lower case, no trailing dot).
     pub faults: HashMap<String, Fault>,
+    /// Faults by (query name, record type such as `TXT`); they win over `faults`.
+    pub faults_by_type: HashMap<(String, String), Fault>,
     /// A fault for every name not in `faults`.
     pub default_fault: Option<Fault>,
 }
@@ -52,6 +54,18 @@ impl ServerConfig {
             zone,
             ..Default::default()
         }
+    }
+
+    /// Adds a fault for queries of type `record_type` (e.g. `"TXT"`) for `name`.
+    pub fn with_type_fault(mut self, name: &str, record_type: &str, fault: Fault) -> Self {
+        self.faults_by_type.insert(
+            (
+                name.trim_end_matches('.').to_ascii_lowercase(),
+                record_type.to_ascii_uppercase(),
+            ),
+            fault,
+        );
+        self
     }
 
     /// Adds a fault for `name`.
@@ -179,14 +193,30 @@ impl TestServer {
     }
 }
 
+/// A name from its labels taken as raw octets (SPF macros can put spaces or `%` in names).
 fn to_name(owner: &str) -> Option<Name> {
-    Name::from_ascii(format!("{owner}.")).ok()
+    let mut name =
+        Name::from_labels(owner.trim_end_matches('.').split('.').map(str::as_bytes)).ok()?;
+    name.set_fqdn(true);
+    Some(name)
+}
+
+/// The query name as text, labels joined by dots without escaping.
+fn name_text(name: &Name) -> String {
+    name.iter()
+        .map(|label| String::from_utf8_lossy(label).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
+        .to_ascii_lowercase()
 }
 
 fn rdata(data: &RecordData) -> Option<RData> {
     Some(match data {
         RecordData::A(ip) => RData::A(A(*ip)),
         RecordData::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
+        // A TXT with no strings cannot be written in a zone file and clients reject it on the
+        // wire; like any real server, send one empty string instead.
+        RecordData::Txt(strings) if strings.is_empty() => RData::TXT(TXT::from_bytes(vec![b""])),
         RecordData::Txt(strings) => {
             RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
         }
@@ -212,11 +242,7 @@ fn matches(data: &RecordData, rtype: RecordType) -> bool {
 fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> {
     let request = Message::from_vec(request).ok()?;
     let query = request.queries.first()?.clone();
-    let qname = query
-        .name()
-        .to_ascii()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
+    let qname = name_text(query.name());
     let mut response = Message::response(request.metadata.id, OpCode::Query);
     response.metadata.message_type = MessageType::Response;
     response.metadata.authoritative = true;
@@ -224,7 +250,12 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
     response.metadata.recursion_available = true;
     response.add_query(query.clone());
 
-    let fault = config.faults.get(&qname).copied().or(config.default_fault);
+    let fault = config
+        .faults_by_type
+        .get(&(qname.clone(), query.query_type().to_string()))
+        .or(config.faults.get(&qname))
+        .copied()
+        .or(config.default_fault);
     match fault {
         Some(Fault::NoAnswer) => return None,
         Some(Fault::ServFail) => {
