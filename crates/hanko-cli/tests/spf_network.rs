@@ -17,6 +17,9 @@ mod spf_suite;
 use common::{run, HANKO};
 use spf_suite::{load, Entry, RecordValue, SuiteCase};
 
+/// One scenario's zone data, shared by its cases.
+type ZoneData = Arc<HashMap<String, Vec<Entry>>>;
+
 const TYPES: [&str; 5] = ["TXT", "A", "AAAA", "MX", "PTR"];
 
 /// A server configuration serving one scenario's zone data.
@@ -120,7 +123,7 @@ fn rfc7208_suite_over_a_loopback_dns_server() {
     let cases = load("openspf-pyspf/rfc7208-tests.yml");
     assert_eq!(cases.len(), 203);
     // One server per scenario: cases of a scenario share its zone data.
-    let mut scenarios: Vec<(Arc<HashMap<String, Vec<Entry>>>, Vec<&SuiteCase>)> = Vec::new();
+    let mut scenarios: Vec<(ZoneData, Vec<&SuiteCase>)> = Vec::new();
     for case in &cases {
         match scenarios
             .iter_mut()
