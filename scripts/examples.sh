@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the shipped examples: verify every examples/*.eml offline against
-# examples/example.com.zone and print each verdict.
+# examples/example.com.zone and print each verdict; then check SPF for three connections.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p hanko-cli
@@ -8,4 +8,12 @@ for message in examples/*.eml; do
   echo "== $message"
   ./target/release/hanko --zone examples/example.com.zone verify "$message"
   echo "(exit status $?)"
+done
+
+# SPF for three connections claiming MAIL FROM example.com: its MX, an included provider's
+# IPv6 range, and a stranger.
+for ip in 198.51.100.25 2001:db8:5f::7 203.0.113.9; do
+  echo "== SPF from $ip"
+  ./target/release/hanko --zone examples/example.com.zone spf --ip "$ip" \
+    --mail-from hanako@example.com --helo mail.example.org
 done
