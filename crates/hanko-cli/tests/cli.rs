@@ -401,3 +401,62 @@ fn dns_serve_and_the_cname_chain() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--zone"));
 }
+
+/// `hanko spf` on the example zone: the text form (Received-SPF, Authentication-Results, the
+/// trace), JSON with a null explanation on pass, and exit status 2 for usage errors.
+#[test]
+fn spf_text_json_and_usage_errors() {
+    let zone = examples().join("example.com.zone");
+    let zone = zone.to_str().unwrap();
+    let base = [
+        "--zone",
+        zone,
+        "spf",
+        "--mail-from",
+        "hanako@example.com",
+        "--helo",
+        "mail.example.org",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(HANKO, &args, b"")
+    };
+    let out = with(&["--ip", "2001:db8:5f::7", "--trace"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Received-SPF: pass (hanko: "), "{text}");
+    assert!(
+        text.contains("mechanism=\"include:_spf.provider.example.net\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Authentication-Results: hanko; spf=pass smtp.mailfrom=hanako@example.com")
+    );
+    // The include's record is indented one level below the domain's own.
+    assert!(
+        text.contains("\n    record _spf.provider.example.net: v=spf1 ip6:2001:db8:5f::/48 ~all\n"),
+        "{text}"
+    );
+
+    let out = with(&["--ip", "198.51.100.25", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "pass");
+    assert_eq!(json["explanation"], serde_json::Value::Null);
+    assert_eq!(json["mechanism"], "mx");
+
+    // A fail still ran: exit 0, with the explanation.
+    let out = with(&["--ip", "203.0.113.9", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "fail");
+    assert_eq!(
+        json["explanation"],
+        "203.0.113.9 is not allowed to send mail for example.com"
+    );
+
+    for bad in [&["--ip", "not-an-ip"][..], &[][..]] {
+        let out = with(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
