@@ -7,21 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
-use common::{results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE};
-
-fn conformance() -> PathBuf {
-    let dir = std::env::var_os("HANKO_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-        });
-    assert!(
-        dir.join("README.md").is_file(),
-        "conformance suites missing at {}",
-        dir.display()
-    );
-    dir
-}
+use common::{conformance, results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE};
 
 fn python() -> String {
     let python = std::env::var("HANKO_PYTHON").unwrap_or_else(|_| "python3".into());

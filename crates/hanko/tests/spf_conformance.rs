@@ -10,38 +10,31 @@
 
 mod spf_suite;
 
-use spf_suite::{load, run_case, SuiteCase};
+use spf_suite::{load, run_case};
 
-fn report(cases: &[SuiteCase], failures: &[String]) {
-    eprintln!("{} cases, {} failures", cases.len(), failures.len());
-}
-
-#[tokio::test]
-async fn rfc7208_suite_passes_whole() {
-    let cases = load("openspf-pyspf/rfc7208-tests.yml");
-    assert_eq!(cases.len(), 203, "the RFC 7208 suite has 203 tests");
+/// Runs every case of a suite file, which must hold `count` tests, and fails listing each
+/// wrong one.
+async fn run_suite(file: &str, count: usize) {
+    let cases = load(file);
+    assert_eq!(cases.len(), count, "{file} has {count} tests");
     let mut failures = Vec::new();
     for case in &cases {
         if let Err(why) = run_case(case).await {
             failures.push(why);
         }
     }
-    report(&cases, &failures);
+    eprintln!("{file}: {} cases, {} failures", cases.len(), failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn rfc7208_suite_passes_whole() {
+    run_suite("openspf-pyspf/rfc7208-tests.yml", 203).await;
 }
 
 /// The RFC 4408 suite. Where RFC 7208 changed an answer, the 4408 suite already lists both
 /// results (for example `mx-limit`), so every one of its 191 tests must pass as well.
 #[tokio::test]
 async fn rfc4408_suite_passes_too() {
-    let cases = load("openspf-pyspf/rfc4408-tests.yml");
-    assert_eq!(cases.len(), 191, "the RFC 4408 suite has 191 tests");
-    let mut failures = Vec::new();
-    for case in &cases {
-        if let Err(why) = run_case(case).await {
-            failures.push(why);
-        }
-    }
-    report(&cases, &failures);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    run_suite("openspf-pyspf/rfc4408-tests.yml", 191).await;
 }

@@ -4,6 +4,22 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// The conformance folder: `$HANKO_CONFORMANCE`, else `../shared/conformance` beside the
+/// repository. Panics when it is missing, so CI cannot pass without it.
+pub fn conformance() -> std::path::PathBuf {
+    let dir = std::env::var_os("HANKO_CONFORMANCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    assert!(
+        dir.join("README.md").is_file(),
+        "conformance suites missing at {}",
+        dir.display()
+    );
+    dir
+}
+
 /// The `hanko` binary under test.
 pub const HANKO: &str = env!("CARGO_BIN_EXE_hanko");
 

@@ -299,37 +299,17 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
             Mechanism::Ptr { domain }
         }
         "ip4" => {
-            let spec = argument
-                .strip_prefix(':')
-                .ok_or_else(|| bad_term(term, "an address is required"))?;
-            let (address, prefix) = match spec.split_once('/') {
-                Some((a, p)) => (a, Some(p)),
-                None => (spec, None),
-            };
+            let (address, prefix) = network_argument(term, argument, 32)?;
             let network: Ipv4Addr = address
                 .parse()
                 .map_err(|_| bad_term(term, "not an IPv4 address"))?;
-            let prefix = match prefix {
-                Some(p) => cidr_length(term, p, 32)?,
-                None => 32,
-            };
             Mechanism::Ip4 { network, prefix }
         }
         "ip6" => {
-            let spec = argument
-                .strip_prefix(':')
-                .ok_or_else(|| bad_term(term, "an address is required"))?;
-            let (address, prefix) = match spec.split_once('/') {
-                Some((a, p)) => (a, Some(p)),
-                None => (spec, None),
-            };
+            let (address, prefix) = network_argument(term, argument, 128)?;
             let network: Ipv6Addr = address
                 .parse()
                 .map_err(|_| bad_term(term, "not an IPv6 address"))?;
-            let prefix = match prefix {
-                Some(p) => cidr_length(term, p, 128)?,
-                None => 128,
-            };
             Mechanism::Ip6 { network, prefix }
         }
         _ => return Err(RecordError::UnknownMechanism(term.to_string())),
@@ -339,6 +319,22 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
         mechanism,
         text: term.to_string(),
     })
+}
+
+/// The `:<address>[/<prefix>]` argument of ip4 and ip6: the address text and the prefix
+/// length (at most `max`, which is also the default).
+fn network_argument<'t>(
+    term: &str,
+    argument: &'t str,
+    max: u8,
+) -> Result<(&'t str, u8), RecordError> {
+    let spec = argument
+        .strip_prefix(':')
+        .ok_or_else(|| bad_term(term, "an address is required"))?;
+    match spec.split_once('/') {
+        Some((address, prefix)) => Ok((address, cidr_length(term, prefix, max)?)),
+        None => Ok((spec, max)),
+    }
 }
 
 /// Splits `domain-spec` from a trailing `dual-cidr-length` (`/N`, `//M` or `/N//M`, digits
