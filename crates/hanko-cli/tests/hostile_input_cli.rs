@@ -60,25 +60,34 @@ fn big_message(path: &Path, megabytes: usize) {
 
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
+/// `hanko sign` with the example Ed25519 key, followed by `extra` arguments.
+fn sign_args(extra: &[&str]) -> Vec<String> {
+    let key = examples().join("ed2026.private");
+    let mut args: Vec<String> = [
+        "sign",
+        "--domain",
+        "example.com",
+        "--selector",
+        "ed2026",
+        "--key",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(key.to_string_lossy().into_owned());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
 #[test]
 fn fifty_megabytes_sign_and_verify_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("plain.eml");
     big_message(&plain, 50);
-    let key = examples().join("ed2026.private");
     // Signing a named file reads it twice (hash, then copy) and holds neither.
     let signed = dir.path().join("signed.eml");
+    let args = sign_args(&[plain.to_str().unwrap()]);
     let (code, err, sign_peak) = measured(
-        &[
-            "sign",
-            "--domain",
-            "example.com",
-            "--selector",
-            "ed2026",
-            "--key",
-            key.to_str().unwrap(),
-            plain.to_str().unwrap(),
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         Path::new("/dev/null"),
         &signed,
     );
@@ -149,18 +158,10 @@ fn garbage_and_truncated_messages_exit_cleanly() {
                 .all(|r| r["result"] != "pass"));
         }
         // Signing garbage either signs it or refuses it clearly.
-        let key = examples().join("ed2026.private");
+        let args = sign_args(&[]);
         let out = run(
             HANKO,
-            &[
-                "sign",
-                "--domain",
-                "example.com",
-                "--selector",
-                "ed2026",
-                "--key",
-                key.to_str().unwrap(),
-            ],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
             message,
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -173,29 +174,29 @@ fn garbage_and_truncated_messages_exit_cleanly() {
     }
 }
 
-#[test]
-fn ten_thousand_signatures_through_the_binary() {
+/// A message with `count` (bogus) DKIM-Signature fields, each naming its own selector.
+fn with_signatures(count: usize) -> Vec<u8> {
     let mut message = Vec::new();
-    for i in 0..10_000 {
+    for i in 0..count {
         message.extend_from_slice(
             format!("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s{i}; h=from; bh=AAAA; b=AAAA\r\n").as_bytes(),
         );
     }
-    // More header fields than the documented limit of 1,000: refused by name.
     message.extend_from_slice(b"From: a@example.com\r\n\r\nbody\r\n");
+    message
+}
+
+#[test]
+fn ten_thousand_signatures_through_the_binary() {
+    // More header fields than the documented limit of 1,000: refused by name.
+    let message = with_signatures(10_000);
     let out = run(HANKO, &["--zone", &zone(), "verify"], &message);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("header fields"), "{stderr}");
     // 900 signatures fit the field limit: ten are verified (the signature limit), each a
     // clear result, and the rest reported as skipped.
-    let mut message = Vec::new();
-    for i in 0..900 {
-        message.extend_from_slice(
-            format!("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s{i}; h=from; bh=AAAA; b=AAAA\r\n").as_bytes(),
-        );
-    }
-    message.extend_from_slice(b"From: a@example.com\r\n\r\nbody\r\n");
+    let message = with_signatures(900);
     let out = run(HANKO, &["--zone", &zone(), "verify", "--json"], &message);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

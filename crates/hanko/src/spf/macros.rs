@@ -194,13 +194,6 @@ impl MacroString {
         })
     }
 
-    /// True when the string contains a `%{...}` expansion.
-    pub fn has_expansions(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, MacroPart::Expand { .. }))
-    }
-
     /// True when the string ends with a `%{...}`, `%%`, `%_` or `%-` (RFC 7208's
     /// `domain-end` alternative to a top label).
     pub(crate) fn ends_with_macro(&self) -> bool {
