@@ -1,0 +1,220 @@
+//! The Authentication-Results writer. Every piece of text is made safe for its place in the
+//! grammar, so that a value taken from a message or from DNS can neither end the field nor
+//! forge another result.
+
+use super::{AuthenticationResults, MethodResult};
+
+/// Lines longer than this are folded between properties (RFC 5322 §2.1.1 SHOULD).
+const LINE_LIMIT: usize = 78;
+
+/// ASCII printable characters stay; other characters become `?`; control characters (CR, LF,
+/// NUL, ...) are dropped; tabs become spaces.
+fn printable(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().filter_map(|c| match c {
+        '\t' => Some(' '),
+        c if c.is_control() => None,
+        c if !c.is_ascii() => Some('?'),
+        c => Some(c),
+    })
+}
+
+/// A `Keyword` (method, result, ptype, property): anything else is replaced by `-`.
+fn keyword(text: &str) -> String {
+    let word: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if word.is_empty() {
+        "-".to_string()
+    } else {
+        word
+    }
+}
+
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?=".contains(c))
+}
+
+fn is_dot_atom(text: &str) -> bool {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext))
+}
+
+fn is_domain(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// RFC 2045 `quoted-string`.
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in printable(text) {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// `value = token / quoted-string`.
+fn value(text: &str) -> String {
+    let clean: String = printable(text).collect();
+    if is_token(&clean) {
+        clean
+    } else {
+        quoted(&clean)
+    }
+}
+
+/// RFC 8601 `pvalue`: an address or domain as it is, else a `value`.
+fn pvalue(text: &str) -> String {
+    let clean: String = printable(text).collect();
+    let address = match clean.rsplit_once('@') {
+        Some((local, domain)) => (local.is_empty() || is_dot_atom(local)) && is_domain(domain),
+        None => false,
+    };
+    if address {
+        clean
+    } else {
+        value(&clean)
+    }
+}
+
+/// A comment with its parentheses; `(`, `)` and `\` inside are quoted pairs.
+fn comment(text: &str) -> String {
+    let mut out = String::from("(");
+    for c in printable(text) {
+        if matches!(c, '(' | ')' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push(')');
+    out
+}
+
+/// The pieces of one `resinfo`, to be joined by spaces or folds.
+fn pieces(result: &MethodResult) -> Vec<String> {
+    let mut method = keyword(&result.method);
+    if let Some(version) = result.method_version {
+        method.push_str(&format!("/{version}"));
+    }
+    let mut first = format!("{method}={}", keyword(&result.result));
+    for text in &result.comments {
+        first.push(' ');
+        first.push_str(&comment(text));
+    }
+    let mut out = vec![first];
+    if let Some(reason) = &result.reason {
+        out.push(format!("reason={}", quoted(reason)));
+    }
+    for property in &result.properties {
+        let name = if property.ptype.is_empty() {
+            // Untyped pairs exist only in what lenient parsing read; writing them typeless
+            // would not be RFC 8601, so they are written as a `policy` property.
+            format!("policy.{}", keyword(&property.name))
+        } else {
+            format!("{}.{}", keyword(&property.ptype), keyword(&property.name))
+        };
+        out.push(format!("{name}={}", pvalue(&property.value)));
+    }
+    out
+}
+
+pub(super) fn field(field: &AuthenticationResults) -> String {
+    let mut out = format!("Authentication-Results: {}", value(&field.authserv_id));
+    if let Some(version) = field.version {
+        out.push_str(&format!(" {version}"));
+    }
+    if field.results.is_empty() {
+        out.push_str("; none");
+        return out;
+    }
+    for result in &field.results {
+        out.push_str(";\r\n\t");
+        let mut line = 1;
+        for (j, piece) in pieces(result).into_iter().enumerate() {
+            if j > 0 {
+                if line + 1 + piece.len() > LINE_LIMIT {
+                    out.push_str("\r\n\t ");
+                    line = 2;
+                } else {
+                    out.push(' ');
+                    line += 1;
+                }
+            }
+            line += piece.len();
+            out.push_str(&piece);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_stays_inside_its_value() {
+        let mut field = AuthenticationResults::new("mx\r\nX-Evil: 1");
+        field.results.push(
+            MethodResult::new("dkim", "fail")
+                .with_comment("bad) ; dkim=pass (x")
+                .with_property("header", "d", "evil.example; dkim=pass")
+                .with_property("header", "i", "a\"b\\c@example.com"),
+        );
+        let text = field.to_field();
+        assert!(!text.contains("\r\nX-Evil"));
+        assert!(text.starts_with("Authentication-Results: \"mxX-Evil: 1\";"));
+        assert!(text.contains("(bad\\) ; dkim=pass \\(x)"));
+        assert!(text.contains("header.d=\"evil.example; dkim=pass\""));
+        let parsed =
+            AuthenticationResults::parse(&text, super::super::ParseOptions::strict()).unwrap();
+        assert_eq!(parsed.results.len(), 1);
+        assert_eq!(parsed.results[0].result, "fail");
+        assert_eq!(
+            parsed.results[0].property("header.d"),
+            Some("evil.example; dkim=pass")
+        );
+        assert_eq!(
+            parsed.results[0].property("header.i"),
+            Some("a\"b\\c@example.com")
+        );
+    }
+
+    #[test]
+    fn long_results_fold_between_properties() {
+        let mut field = AuthenticationResults::new("mx.example.org");
+        field.results.push(
+            MethodResult::new("dkim", "pass")
+                .with_property("header", "d", "a-rather-long-domain-name.example.com")
+                .with_property("header", "i", "@a-rather-long-domain-name.example.com")
+                .with_property("header", "s", "selector2026"),
+        );
+        let text = field.to_field();
+        assert!(
+            text.lines().all(|l| l.trim_end().len() <= LINE_LIMIT),
+            "{text}"
+        );
+        assert!(text.contains("\r\n\t header.i="));
+    }
+}
