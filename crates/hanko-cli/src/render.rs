@@ -1,79 +1,18 @@
 //! Renderers over verification results: Authentication-Results, a readable summary, JSON.
 
+use hanko::authres::{self, AuthenticationResults};
 use hanko::dkim::{DkimResult, Verification};
 use serde_json::{json, Value};
-
-/// Makes text safe inside an RFC 8601 comment: no parentheses, backslashes or line breaks, so
-/// that nothing from a message or from DNS can close the comment or start a new field.
-fn comment_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '(' => '[',
-            ')' => ']',
-            '\\' => '/',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect()
-}
-
-/// A property value as a `value` token, or quoted when it is not a token (RFC 8601 §2.2).
-fn value(text: &str) -> String {
-    let token = !text.is_empty()
-        && text.chars().all(|c| {
-            c.is_ascii_graphic() && !"()<>,;:\\\"/[]?=".contains(c)
-                || c == '/'
-                || c == '='
-                || c == ':'
-        });
-    let dot_atom_like = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-._@+/=".contains(c));
-    if token && dot_atom_like {
-        text.to_string()
-    } else {
-        let escaped: String = text
-            .chars()
-            .filter(|c| !c.is_control())
-            .flat_map(|c| match c {
-                '"' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        format!("\"{escaped}\"")
-    }
-}
 
 fn reason(result: &DkimResult) -> Option<String> {
     result.failure.as_ref().map(ToString::to_string)
 }
 
-/// The Authentication-Results field for the DKIM results.
+/// The Authentication-Results field for the DKIM results, LF line ends.
 pub fn authentication_results(authserv_id: &str, outcome: &Verification) -> String {
-    let mut out = format!("Authentication-Results: {};", value(authserv_id));
-    if outcome.results.is_empty() {
-        out.push_str(" dkim=none");
-    }
-    for (i, r) in outcome.results.iter().enumerate() {
-        out.push_str(if i == 0 { "\r\n\t" } else { ";\r\n\t" });
-        out.push_str(&format!("dkim={}", r.verdict));
-        if let Some(reason) = reason(r) {
-            out.push_str(&format!(" ({})", comment_safe(&reason)));
-        }
-        for (prop, v) in [
-            ("header.d", &r.domain),
-            ("header.i", &r.identity),
-            ("header.s", &r.selector),
-            ("header.a", &r.algorithm),
-            ("header.b", &r.header_b),
-        ] {
-            if let Some(v) = v {
-                out.push_str(&format!(" {prop}={}", value(v)));
-            }
-        }
-    }
-    out.push_str("\r\n");
-    out.replace("\r\n", "\n")
+    let mut field = AuthenticationResults::new(authserv_id);
+    field.results = authres::from::dkim(outcome);
+    field.to_field().replace("\r\n", "\n") + "\n"
 }
 
 /// One line per signature, for people.
@@ -151,20 +90,4 @@ pub fn json(outcome: &Verification) -> Value {
         "dkim": dkim,
         "dkim_skipped": outcome.skipped,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comments_and_values_cannot_break_out() {
-        assert_eq!(
-            comment_safe("a) dkim=pass (b\r\nX: y"),
-            "a] dkim=pass [b  X: y"
-        );
-        assert_eq!(value("example.com"), "example.com");
-        assert_eq!(value("a b;dkim=pass"), "\"a b;dkim=pass\"");
-        assert_eq!(value("x\"y"), "\"x\\\"y\"");
-    }
 }

@@ -3,10 +3,8 @@
 use std::net::IpAddr;
 
 use clap::Args;
-use hanko::spf::{
-    authentication_result, check_helo, check_mail_from, received_spf, SpfConfig, SpfOutcome,
-    TraceEvent,
-};
+use hanko::authres::{self, AuthenticationResults};
+use hanko::spf::{check_helo, check_mail_from, received_spf, SpfConfig, SpfOutcome, TraceEvent};
 use serde_json::{json, Value};
 
 use crate::dns::DnsArgs;
@@ -63,11 +61,7 @@ pub async fn run(args: SpfArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         println!("{:#}", json_of(&outcome, &args.receiver, args.trace));
     } else {
         println!("{}", received_spf(&outcome, &args.receiver));
-        println!(
-            "Authentication-Results: {}; {}",
-            args.receiver,
-            authentication_result(&outcome)
-        );
+        println!("{}", authentication_results(&outcome, &args.receiver));
         if let Some(problem) = &outcome.problem {
             println!("{}: {problem}", outcome.verdict);
         }
@@ -111,6 +105,13 @@ fn trace_text(outcome: &SpfOutcome) -> String {
     out
 }
 
+/// The Authentication-Results field with the SPF result, LF line ends.
+fn authentication_results(outcome: &SpfOutcome, receiver: &str) -> String {
+    let mut field = AuthenticationResults::new(receiver);
+    field.results.push(authres::from::spf(outcome));
+    field.to_field().replace("\r\n", "\n")
+}
+
 fn json_of(outcome: &SpfOutcome, receiver: &str, trace: bool) -> Value {
     let mut value = json!({
         "result": outcome.verdict.as_str(),
@@ -126,7 +127,7 @@ fn json_of(outcome: &SpfOutcome, receiver: &str, trace: bool) -> Value {
         "dns_lookups": outcome.dns_lookups,
         "void_lookups": outcome.void_lookups,
         "received_spf": received_spf(outcome, receiver),
-        "authentication_results": authentication_result(outcome),
+        "authentication_results": authentication_results(outcome, receiver),
     });
     if trace {
         value["trace"] = outcome

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
@@ -177,7 +178,22 @@ fn text_output_is_an_authentication_results_header() {
         Some(&signed),
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("Authentication-Results: mx.example.net;\n\tdkim=pass header.d=example.com header.i=joe@example.com header.s=ed header.a=ed25519-sha256 header.b="), "{text}");
+    assert!(text.starts_with("Authentication-Results: mx.example.net;\n\tdkim=pass header.d=example.com header.i=joe@example.com header.s=ed\n\t header.a=ed25519-sha256 header.b="), "{text}");
+    // The header is RFC 8601 to the letter: a strict parse reads both signatures back.
+    let header: String = text
+        .lines()
+        .enumerate()
+        .take_while(|(i, line)| *i == 0 || line.starts_with('\t'))
+        .map(|(_, line)| format!("{line}\r\n"))
+        .collect();
+    let field = AuthenticationResults::parse(&header, ParseOptions::strict()).unwrap();
+    assert_eq!(field.authserv_id, "mx.example.net");
+    let domains: Vec<_> = field
+        .results
+        .iter()
+        .map(|r| (r.result.as_str(), r.property("header.s")))
+        .collect();
+    assert_eq!(domains, [("pass", Some("ed")), ("pass", Some("rsa"))]);
     assert_eq!(out.status.code(), Some(0));
     // Expired one hour after signing.
     let later = (std::time::SystemTime::now()
@@ -431,7 +447,10 @@ fn spf_text_json_and_usage_errors() {
         "{text}"
     );
     assert!(
-        text.contains("Authentication-Results: hanko; spf=pass smtp.mailfrom=hanako@example.com")
+        text.contains(
+            "Authentication-Results: hanko;\n\tspf=pass smtp.mailfrom=hanako@example.com\n"
+        ),
+        "{text}"
     );
     // The include's record is indented one level below the domain's own.
     assert!(

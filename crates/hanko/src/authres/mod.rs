@@ -39,6 +39,7 @@
 //!   `action=none`, many end with `;`, BIMI values carry unquoted URLs. Read foreign fields with
 //!   [`ParseOptions::lenient`]; [`ParseOptions::strict`] is for checking your own.
 
+pub mod from;
 mod parse;
 mod write;
 

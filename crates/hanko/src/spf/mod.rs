@@ -53,7 +53,7 @@ use std::time::Duration;
 use crate::dns::{DnsError, Lookup};
 
 pub use eval::DEFAULT_TIME_BUDGET;
-pub use received::{authentication_result, received_spf};
+pub use received::received_spf;
 pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError};
 
 /// The SPF result (RFC 7208 §2.6), with the RFC 8601 words.

@@ -96,26 +96,3 @@ pub fn received_spf(outcome: &SpfOutcome, receiver: &str) -> String {
         list.join("; ")
     )
 }
-
-/// The `spf` result of an Authentication-Results field (RFC 8601 §2.7.2), e.g.
-/// `spf=pass smtp.mailfrom=joe@example.com` or `spf=none smtp.helo=mail.example.com`; errors
-/// carry their reason as a comment.
-pub fn authentication_result(outcome: &SpfOutcome) -> String {
-    let property = match outcome.identity {
-        // RFC 8601 pvalue: `[ [ local-part ] "@" ] domain-name` needs no quoting.
-        super::SpfIdentity::MailFrom => match outcome.sender.rsplit_once('@') {
-            Some((local, domain)) if is_dot_atom(local) && is_dot_atom(domain) => {
-                format!("smtp.mailfrom={}", outcome.sender)
-            }
-            _ => format!("smtp.mailfrom={}", quoted_string(&outcome.sender)),
-        },
-        super::SpfIdentity::Helo => format!("smtp.helo={}", quote(&outcome.helo)),
-    };
-    let comment = match (&outcome.problem, outcome.verdict) {
-        (Some(problem), SpfVerdict::TempError | SpfVerdict::PermError) => {
-            format!(" ({})", comment_text(&problem.to_string()))
-        }
-        _ => String::new(),
-    };
-    format!("spf={}{comment} {property}", outcome.verdict)
-}
