@@ -76,6 +76,7 @@
 pub mod authres;
 mod crypto;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod keys;
 pub mod message;

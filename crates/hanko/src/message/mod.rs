@@ -9,11 +9,13 @@
 //! turns each bare LF into CRLF as the bytes stream through, the way an MTA would before
 //! signing (RFC 5598 §4.1: mail on the wire uses CRLF).
 
+mod address;
 mod date;
 mod header;
 mod reader;
 mod tag_list;
 
+pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
 pub use date::{parse_date_time, received_date, DateError, DateTime};
 pub use header::{HeaderField, Headers};
 pub use reader::{CrlfNormalizer, MessageReader};

@@ -1,0 +1,553 @@
+//! DMARC (RFC 9989; RFC 7489 records keep working): ties the domains DKIM and SPF
+//! authenticated to the From domain the reader sees, and applies the owner's policy.
+//!
+//! [`check`] takes the message's header fields and the identifiers DKIM and SPF
+//! authenticated ([`Identifiers`]), finds the Author Domain of each mailbox in From, discovers
+//! its policy by the DNS Tree Walk, checks alignment and returns a [`DmarcOutcome`]: the
+//! verdict, the policy and the disposition (what the owner asks the receiver to do).
+//!
+//! ```
+//! use hanko::dmarc::{self, DmarcVerdict, Identifiers, Policy};
+//! use hanko::message::Headers;
+//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+//! # use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+//! # struct Zone;
+//! # impl Lookup for Zone {
+//! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+//! #         let found = name == "_dmarc.example.com";
+//! #         Box::pin(async move { if found { Ok(vec![b"v=DMARC1; p=reject".to_vec()]) } else { Err(DnsError::NxDomain) } })
+//! #     }
+//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! # }
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! let headers = Headers::parse(b"From: Joe <joe@example.com>\r\n", &Default::default())?;
+//!
+//! // A signature of mail.example.com passed: relaxed alignment makes that a DMARC pass.
+//! let ids = Identifiers::default().with_dkim("mail.example.com", true);
+//! let outcome = block_on(dmarc::check(&Zone, &headers, &ids));
+//! assert_eq!(outcome.verdict, DmarcVerdict::Pass);
+//!
+//! // Only an unrelated domain passed: the owner asks for rejection.
+//! let ids = Identifiers::default().with_dkim("mailer.example.net", true);
+//! let outcome = block_on(dmarc::check(&Zone, &headers, &ids));
+//! assert_eq!(outcome.verdict, DmarcVerdict::Fail);
+//! assert_eq!(outcome.disposition, Policy::Reject);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Pitfalls
+//! - DMARC authenticates the From domain, not the person: `"ceo@bank.example"
+//!   <x@attacker.example>` passes for attacker.example. The analyzer shows display names
+//!   that look like addresses.
+//! - A From field added above a signed one: every From field and every mailbox counts here,
+//!   and the strictest result is the message's, so an unsigned extra author cannot ride on a
+//!   signed one.
+//! - `t=y` (testing) lowers the disposition one step; it does not change the verdict.
+
+pub mod discovery;
+mod record;
+
+pub use record::{
+    is_dmarc_record, AlignmentMode, DmarcRecord, FailureOptions, IgnoredTag, Policy, PsdFlag,
+    RecordError, ReportUri,
+};
+
+use std::fmt;
+
+use crate::dkim::{DkimVerdict, Verification};
+use crate::dns::{DnsError, Lookup};
+use crate::message::{parse_mailboxes, salvage_mailboxes, Headers};
+use crate::spf::{SpfOutcome, SpfVerdict};
+use discovery::{exists, Answer, Walker};
+
+/// More distinct Author Domains than this in From make the message a `permerror` instead of
+/// costing up to eight DNS queries each.
+pub const MAX_AUTHOR_DOMAINS: usize = 10;
+
+/// The DMARC result words (RFC 8601 §2.7.5 / RFC 9989 §4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DmarcVerdict {
+    /// No policy: the Author Domain publishes no DMARC record.
+    None,
+    /// An aligned identifier passed.
+    Pass,
+    /// A policy exists and no aligned identifier passed.
+    Fail,
+    /// A DNS failure prevented the evaluation; try again later.
+    TempError,
+    /// The evaluation is impossible: a broken record, no usable From.
+    PermError,
+}
+
+impl DmarcVerdict {
+    /// The RFC 8601 word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmarcVerdict::None => "none",
+            DmarcVerdict::Pass => "pass",
+            DmarcVerdict::Fail => "fail",
+            DmarcVerdict::TempError => "temperror",
+            DmarcVerdict::PermError => "permerror",
+        }
+    }
+
+    /// How bad it is, for choosing the message's result among several authors.
+    fn severity(self) -> u8 {
+        match self {
+            DmarcVerdict::Pass => 0,
+            DmarcVerdict::None => 1,
+            DmarcVerdict::PermError => 2,
+            DmarcVerdict::TempError => 3,
+            DmarcVerdict::Fail => 4,
+        }
+    }
+}
+
+impl fmt::Display for DmarcVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the verdict is not `pass`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DmarcProblem {
+    /// The message has no From field.
+    NoFromField,
+    /// A From field holds no address (`From: Test User`).
+    NoAuthorAddress(String),
+    /// An Author Domain that is not a domain name (a literal, bad IDN, too long).
+    BadAuthorDomain(String),
+    /// More distinct Author Domains than [`MAX_AUTHOR_DOMAINS`].
+    TooManyAuthorDomains(usize),
+    /// The tree walk found no DMARC record.
+    NoPolicy,
+    /// The policy record is not valid.
+    InvalidRecord {
+        /// Where it was found.
+        domain: String,
+        /// What is wrong.
+        error: RecordError,
+    },
+    /// A DNS query failed.
+    Dns {
+        /// The name or purpose.
+        name: String,
+        /// The failure.
+        error: DnsError,
+    },
+    /// No authenticated identifier is aligned with the Author Domain.
+    NotAligned,
+}
+
+impl DmarcProblem {
+    /// The verdict this problem leads to (exhaustive, so a new problem cannot become `pass`).
+    pub fn verdict(&self) -> DmarcVerdict {
+        match self {
+            DmarcProblem::NoFromField
+            | DmarcProblem::NoAuthorAddress(_)
+            | DmarcProblem::BadAuthorDomain(_)
+            | DmarcProblem::TooManyAuthorDomains(_)
+            | DmarcProblem::InvalidRecord { .. } => DmarcVerdict::PermError,
+            DmarcProblem::NoPolicy => DmarcVerdict::None,
+            DmarcProblem::Dns { .. } => DmarcVerdict::TempError,
+            DmarcProblem::NotAligned => DmarcVerdict::Fail,
+        }
+    }
+}
+
+impl fmt::Display for DmarcProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DmarcProblem::NoFromField => write!(f, "the message has no From field"),
+            DmarcProblem::NoAuthorAddress(value) => {
+                write!(f, "no address in From: {:?}", value.trim())
+            }
+            DmarcProblem::BadAuthorDomain(domain) => {
+                write!(f, "the From domain {domain:?} is not a domain name")
+            }
+            DmarcProblem::TooManyAuthorDomains(n) => write!(
+                f,
+                "{n} different From domains (at most {MAX_AUTHOR_DOMAINS} are evaluated)"
+            ),
+            DmarcProblem::NoPolicy => write!(f, "no DMARC record"),
+            DmarcProblem::InvalidRecord { domain, error } => {
+                write!(f, "invalid DMARC record at _dmarc.{domain}: {error}")
+            }
+            DmarcProblem::Dns { name, error } => write!(f, "{name}: {error}"),
+            DmarcProblem::NotAligned => {
+                write!(f, "no authenticated identifier aligned with the From domain")
+            }
+        }
+    }
+}
+
+/// An identifier DKIM or SPF authenticated (or tried to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedDomain {
+    /// The domain: a signature's `d=`, or the SPF-checked domain (MAIL FROM, or HELO when
+    /// MAIL FROM was empty).
+    pub domain: String,
+    /// Whether the check passed.
+    pub pass: bool,
+}
+
+/// The inputs DMARC takes from DKIM and SPF.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identifiers {
+    /// One entry per DKIM signature.
+    pub dkim: Vec<AuthenticatedDomain>,
+    /// The SPF result for the MAIL FROM identity, when SPF was checked.
+    pub spf: Option<AuthenticatedDomain>,
+}
+
+impl Identifiers {
+    /// From hanko's own DKIM and SPF results.
+    pub fn from_results(dkim: &Verification, spf: Option<&SpfOutcome>) -> Identifiers {
+        Identifiers {
+            dkim: dkim
+                .results
+                .iter()
+                .filter_map(|r| {
+                    Some(AuthenticatedDomain {
+                        domain: r.domain.clone()?,
+                        pass: r.verdict == DkimVerdict::Pass,
+                    })
+                })
+                .collect(),
+            spf: spf.map(|o| AuthenticatedDomain {
+                domain: o.domain.clone(),
+                pass: o.verdict == SpfVerdict::Pass,
+            }),
+        }
+    }
+
+    /// Adds a DKIM result.
+    pub fn with_dkim(mut self, domain: &str, pass: bool) -> Identifiers {
+        self.dkim.push(AuthenticatedDomain {
+            domain: domain.to_string(),
+            pass,
+        });
+        self
+    }
+
+    /// Sets the SPF result.
+    pub fn with_spf(mut self, domain: &str, pass: bool) -> Identifiers {
+        self.spf = Some(AuthenticatedDomain {
+            domain: domain.to_string(),
+            pass,
+        });
+        self
+    }
+}
+
+/// Which tag gave the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicySource {
+    /// `p=`, the record of the Author Domain itself.
+    Domain,
+    /// `sp=` (or `p=` when `sp=` is absent), a record above the Author Domain.
+    Subdomain,
+    /// `np=`, a record above an Author Domain that does not exist.
+    NonExistent,
+}
+
+/// How one identifier fared against one Author Domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alignment {
+    /// The authenticated domain.
+    pub domain: String,
+    /// Whether its check passed.
+    pub pass: bool,
+    /// Whether it is aligned with the Author Domain under the record's mode.
+    pub aligned: bool,
+}
+
+/// The evaluation for one Author Domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorEvaluation {
+    /// The Author Domain (lower case, A-labels).
+    pub author_domain: String,
+    /// The result for this domain.
+    pub verdict: DmarcVerdict,
+    /// Why not `pass`.
+    pub problem: Option<DmarcProblem>,
+    /// Where the policy record was found (the Author Domain or a parent).
+    pub record_domain: Option<String>,
+    /// The record.
+    pub record: Option<DmarcRecord>,
+    /// The Author Domain's Organizational Domain (when relaxed alignment needed it or the
+    /// record came from a parent).
+    pub organizational_domain: Option<String>,
+    /// The policy that applies (`p`, `sp` or `np`), before testing mode.
+    pub policy: Option<Policy>,
+    /// Which tag gave it.
+    pub policy_source: Option<PolicySource>,
+    /// What the owner asks for this message: `none` unless it failed; one step lower in
+    /// testing mode.
+    pub disposition: Policy,
+    /// Each DKIM signature against this domain.
+    pub dkim: Vec<Alignment>,
+    /// SPF against this domain.
+    pub spf: Option<Alignment>,
+}
+
+/// The DMARC result of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmarcOutcome {
+    /// The message's result: the worst over its Author Domains.
+    pub verdict: DmarcVerdict,
+    /// Why not `pass`, for the Author Domain that gave the verdict.
+    pub problem: Option<DmarcProblem>,
+    /// The Author Domain that gave the verdict (RFC 8601 `header.from`).
+    pub author_domain: Option<String>,
+    /// The strictest disposition over all Author Domains.
+    pub disposition: Policy,
+    /// One evaluation per distinct Author Domain, in From order.
+    pub evaluations: Vec<AuthorEvaluation>,
+    /// More than one From field (RFC 5322 allows one): each was evaluated.
+    pub multiple_from_fields: bool,
+    /// `_dmarc` queries sent.
+    pub dns_queries: usize,
+}
+
+impl DmarcOutcome {
+    fn error(problem: DmarcProblem) -> DmarcOutcome {
+        DmarcOutcome {
+            verdict: problem.verdict(),
+            problem: Some(problem),
+            author_domain: None,
+            disposition: Policy::None,
+            evaluations: Vec::new(),
+            multiple_from_fields: false,
+            dns_queries: 0,
+        }
+    }
+}
+
+/// An Author Domain in the form DMARC compares: lower case, no trailing dot, A-labels.
+pub fn normalize_domain(domain: &str) -> Result<String, DmarcProblem> {
+    let bad = || DmarcProblem::BadAuthorDomain(domain.to_string());
+    let trimmed = domain.trim().trim_matches('.');
+    if trimmed.is_empty() || trimmed.starts_with('[') {
+        return Err(bad());
+    }
+    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad())?;
+    crate::name::DomainName::parse(&ascii).map_err(|_| bad())?;
+    Ok(ascii)
+}
+
+/// The distinct Author Domains of every From field, in order.
+pub fn author_domains(headers: &Headers) -> Result<(Vec<String>, bool), DmarcProblem> {
+    let fields: Vec<_> = headers.named("From").collect();
+    if fields.is_empty() {
+        return Err(DmarcProblem::NoFromField);
+    }
+    let mut domains = Vec::new();
+    for field in &fields {
+        let value = field.unfolded_value();
+        let mailboxes = parse_mailboxes(&value)
+            .ok()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| salvage_mailboxes(&value));
+        if mailboxes.is_empty() {
+            return Err(DmarcProblem::NoAuthorAddress(value));
+        }
+        for mailbox in mailboxes {
+            let domain = normalize_domain(&mailbox.domain)?;
+            if !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+    }
+    Ok((domains, fields.len() > 1))
+}
+
+fn strictly_aligned(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// True when `domain` is `org` or below it.
+fn within(domain: &str, org: &str) -> bool {
+    domain == org || domain.ends_with(&format!(".{org}"))
+}
+
+/// DMARC for a message: every Author Domain in From is evaluated; the worst result is the
+/// message's, and the strictest disposition applies.
+pub async fn check<L: Lookup + ?Sized>(
+    lookup: &L,
+    headers: &Headers,
+    identifiers: &Identifiers,
+) -> DmarcOutcome {
+    let (domains, multiple) = match author_domains(headers) {
+        Ok(found) => found,
+        Err(problem) => return DmarcOutcome::error(problem),
+    };
+    if domains.len() > MAX_AUTHOR_DOMAINS {
+        return DmarcOutcome::error(DmarcProblem::TooManyAuthorDomains(domains.len()));
+    }
+    let mut walker = Walker::new(lookup);
+    let mut evaluations = Vec::new();
+    for domain in &domains {
+        evaluations.push(evaluate(&mut walker, domain, identifiers).await);
+    }
+    let worst = evaluations
+        .iter()
+        .max_by_key(|e| (e.verdict.severity(), e.disposition))
+        .expect("at least one Author Domain, checked above");
+    DmarcOutcome {
+        verdict: worst.verdict,
+        problem: worst.problem.clone(),
+        author_domain: Some(worst.author_domain.clone()),
+        disposition: evaluations
+            .iter()
+            .map(|e| e.disposition)
+            .max()
+            .unwrap_or(Policy::None),
+        multiple_from_fields: multiple,
+        dns_queries: walker.queries,
+        evaluations,
+    }
+}
+
+/// DMARC for one Author Domain (already normalized, see [`normalize_domain`]).
+pub async fn evaluate<L: Lookup + ?Sized>(
+    walker: &mut Walker<'_, L>,
+    author_domain: &str,
+    identifiers: &Identifiers,
+) -> AuthorEvaluation {
+    let mut eval = AuthorEvaluation {
+        author_domain: author_domain.to_string(),
+        verdict: DmarcVerdict::None,
+        problem: None,
+        record_domain: None,
+        record: None,
+        organizational_domain: None,
+        policy: None,
+        policy_source: None,
+        disposition: Policy::None,
+        dkim: Vec::new(),
+        spf: None,
+    };
+    let finish = |mut eval: AuthorEvaluation, problem: Option<DmarcProblem>| {
+        eval.verdict = problem.as_ref().map_or(DmarcVerdict::Pass, |p| p.verdict());
+        eval.problem = problem;
+        eval
+    };
+    let (record_domain, record) = match walker.policy(author_domain).await {
+        None => return finish(eval, Some(DmarcProblem::NoPolicy)),
+        Some((domain, Answer::Record(record))) => (domain, record),
+        Some((domain, Answer::Invalid(error))) => {
+            eval.record_domain = Some(domain.clone());
+            return finish(eval, Some(DmarcProblem::InvalidRecord { domain, error }));
+        }
+        Some((domain, Answer::TempError(error))) => {
+            let name = format!("_dmarc.{domain}");
+            return finish(eval, Some(DmarcProblem::Dns { name, error }));
+        }
+        Some((_, Answer::Nothing | Answer::Several(_))) => {
+            unreachable!("Walker::policy skips names without exactly one record")
+        }
+    };
+    let at_author = record_domain == author_domain;
+    let source = if at_author {
+        PolicySource::Domain
+    } else if record.nonexistent_policy.is_some()
+        && record.nonexistent_policy != Some(record.subdomain_policy.unwrap_or(record.policy))
+        && !exists(walker.lookup(), author_domain).await
+    {
+        PolicySource::NonExistent
+    } else {
+        PolicySource::Subdomain
+    };
+    let policy = record.policy_for(at_author, source != PolicySource::NonExistent);
+    eval.policy = Some(policy);
+    eval.policy_source = Some(source);
+    eval.record_domain = Some(record_domain);
+
+    // Identifier alignment (RFC 9989 §4.4): strict compares the names; relaxed their
+    // Organizational Domains, found by the same tree walk.
+    let needs_org = record.dkim_alignment == AlignmentMode::Relaxed
+        || record.spf_alignment == AlignmentMode::Relaxed;
+    let mut dns_problem = None;
+    if needs_org {
+        match walker.organizational_domain(author_domain).await {
+            Ok(org) => eval.organizational_domain = Some(org),
+            Err(error) => {
+                dns_problem = Some(DmarcProblem::Dns {
+                    name: format!("Organizational Domain of {author_domain}"),
+                    error,
+                })
+            }
+        }
+    }
+    let candidates = identifiers
+        .dkim
+        .iter()
+        .map(|id| (id, record.dkim_alignment, true))
+        .chain(
+            identifiers
+                .spf
+                .iter()
+                .map(|id| (id, record.spf_alignment, false)),
+        );
+    for (id, mode, is_dkim) in candidates {
+        let domain = normalize_domain(&id.domain).unwrap_or_else(|_| id.domain.to_lowercase());
+        let aligned = match (mode, &eval.organizational_domain) {
+            (AlignmentMode::Strict, _) => strictly_aligned(&domain, author_domain),
+            (AlignmentMode::Relaxed, Some(org)) => {
+                if strictly_aligned(&domain, author_domain) {
+                    true
+                } else if !within(&domain, org) {
+                    false
+                } else {
+                    match walker.organizational_domain(&domain).await {
+                        Ok(other) => &other == org,
+                        Err(error) => {
+                            if id.pass {
+                                dns_problem.get_or_insert(DmarcProblem::Dns {
+                                    name: format!("Organizational Domain of {domain}"),
+                                    error,
+                                });
+                            }
+                            false
+                        }
+                    }
+                }
+            }
+            (AlignmentMode::Relaxed, None) => strictly_aligned(&domain, author_domain),
+        };
+        let result = Alignment {
+            domain,
+            pass: id.pass,
+            aligned,
+        };
+        if is_dkim {
+            eval.dkim.push(result);
+        } else {
+            eval.spf = Some(result);
+        }
+    }
+    let passed = eval
+        .dkim
+        .iter()
+        .chain(eval.spf.iter())
+        .any(|a| a.pass && a.aligned);
+    let testing = record.testing;
+    eval.record = Some(record);
+    if passed {
+        return finish(eval, None);
+    }
+    if let Some(problem) = dns_problem {
+        return finish(eval, Some(problem));
+    }
+    eval.disposition = if testing { policy.lowered() } else { policy };
+    finish(eval, Some(DmarcProblem::NotAligned))
+}
