@@ -3,6 +3,7 @@
 
 use super::MethodResult;
 use crate::dkim::{DkimResult, Verification};
+use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::spf::{SpfIdentity, SpfOutcome, SpfVerdict};
 
 /// One `dkim=` entry per verified signature (RFC 8601 §2.7.1), or a single `dkim=none` for an
@@ -50,4 +51,39 @@ pub fn spf(outcome: &SpfOutcome) -> MethodResult {
         SpfIdentity::MailFrom => entry.with_property("smtp", "mailfrom", &outcome.sender),
         SpfIdentity::Helo => entry.with_property("smtp", "helo", &outcome.helo),
     }
+}
+
+/// The `dmarc=` entry (RFC 7489 §11.2, RFC 9989): one entry for the message, the verdict of
+/// the Author Domain that decided it, with `header.from` and `policy.dmarc` (the policy that
+/// applied: `p=`, `sp=` or `np=`). The comment gives the policy and disposition, or the
+/// problem. One entry only, so that a reader taking the first `dmarc=` cannot see the `pass`
+/// of one author beside the `fail` of another.
+pub fn dmarc(outcome: &DmarcOutcome) -> MethodResult {
+    let mut entry = MethodResult::new("dmarc", outcome.verdict.as_str());
+    let evaluation = outcome
+        .author_domain
+        .as_ref()
+        .and_then(|d| outcome.evaluations.iter().find(|e| &e.author_domain == d));
+    let policy = evaluation.and_then(|e| e.policy);
+    match (&outcome.problem, policy) {
+        (None | Some(DmarcProblem::NotAligned), Some(policy)) => {
+            let testing = evaluation
+                .and_then(|e| e.record.as_ref())
+                .is_some_and(|r| r.testing);
+            entry = entry.with_comment(&format!(
+                "p={policy} dis={}{}",
+                outcome.disposition,
+                if testing { " t=y" } else { "" }
+            ));
+        }
+        (Some(problem), _) => entry = entry.with_comment(&problem.to_string()),
+        (None, None) => {}
+    }
+    if let Some(domain) = &outcome.author_domain {
+        entry = entry.with_property("header", "from", domain);
+    }
+    if let Some(policy) = policy {
+        entry = entry.with_property("policy", "dmarc", policy.as_str());
+    }
+    entry
 }

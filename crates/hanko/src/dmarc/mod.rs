@@ -183,7 +183,10 @@ impl fmt::Display for DmarcProblem {
             }
             DmarcProblem::Dns { name, error } => write!(f, "{name}: {error}"),
             DmarcProblem::NotAligned => {
-                write!(f, "no authenticated identifier aligned with the From domain")
+                write!(
+                    f,
+                    "no authenticated identifier aligned with the From domain"
+                )
             }
         }
     }

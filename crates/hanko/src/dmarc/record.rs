@@ -405,11 +405,17 @@ mod tests {
 
     #[test]
     fn defaults_and_tags() {
-        let r = DmarcRecord::parse("v=DMARC1; p=reject; sp=quarantine; np=None; aspf=s; adkim=s; fo = 1; t=y; psd=n").unwrap();
+        let r = DmarcRecord::parse(
+            "v=DMARC1; p=reject; sp=quarantine; np=None; aspf=s; adkim=s; fo = 1; t=y; psd=n",
+        )
+        .unwrap();
         assert_eq!(r.policy, Policy::Reject);
         assert_eq!(r.subdomain_policy, Some(Policy::Quarantine));
         assert_eq!(r.nonexistent_policy, Some(Policy::None));
-        assert_eq!((r.dkim_alignment, r.spf_alignment), (AlignmentMode::Strict, AlignmentMode::Strict));
+        assert_eq!(
+            (r.dkim_alignment, r.spf_alignment),
+            (AlignmentMode::Strict, AlignmentMode::Strict)
+        );
         assert!(r.testing);
         assert_eq!(r.psd, PsdFlag::No);
         assert_eq!(r.failure_options.to_string(), "1");
@@ -420,13 +426,20 @@ mod tests {
     #[test]
     fn errors_say_what() {
         assert_eq!(DmarcRecord::parse("").unwrap_err(), RecordError::Empty);
-        assert_eq!(DmarcRecord::parse("v=spf1 -all").unwrap_err(), RecordError::NotDmarc);
         assert_eq!(
-            DmarcRecord::parse("v=DMARC1; p=none; reject").unwrap_err().to_string(),
+            DmarcRecord::parse("v=spf1 -all").unwrap_err(),
+            RecordError::NotDmarc
+        );
+        assert_eq!(
+            DmarcRecord::parse("v=DMARC1; p=none; reject")
+                .unwrap_err()
+                .to_string(),
             "syntax error: tag without '=': \"reject\""
         );
         assert_eq!(
-            DmarcRecord::parse("v=DMARC1; p=bob").unwrap_err().to_string(),
+            DmarcRecord::parse("v=DMARC1; p=bob")
+                .unwrap_err()
+                .to_string(),
             "invalid value \"bob\" for p="
         );
         assert!(matches!(

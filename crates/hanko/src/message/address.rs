@@ -141,7 +141,9 @@ impl Parser {
 
     /// `dot-atom / quoted-string / obs-local-part`: words joined by dots.
     fn local_part(&mut self) -> Result<String, AddressError> {
-        let mut out = self.word()?.ok_or_else(|| self.error("expected a local part"))?;
+        let mut out = self
+            .word()?
+            .ok_or_else(|| self.error("expected a local part"))?;
         loop {
             self.cfws()?;
             if self.peek() != Some('.') {
@@ -149,7 +151,11 @@ impl Parser {
             }
             self.pos += 1;
             out.push('.');
-            out.push_str(&self.word()?.ok_or_else(|| self.error("expected a word after '.'"))?);
+            out.push_str(
+                &self
+                    .word()?
+                    .ok_or_else(|| self.error("expected a word after '.'"))?,
+            );
         }
     }
 
@@ -376,8 +382,14 @@ mod tests {
         assert_eq!(domains("Joe <joe@example.com>"), ["example.com"]);
         assert_eq!(domains("\"Doe, Joe\" <joe@example.com>"), ["example.com"]);
         assert_eq!(domains("(Joe) joe@example.com (work)"), ["example.com"]);
-        assert_eq!(domains("a@x.example, B <b@y.example>"), ["x.example", "y.example"]);
-        assert_eq!(domains("Team: a@x.example, b@y.example;"), ["x.example", "y.example"]);
+        assert_eq!(
+            domains("a@x.example, B <b@y.example>"),
+            ["x.example", "y.example"]
+        );
+        assert_eq!(
+            domains("Team: a@x.example, b@y.example;"),
+            ["x.example", "y.example"]
+        );
         assert_eq!(domains("undisclosed-recipients:;"), Vec::<String>::new());
         assert_eq!(domains("<@route.example:joe@example.com>"), ["example.com"]);
         assert_eq!(domains("joe @ example . com"), ["example.com"]);
@@ -396,7 +408,10 @@ mod tests {
         let salvaged = salvage_mailboxes("\"Johnson, Joe <joe@joe.com>\" joe@joe.com");
         assert_eq!(salvaged.len(), 1);
         assert_eq!(salvaged[0].domain, "joe.com");
-        assert_eq!(salvage_mailboxes("<<<><joe@joe.com>>>")[0].domain, "joe.com");
+        assert_eq!(
+            salvage_mailboxes("<<<><joe@joe.com>>>")[0].domain,
+            "joe.com"
+        );
         assert_eq!(salvage_mailboxes("Test User"), []);
         assert_eq!(salvage_mailboxes("<a@x.example> <b@y.example>").len(), 2);
     }

@@ -38,6 +38,8 @@ pub struct MapDns {
     pub txt: HashMap<String, Vec<Option<Vec<u8>>>>,
     /// Names answered with SERVFAIL.
     pub servfail: Vec<String>,
+    /// A records by lower-case name.
+    pub a: HashMap<String, Vec<Ipv4Addr>>,
 }
 
 impl MapDns {
@@ -54,6 +56,30 @@ impl MapDns {
             .entry(name.to_ascii_lowercase())
             .or_default()
             .push(None);
+    }
+    /// Adds an A record (and so makes the name exist).
+    pub fn add_a(&mut self, name: &str, ip: Ipv4Addr) {
+        self.a
+            .entry(name.trim_end_matches('.').to_ascii_lowercase())
+            .or_default()
+            .push(ip);
+    }
+    /// Whether `name` exists: it holds a record, or a name below it does.
+    pub fn exists(&self, name: &str) -> bool {
+        let key = name.trim_end_matches('.').to_ascii_lowercase();
+        let below = format!(".{key}");
+        self.txt
+            .keys()
+            .chain(self.a.keys())
+            .any(|k| *k == key || k.ends_with(&below))
+    }
+    /// The error for a type the name has no records of.
+    fn absent(&self, name: &str) -> DnsError {
+        if self.exists(name) {
+            DnsError::NoRecords
+        } else {
+            DnsError::NxDomain
+        }
     }
     /// Makes queries for `name` fail with SERVFAIL.
     pub fn add_servfail(&mut self, name: &str) {
@@ -74,14 +100,18 @@ impl Lookup for MapDns {
         };
         Box::pin(async move { answer })
     }
-    fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
-        Box::pin(async { Err(DnsError::NxDomain) })
+    fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
+        let key = name.trim_end_matches('.').to_ascii_lowercase();
+        let answer = self.a.get(&key).cloned().ok_or_else(|| self.absent(name));
+        Box::pin(async move { answer })
     }
-    fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
-        Box::pin(async { Err(DnsError::NxDomain) })
+    fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
+        let answer = Err(self.absent(name));
+        Box::pin(async move { answer })
     }
-    fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> {
-        Box::pin(async { Err(DnsError::NxDomain) })
+    fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        let answer = Err(self.absent(name));
+        Box::pin(async move { answer })
     }
     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> {
         Box::pin(async { Err(DnsError::NxDomain) })
