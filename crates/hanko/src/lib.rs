@@ -1,7 +1,8 @@
 //! hanko (判子, the seal that signs a document) proves and checks who sent an e-mail.
 //!
-//! This crate is the library: DKIM signing and verification (RFC 6376, RFC 8301, RFC 8463)
-//! now, with SPF, DMARC, ADSP and Authentication-Results to follow. It does no I/O of its own:
+//! This crate is the library: DKIM signing and verification (RFC 6376, RFC 8301, RFC 8463),
+//! SPF (RFC 7208), DMARC (RFC 9989), ADSP (RFC 5617, read-only) and Authentication-Results
+//! (RFC 8601) written and parsed. It does no I/O of its own:
 //! DNS arrives through the [`dns::Lookup`] trait (implemented in `hanko-dns` with
 //! hickory-resolver and RFC 1035 zone files) and the current time is a parameter, so every
 //! result is reproducible in a test.
@@ -68,11 +69,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules follow the protocols: [`message`] (raw header fields, tag lists), [`dns`] (the
-//! lookup trait), [`keys`] (private keys and their records), [`dkim`].
+//! Modules follow the protocols: [`message`] (raw header fields, tag lists, addresses), [`dns`]
+//! (the lookup trait), [`keys`] (private keys and their records), [`dkim`], [`spf`],
+//! [`dmarc`], [`adsp`], and [`authres`] (the Authentication-Results field as data).
 
 #![forbid(unsafe_code)]
 
+pub mod adsp;
 pub mod authres;
 mod crypto;
 pub mod dkim;

@@ -2,6 +2,7 @@
 //! verdict becomes RFC 8601 words and properties.
 
 use super::MethodResult;
+use crate::adsp::AdspOutcome;
 use crate::dkim::{DkimResult, Verification};
 use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::spf::{SpfIdentity, SpfOutcome, SpfVerdict};
@@ -86,4 +87,13 @@ pub fn dmarc(outcome: &DmarcOutcome) -> MethodResult {
         entry = entry.with_property("policy", "dmarc", policy.as_str());
     }
     entry
+}
+
+/// The `dkim-adsp=` entry (RFC 5617 §5.4) with `header.from`.
+pub fn adsp(outcome: &AdspOutcome) -> MethodResult {
+    let mut entry = MethodResult::new("dkim-adsp", outcome.verdict.as_str());
+    if let Some(reason) = &outcome.reason {
+        entry = entry.with_comment(reason);
+    }
+    entry.with_property("header", "from", &outcome.domain)
 }
