@@ -10,6 +10,12 @@ for message in examples/*.eml; do
   echo "(exit status $?)"
 done
 
+# The whole receiver for one message: SPF for the connection, DKIM, DMARC and ADSP.
+echo "== examples/signed-dual.eml received from 203.0.113.9 (SPF fails, DKIM aligns)"
+./target/release/hanko --zone examples/example.com.zone verify --authserv-id mx.example.net \
+  --ip 203.0.113.9 --helo mail.example.org --mail-from hanako@example.com examples/signed-dual.eml
+echo "(exit status $?)"
+
 # SPF for three connections claiming MAIL FROM example.com: its MX, an included provider's
 # IPv6 range, and a stranger.
 for ip in 198.51.100.25 2001:db8:5f::7 203.0.113.9; do

@@ -1,22 +1,96 @@
 //! Renderers over verification results: Authentication-Results, a readable summary, JSON.
 
+use hanko::adsp::AdspOutcome;
 use hanko::authres::{self, AuthenticationResults};
 use hanko::dkim::{DkimResult, Verification};
+use hanko::dmarc::DmarcOutcome;
+use hanko::spf::SpfOutcome;
 use serde_json::{json, Value};
+
+/// Everything `hanko verify` found for one message.
+pub struct Report {
+    /// The authserv-id to write.
+    pub authserv_id: String,
+    /// DKIM, one result per signature.
+    pub dkim: Verification,
+    /// SPF, when the connection was given.
+    pub spf: Option<SpfOutcome>,
+    /// DMARC.
+    pub dmarc: DmarcOutcome,
+    /// ADSP, unless skipped or without an Author Domain.
+    pub adsp: Option<AdspOutcome>,
+}
 
 fn reason(result: &DkimResult) -> Option<String> {
     result.failure.as_ref().map(ToString::to_string)
 }
 
-/// The Authentication-Results field for the DKIM results, LF line ends.
-pub fn authentication_results(authserv_id: &str, outcome: &Verification) -> String {
-    let mut field = AuthenticationResults::new(authserv_id);
-    field.results = authres::from::dkim(outcome);
-    field.to_field().replace("\r\n", "\n") + "\n"
+/// The Authentication-Results field (CRLF folds) for the whole report: spf, dkim, dmarc,
+/// dkim-adsp, in the order a receiver evaluates them.
+pub fn authentication_results_field(report: &Report) -> String {
+    let mut field = AuthenticationResults::new(&report.authserv_id);
+    field
+        .results
+        .extend(report.spf.iter().map(authres::from::spf));
+    field.results.extend(authres::from::dkim(&report.dkim));
+    field.results.push(authres::from::dmarc(&report.dmarc));
+    field
+        .results
+        .extend(report.adsp.iter().map(authres::from::adsp));
+    field.to_field()
+}
+
+/// The Authentication-Results field with LF line ends and a final newline, for the terminal.
+pub fn authentication_results(report: &Report) -> String {
+    authentication_results_field(report).replace("\r\n", "\n") + "\n"
+}
+
+/// A readable summary: one line per check, the reasons below.
+pub fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(spf) = &report.spf {
+        out.push_str(&format!(
+            "spf {}: {} (domain {})\n",
+            spf.verdict, spf.sender, spf.domain
+        ));
+        if let Some(problem) = &spf.problem {
+            out.push_str(&format!("  {problem}\n"));
+        }
+    }
+    out.push_str(&dkim_summary(&report.dkim));
+    let dmarc = &report.dmarc;
+    out.push_str(&format!(
+        "dmarc {}: {}",
+        dmarc.verdict,
+        dmarc.author_domain.as_deref().unwrap_or("(no From domain)")
+    ));
+    if let Some(e) = dmarc
+        .evaluations
+        .iter()
+        .find(|e| Some(&e.author_domain) == dmarc.author_domain.as_ref())
+    {
+        if let (Some(policy), Some(at)) = (e.policy, &e.record_domain) {
+            out.push_str(&format!(
+                " (policy {policy} from _dmarc.{at}, disposition {})",
+                dmarc.disposition
+            ));
+        }
+    }
+    out.push('\n');
+    if let Some(problem) = &dmarc.problem {
+        out.push_str(&format!("  {problem}\n"));
+    }
+    if dmarc.multiple_from_fields {
+        out.push_str("  warning: more than one From field; each was evaluated\n");
+    }
+    if let Some(adsp) = &report.adsp {
+        out.push_str(&format!("dkim-adsp {}: {}\n", adsp.verdict, adsp.domain));
+    }
+    out
 }
 
 /// One line per signature, for people.
-pub fn summary(outcome: &Verification) -> String {
+fn dkim_summary(outcome: &Verification) -> String {
     let mut out = String::new();
     if outcome.results.is_empty() {
         out.push_str("no DKIM signature\n");
@@ -57,7 +131,8 @@ pub fn summary(outcome: &Verification) -> String {
 }
 
 /// The JSON document of `hanko verify --json`.
-pub fn json(outcome: &Verification) -> Value {
+pub fn json(report: &Report) -> Value {
+    let outcome = &report.dkim;
     let dkim: Vec<Value> = outcome
         .results
         .iter()
@@ -86,8 +161,51 @@ pub fn json(outcome: &Verification) -> Value {
             })
         })
         .collect();
+    let dmarc = &report.dmarc;
+    let decisive = dmarc
+        .evaluations
+        .iter()
+        .find(|e| Some(&e.author_domain) == dmarc.author_domain.as_ref());
     json!({
+        "authentication_results": authentication_results_field(report),
         "dkim": dkim,
         "dkim_skipped": outcome.skipped,
+        "spf": report.spf.as_ref().map(|s| json!({
+            "result": s.verdict.as_str(),
+            "domain": s.domain,
+            "sender": s.sender,
+            "ip": s.ip.to_string(),
+            "helo": s.helo,
+            "mechanism": s.matched.as_ref().map(|m| m.term.clone()),
+            "problem": s.problem.as_ref().map(ToString::to_string),
+        })),
+        "dmarc": {
+            "result": dmarc.verdict.as_str(),
+            "domain": dmarc.author_domain,
+            "policy": decisive.and_then(|e| e.policy).map(|p| p.as_str()),
+            "disposition": dmarc.disposition.as_str(),
+            "record_domain": decisive.and_then(|e| e.record_domain.clone()),
+            "organizational_domain": decisive.and_then(|e| e.organizational_domain.clone()),
+            "testing": decisive.and_then(|e| e.record.as_ref()).is_some_and(|r| r.testing),
+            "problem": dmarc.problem.as_ref().map(ToString::to_string),
+            "multiple_from_fields": dmarc.multiple_from_fields,
+            "aligned": decisive.map(|e| {
+                e.dkim.iter().chain(e.spf.iter())
+                    .filter(|a| a.pass && a.aligned)
+                    .map(|a| a.domain.clone())
+                    .collect::<Vec<_>>()
+            }),
+            "authors": dmarc.evaluations.iter().map(|e| json!({
+                "domain": e.author_domain,
+                "result": e.verdict.as_str(),
+                "policy": e.policy.map(|p| p.as_str()),
+                "ignored_tags": e.record.as_ref().map(|r| r.ignored.iter().map(|t| format!("{}={} ({})", t.name, t.value, t.reason)).collect::<Vec<_>>()),
+            })).collect::<Vec<_>>(),
+        },
+        "adsp": report.adsp.as_ref().map(|a| json!({
+            "result": a.verdict.as_str(),
+            "domain": a.domain,
+            "reason": a.reason,
+        })),
     })
 }

@@ -1,20 +1,25 @@
-//! `hanko verify`.
+//! `hanko verify`: the receiver's whole verdict — DKIM, SPF (given the connection), DMARC and
+//! ADSP — as an Authentication-Results field, a summary or JSON.
 
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use hanko::dkim::{Verifier, VerifyConfig};
+use hanko::dmarc::{self, DmarcVerdict, Identifiers};
 use hanko::message::{MessageLimits, MessageReader};
+use hanko::spf::{check_mail_from, SpfConfig};
 
 use crate::dns::DnsArgs;
-use crate::render;
+use crate::render::{self, Report};
 
 /// Options of `hanko verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Print JSON: an object whose `dkim` member has one entry per signature.
+    /// Print JSON: `dkim` (one entry per signature), `spf`, `dmarc`, `adsp` and
+    /// `authentication_results`.
     #[arg(long)]
     json: bool,
     /// The authserv-id written in Authentication-Results.
@@ -23,6 +28,18 @@ pub struct VerifyArgs {
     /// Verify as if it were this Unix time (for old messages and tests).
     #[arg(long, value_name = "UNIX")]
     time: Option<u64>,
+    /// The SMTP client's IP address: enables SPF (needs --helo and --mail-from).
+    #[arg(long, requires_all = ["helo", "mail_from"])]
+    ip: Option<IpAddr>,
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, value_name = "NAME", requires = "ip")]
+    helo: Option<String>,
+    /// The MAIL FROM address ('' for a bounce).
+    #[arg(long = "mail-from", value_name = "ADDR", requires = "ip")]
+    mail_from: Option<String>,
+    /// Skip the ADSP check (RFC 5617, historic).
+    #[arg(long)]
+    no_adsp: bool,
     /// The message (default: standard input). LF or CRLF line ends.
     file: Option<PathBuf>,
 }
@@ -45,17 +62,44 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         verifier.body(chunk);
     }
     let lookup = dns.lookup()?;
-    let outcome = verifier
-        .finish(&*lookup, args.time.unwrap_or_else(crate::now))
-        .await;
+    let now = args.time.unwrap_or_else(crate::now);
+    let spf_config = SpfConfig {
+        receiver: args.authserv_id.clone(),
+        ..SpfConfig::default()
+    };
+    // DKIM and SPF are independent: run them together.
+    let spf = async {
+        match (args.ip, &args.helo, &args.mail_from) {
+            (Some(ip), Some(helo), Some(mail_from)) => {
+                Some(check_mail_from(&*lookup, &spf_config, ip, mail_from, helo, now).await)
+            }
+            _ => None,
+        }
+    };
+    let (dkim, spf) = tokio::join!(verifier.finish(&*lookup, now), spf);
+    let identifiers = Identifiers::from_results(&dkim, spf.as_ref());
+    let dmarc = dmarc::check(&*lookup, &headers, &identifiers).await;
+    let adsp = match (&dmarc.author_domain, args.no_adsp) {
+        (Some(domain), false) => Some(hanko::adsp::check(&*lookup, domain, &dkim).await),
+        _ => None,
+    };
+    let report = Report {
+        authserv_id: args.authserv_id.clone(),
+        dkim,
+        spf,
+        dmarc,
+        adsp,
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&outcome))?);
+        println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
     } else {
-        print!(
-            "{}",
-            render::authentication_results(&args.authserv_id, &outcome)
-        );
-        print!("{}", render::summary(&outcome));
+        print!("{}", render::authentication_results(&report));
+        print!("{}", render::summary(&report));
     }
-    Ok(if outcome.all_pass() { 0 } else { 1 })
+    let passed = match report.dmarc.verdict {
+        DmarcVerdict::Pass => true,
+        DmarcVerdict::None => report.dkim.all_pass(),
+        DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
+    };
+    Ok(if passed { 0 } else { 1 })
 }

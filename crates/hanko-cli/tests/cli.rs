@@ -191,9 +191,13 @@ fn text_output_is_an_authentication_results_header() {
     let domains: Vec<_> = field
         .results
         .iter()
+        .filter(|r| r.method == "dkim")
         .map(|r| (r.result.as_str(), r.property("header.s")))
         .collect();
     assert_eq!(domains, [("pass", Some("ed")), ("pass", Some("rsa"))]);
+    // No DMARC record in this zone: dmarc=none; ADSP passes on the Author Domain Signature.
+    assert_eq!(field.find("dmarc").unwrap().result, "none");
+    assert_eq!(field.find("dkim-adsp").unwrap().result, "pass");
     assert_eq!(out.status.code(), Some(0));
     // Expired one hour after signing.
     let later = (std::time::SystemTime::now()
@@ -478,4 +482,89 @@ fn spf_text_json_and_usage_errors() {
         let out = with(bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
+}
+
+/// `hanko verify` as the whole receiver on the shipped zone (which publishes DMARC p=reject):
+/// SPF for the connection, DKIM, DMARC, ADSP in one Authentication-Results field and in JSON.
+#[test]
+fn verify_is_the_whole_receiver() {
+    let zone = examples().join("example.com.zone");
+    let receiver = |message: &str, extra: &[&str]| {
+        let path = examples().join(message);
+        let mut args = vec![
+            "--zone",
+            s(&zone),
+            "verify",
+            "--authserv-id",
+            "mx.example.net",
+        ];
+        args.extend_from_slice(extra);
+        args.push(s(&path));
+        hanko(&args, None)
+    };
+    let connection = [
+        "--ip",
+        "203.0.113.9",
+        "--helo",
+        "mail.example.org",
+        "--mail-from",
+        "hanako@example.com",
+    ];
+    // Signed, sent from a stranger's address: SPF fails, DKIM aligns, DMARC passes.
+    let out = receiver("signed-dual.eml", &connection);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header: String = text
+        .lines()
+        .take_while(|l| l.starts_with("Authentication-Results") || l.starts_with('\t'))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let field = AuthenticationResults::parse(&header, ParseOptions::strict()).unwrap();
+    let words: Vec<_> = field
+        .results
+        .iter()
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "spf=fail",
+            "dkim=pass",
+            "dkim=pass",
+            "dmarc=pass",
+            "dkim-adsp=pass"
+        ]
+    );
+    assert_eq!(
+        field.find("dmarc").unwrap().property("policy.dmarc"),
+        Some("reject")
+    );
+
+    // Unsigned, from the same stranger: DMARC fails and the owner asks for rejection.
+    let mut json_args = connection.to_vec();
+    json_args.push("--json");
+    let out = receiver("message.eml", &json_args);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["spf"]["result"], "fail");
+    assert_eq!(json["dmarc"]["result"], "fail");
+    assert_eq!(json["dmarc"]["policy"], "reject");
+    assert_eq!(json["dmarc"]["disposition"], "reject");
+    assert_eq!(json["dmarc"]["domain"], "example.com");
+    assert_eq!(json["adsp"]["result"], "none");
+    let written = json["authentication_results"].as_str().unwrap();
+    assert!(written.contains("dmarc=fail"), "{written}");
+
+    // From the domain's MX: SPF passes and aligns, so DMARC passes without a signature.
+    let mut from_mx = connection;
+    from_mx[1] = "198.51.100.25";
+    let out = receiver("message.eml", &[&from_mx[..], &["--json"]].concat());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["dmarc"]["result"], "pass", "{json}");
+    assert_eq!(json["dmarc"]["aligned"][0], "example.com");
+    assert_eq!(out.status.code(), Some(0));
+
+    // --ip without --helo and --mail-from is a usage error.
+    let out = receiver("message.eml", &["--ip", "192.0.2.1"]);
+    assert_eq!(out.status.code(), Some(2));
 }

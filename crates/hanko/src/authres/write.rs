@@ -99,11 +99,27 @@ fn pvalue(text: &str) -> String {
     }
 }
 
-/// A comment with its parentheses; `(`, `)` and `\` inside are quoted pairs.
+/// A comment with its parentheses. Balanced parentheses inside stay as nested comments
+/// (RFC 5322 §3.2.2 allows them); unbalanced ones and `\\` become quoted pairs.
 fn comment(text: &str) -> String {
+    let chars: Vec<char> = printable(text).collect();
+    let mut escape = vec![false; chars.len()];
+    let mut open = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '(' => open.push(i),
+            // The guard pops the matching '(' when there is one.
+            ')' if open.pop().is_none() => escape[i] = true,
+            '\\' => escape[i] = true,
+            _ => {}
+        }
+    }
+    for i in open {
+        escape[i] = true;
+    }
     let mut out = String::from("(");
-    for c in printable(text) {
-        if matches!(c, '(' | ')' | '\\') {
+    for (c, escaped) in chars.into_iter().zip(escape) {
+        if escaped {
             out.push('\\');
         }
         out.push(c);
@@ -185,7 +201,11 @@ mod tests {
         let text = field.to_field();
         assert!(!text.contains("\r\nX-Evil"));
         assert!(text.starts_with("Authentication-Results: \"mxX-Evil: 1\";"));
-        assert!(text.contains("(bad\\) ; dkim=pass \\(x)"));
+        assert!(text.contains("(bad\\) ; dkim=pass \\(x)"), "{text}");
+        let nested = MethodResult::new("dkim", "fail").with_comment("mismatch (body changed)");
+        let mut plain = AuthenticationResults::new("mx");
+        plain.results.push(nested);
+        assert!(plain.to_field().contains("(mismatch (body changed))"));
         assert!(text.contains("header.d=\"evil.example; dkim=pass\""));
         let parsed =
             AuthenticationResults::parse(&text, super::super::ParseOptions::strict()).unwrap();
