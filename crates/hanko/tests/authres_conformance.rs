@@ -9,19 +9,7 @@ mod common;
 use hanko::authres::{AuthenticationResults, MethodResult, ParseOptions};
 use serde_yaml_ng::Value;
 
-fn load(relative: &str) -> Value {
-    serde_yaml_ng::from_slice(&common::read(relative)).expect("suite is YAML")
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
-        other => panic!("unexpected YAML value {other:?}"),
-    }
-}
+use common::{yaml as load, yaml_text as text};
 
 /// Inputs where dkim_verifier's strict mode is stricter than RFC 8601, with the reason hanko
 /// accepts them.

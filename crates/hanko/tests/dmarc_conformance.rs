@@ -18,19 +18,7 @@ use hanko::dmarc::{
 use hanko::message::{split_message, CrlfNormalizer, Headers};
 use serde_yaml_ng::{Mapping, Value};
 
-fn load(relative: &str) -> Value {
-    serde_yaml_ng::from_slice(&common::read(relative)).expect("suite is YAML")
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
-        other => panic!("unexpected YAML value {other:?}"),
-    }
-}
+use common::{yaml as load, yaml_text as text};
 
 fn headers_with_from(from: &str) -> Headers {
     Headers::parse(format!("From: {from}\r\n").as_bytes(), &Default::default()).unwrap()

@@ -99,14 +99,20 @@ fn is_unquoted_pvalue(text: &str, internationalized: bool) -> bool {
     }
 }
 
-fn is_domain(text: &str) -> bool {
+/// A `domain-name` shape: non-empty labels of letters, digits, `-` and `_`, and U-label
+/// characters when `utf8` (RFC 8616).
+pub(super) fn is_domain_shaped(text: &str, utf8: bool) -> bool {
     !text.is_empty()
         && text.split('.').all(|label| {
             !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii())
+                && label.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || c == '-' || c == '_' || (utf8 && !c.is_ascii())
+                })
         })
+}
+
+fn is_domain(text: &str) -> bool {
+    is_domain_shaped(text, true)
 }
 
 impl Parser {

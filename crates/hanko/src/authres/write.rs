@@ -2,6 +2,7 @@
 //! grammar, so that a value taken from a message or from DNS can neither end the field nor
 //! forge another result.
 
+use super::parse::is_domain_shaped;
 use super::{AuthenticationResults, MethodResult};
 
 /// Lines longer than this are folded between properties (RFC 5322 §2.1.1 SHOULD).
@@ -52,16 +53,6 @@ fn is_dot_atom(text: &str) -> bool {
             .all(|part| !part.is_empty() && part.chars().all(atext))
 }
 
-fn is_domain(text: &str) -> bool {
-    !text.is_empty()
-        && text.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-}
-
 /// RFC 2045 `quoted-string`.
 fn quoted(text: &str) -> String {
     let mut out = String::from("\"");
@@ -89,7 +80,9 @@ fn value(text: &str) -> String {
 fn pvalue(text: &str) -> String {
     let clean: String = printable(text).collect();
     let address = match clean.rsplit_once('@') {
-        Some((local, domain)) => (local.is_empty() || is_dot_atom(local)) && is_domain(domain),
+        Some((local, domain)) => {
+            (local.is_empty() || is_dot_atom(local)) && is_domain_shaped(domain, false)
+        }
         None => false,
     };
     if address {

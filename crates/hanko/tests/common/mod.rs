@@ -145,3 +145,20 @@ pub async fn verify_with(
 pub fn verdicts(v: &Verification) -> Vec<&'static str> {
     v.results.iter().map(|r| r.verdict.as_str()).collect()
 }
+
+/// A YAML file of the conformance folder.
+pub fn yaml(relative: &str) -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_slice(&read(relative)).expect("suite is YAML")
+}
+
+/// A YAML scalar as text (null as empty).
+pub fn yaml_text(value: &serde_yaml_ng::Value) -> String {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        other => panic!("unexpected YAML value {other:?}"),
+    }
+}
