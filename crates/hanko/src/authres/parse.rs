@@ -58,7 +58,7 @@ struct Parser {
 /// RFC 2045 `tspecials`, which a `token` may not contain.
 const TSPECIALS: &str = "()<>@,;:\\\"/[]?=";
 
-fn is_token_char(c: char) -> bool {
+pub(super) fn is_token_char(c: char) -> bool {
     c.is_ascii_graphic() && !TSPECIALS.contains(c)
 }
 
@@ -85,7 +85,7 @@ fn is_dot_atom(text: &str) -> bool {
 }
 
 /// RFC 8601 `pvalue` without quotes: a `token`, or `[ [ local-part ] "@" ] domain-name`.
-fn is_unquoted_pvalue(text: &str, internationalized: bool) -> bool {
+pub(super) fn is_unquoted_pvalue(text: &str, internationalized: bool) -> bool {
     let token = !text.is_empty()
         && text
             .chars()
@@ -99,20 +99,16 @@ fn is_unquoted_pvalue(text: &str, internationalized: bool) -> bool {
     }
 }
 
-/// A `domain-name` shape: non-empty labels of letters, digits, `-` and `_`, and U-label
-/// characters when `utf8` (RFC 8616).
-pub(super) fn is_domain_shaped(text: &str, utf8: bool) -> bool {
+/// A `domain-name` shape: non-empty labels of letters, digits, `-`, `_` and U-label
+/// characters (RFC 8616).
+fn is_domain(text: &str) -> bool {
     !text.is_empty()
         && text.split('.').all(|label| {
             !label.is_empty()
-                && label.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || c == '-' || c == '_' || (utf8 && !c.is_ascii())
-                })
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii())
         })
-}
-
-fn is_domain(text: &str) -> bool {
-    is_domain_shaped(text, true)
 }
 
 impl Parser {

@@ -2,7 +2,7 @@
 //! grammar, so that a value taken from a message or from DNS can neither end the field nor
 //! forge another result.
 
-use super::parse::is_domain_shaped;
+use super::parse::{is_token_char, is_unquoted_pvalue};
 use super::{AuthenticationResults, MethodResult};
 
 /// Lines longer than this are folded between properties (RFC 5322 §2.1.1 SHOULD).
@@ -38,21 +38,6 @@ fn keyword(text: &str) -> String {
     }
 }
 
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?=".contains(c))
-}
-
-fn is_dot_atom(text: &str) -> bool {
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    !text.is_empty()
-        && text
-            .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(atext))
-}
-
 /// RFC 2045 `quoted-string`.
 fn quoted(text: &str) -> String {
     let mut out = String::from("\"");
@@ -69,26 +54,21 @@ fn quoted(text: &str) -> String {
 /// `value = token / quoted-string`.
 fn value(text: &str) -> String {
     let clean: String = printable(text).collect();
-    if is_token(&clean) {
+    if !clean.is_empty() && clean.chars().all(is_token_char) {
         clean
     } else {
         quoted(&clean)
     }
 }
 
-/// RFC 8601 `pvalue`: an address or domain as it is, else a `value`.
+/// RFC 8601 `pvalue`: written as it is when the reader takes it unquoted (a token, or an
+/// address or domain), else quoted. The writer asks the reader's own test, so the two agree.
 fn pvalue(text: &str) -> String {
     let clean: String = printable(text).collect();
-    let address = match clean.rsplit_once('@') {
-        Some((local, domain)) => {
-            (local.is_empty() || is_dot_atom(local)) && is_domain_shaped(domain, false)
-        }
-        None => false,
-    };
-    if address {
+    if is_unquoted_pvalue(&clean, false) {
         clean
     } else {
-        value(&clean)
+        quoted(&clean)
     }
 }
 
