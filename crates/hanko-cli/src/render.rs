@@ -3,6 +3,7 @@
 use hanko::adsp::AdspOutcome;
 use hanko::authres::{self, AuthenticationResults};
 use hanko::dkim::{DkimResult, Verification};
+use hanko::dmarc::reporting::ReportDestination;
 use hanko::dmarc::DmarcOutcome;
 use hanko::spf::SpfOutcome;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ pub struct Report {
     pub dmarc: DmarcOutcome,
     /// ADSP, unless skipped or without an Author Domain.
     pub adsp: Option<AdspOutcome>,
+    /// The `rua`/`ruf` destinations of each Author Domain's record, checked for consent.
+    pub report_destinations: Vec<(String, Vec<ReportDestination>)>,
 }
 
 fn reason(result: &DkimResult) -> Option<String> {
@@ -82,6 +85,19 @@ pub fn summary(report: &Report) -> String {
     }
     if dmarc.multiple_from_fields {
         out.push_str("  warning: more than one From field; each was evaluated\n");
+    }
+    for (author, destinations) in &report.report_destinations {
+        for d in destinations
+            .iter()
+            .filter(|d| !d.authorization.allows_reports())
+        {
+            out.push_str(&format!(
+                "  {} {} (for {author}): {}\n",
+                d.kind.tag(),
+                d.uri.uri,
+                d.authorization
+            ));
+        }
     }
     if let Some(adsp) = &report.adsp {
         out.push_str(&format!("dkim-adsp {}: {}\n", adsp.verdict, adsp.domain));
@@ -200,6 +216,12 @@ pub fn json(report: &Report) -> Value {
                 "result": e.verdict.as_str(),
                 "policy": e.policy.map(|p| p.as_str()),
                 "ignored_tags": e.record.as_ref().map(|r| r.ignored.iter().map(|t| format!("{}={} ({})", t.name, t.value, t.reason)).collect::<Vec<_>>()),
+                "report_destinations": report
+                    .report_destinations
+                    .iter()
+                    .find(|(author, _)| author == &e.author_domain)
+                    .map(|(_, list)| list.iter().map(destination_json).collect::<Vec<_>>())
+                    .unwrap_or_default(),
             })).collect::<Vec<_>>(),
         },
         "adsp": report.adsp.as_ref().map(|a| json!({
@@ -207,5 +229,29 @@ pub fn json(report: &Report) -> Value {
             "domain": a.domain,
             "reason": a.reason,
         })),
+    })
+}
+
+fn destination_json(d: &ReportDestination) -> Value {
+    use hanko::dmarc::reporting::Authorization;
+    let (name, replaced_by) = match &d.authorization {
+        Authorization::Authorized { name, replaced_by } => (
+            Some(name.clone()),
+            replaced_by.iter().map(|u| u.uri.clone()).collect(),
+        ),
+        Authorization::NotAuthorized { name } | Authorization::TempError { name, .. } => {
+            (Some(name.clone()), Vec::new())
+        }
+        Authorization::SameOrganization | Authorization::Unsupported => (None, Vec::new()),
+    };
+    json!({
+        "tag": d.kind.tag(),
+        "uri": d.uri.uri,
+        "host": d.host,
+        "status": d.authorization.as_str(),
+        "allowed": d.authorization.allows_reports(),
+        "checked_name": name,
+        "replaced_by": replaced_by,
+        "explanation": d.authorization.to_string(),
     })
 }

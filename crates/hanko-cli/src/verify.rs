@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use hanko::dkim::{Verifier, VerifyConfig};
+use hanko::dmarc::reporting::check_destinations;
 use hanko::dmarc::{self, DmarcVerdict, Identifiers};
 use hanko::message::{MessageLimits, MessageReader};
 use hanko::spf::{check_mail_from, SpfConfig};
@@ -83,12 +84,22 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         (Some(domain), false) => Some(hanko::adsp::check(&*lookup, domain, &dkim).await),
         _ => None,
     };
+    // Where the owner wants reports, and whether those destinations agreed (RFC 7489 §7.1).
+    let mut report_destinations = Vec::new();
+    for e in &dmarc.evaluations {
+        if let (Some(record), Some(at)) = (&e.record, &e.record_domain) {
+            let organization = e.organizational_domain.as_deref().unwrap_or(at);
+            let found = check_destinations(&*lookup, at, organization, record).await;
+            report_destinations.push((e.author_domain.clone(), found));
+        }
+    }
     let report = Report {
         authserv_id: args.authserv_id.clone(),
         dkim,
         spf,
         dmarc,
         adsp,
+        report_destinations,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&report))?);

@@ -552,6 +552,9 @@ fn verify_is_the_whole_receiver() {
     assert_eq!(json["dmarc"]["disposition"], "reject");
     assert_eq!(json["dmarc"]["domain"], "example.com");
     assert_eq!(json["adsp"]["result"], "none");
+    let destination = &json["dmarc"]["authors"][0]["report_destinations"][0];
+    assert_eq!(destination["uri"], "mailto:dmarc-reports@example.com");
+    assert_eq!(destination["status"], "same-organization");
     let written = json["authentication_results"].as_str().unwrap();
     assert!(written.contains("dmarc=fail"), "{written}");
 
@@ -567,4 +570,41 @@ fn verify_is_the_whole_receiver() {
     // --ip without --helo and --mail-from is a usage error.
     let out = receiver("message.eml", &["--ip", "192.0.2.1"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn verify_checks_that_external_report_destinations_agreed() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN example.\n\
+         _dmarc.corp IN TXT \"v=DMARC1; p=none; rua=mailto:a@reports.example,mailto:v@victim.example\"\n\
+         corp.example._report._dmarc.reports IN TXT \"v=DMARC1\"\n",
+    )
+    .unwrap();
+    let out = hanko(
+        &["--zone", s(&zone), "verify", "--json"],
+        Some(b"From: a@corp.example\r\n\r\nbody\r\n"),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = &json["dmarc"]["authors"][0]["report_destinations"];
+    assert_eq!(list[0]["status"], "authorized", "{list}");
+    assert_eq!(
+        list[0]["checked_name"],
+        "corp.example._report._dmarc.reports.example"
+    );
+    assert_eq!(list[1]["status"], "not-authorized", "{list}");
+    assert_eq!(list[1]["allowed"], false);
+    // The summary names the destination that did not agree, and only that one.
+    let out = hanko(
+        &["--zone", s(&zone), "verify"],
+        Some(b"From: a@corp.example\r\n\r\nbody\r\n"),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("rua mailto:v@victim.example (for corp.example): not authorized"),
+        "{text}"
+    );
+    assert!(!text.contains("reports.example ("), "{text}");
 }

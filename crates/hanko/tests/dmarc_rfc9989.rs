@@ -211,3 +211,70 @@ async fn dns_failures_are_temperrors() {
     let outcome = dmarc::check(&dns, &headers("From: a@example.com\r\n"), &ids).await;
     assert_eq!(outcome.verdict, DmarcVerdict::TempError, "{outcome:#?}");
 }
+
+#[tokio::test]
+async fn report_destinations_outside_the_organization_need_their_consent() {
+    use hanko::dmarc::reporting::{check_destinations, Authorization, ReportKind};
+    let mut dns = dns(&[
+        // The reporting service agrees, and asks for aggregate reports at another of its
+        // addresses; the unrelated host never agreed.
+        (
+            "example.com._report._dmarc.reports.example.net",
+            "v=DMARC1; rua=mailto:inbox@reports.example.net,mailto:x@evil.example",
+        ),
+        (
+            "example.com._report._dmarc.other.example",
+            "not a DMARC record",
+        ),
+    ]);
+    dns.add_timeout("example.com._report._dmarc.slow.example");
+    let record = dmarc::DmarcRecord::parse(
+        "v=DMARC1; p=none; rua=mailto:d@example.com,mailto:agg@reports.example.net,\
+         mailto:v@victim.example,mailto:o@other.example,mailto:s@slow.example,https://x.example/r; \
+         ruf=mailto:f@mail.example.com,mailto:f@reports.example.net",
+    )
+    .unwrap();
+    let found = check_destinations(&dns, "example.com", "example.com", &record).await;
+    let summary: Vec<(ReportKind, Option<&str>, bool)> = found
+        .iter()
+        .map(|d| (d.kind, d.host.as_deref(), d.authorization.allows_reports()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ReportKind::Aggregate, Some("example.com"), true),
+            (ReportKind::Aggregate, Some("reports.example.net"), true),
+            (ReportKind::Aggregate, Some("victim.example"), false),
+            (ReportKind::Aggregate, Some("other.example"), false),
+            (ReportKind::Aggregate, Some("slow.example"), false),
+            (ReportKind::Aggregate, None, false),
+            (ReportKind::Failure, Some("mail.example.com"), true),
+            (ReportKind::Failure, Some("reports.example.net"), true),
+        ]
+    );
+    assert_eq!(found[0].authorization, Authorization::SameOrganization);
+    let Authorization::Authorized { name, replaced_by } = &found[1].authorization else {
+        panic!("{:?}", found[1].authorization)
+    };
+    assert_eq!(name, "example.com._report._dmarc.reports.example.net");
+    // Only the replacement on the same host counts; failure reports keep the original.
+    assert_eq!(replaced_by.len(), 1);
+    assert_eq!(
+        replaced_by[0].address.as_deref(),
+        Some("inbox@reports.example.net")
+    );
+    assert!(
+        matches!(&found[7].authorization, Authorization::Authorized { replaced_by, .. } if replaced_by.is_empty())
+    );
+    assert!(matches!(
+        &found[2].authorization,
+        Authorization::NotAuthorized { name } if name == "example.com._report._dmarc.victim.example"
+    ));
+    assert!(matches!(
+        found[4].authorization,
+        Authorization::TempError { .. }
+    ));
+    assert_eq!(found[5].authorization, Authorization::Unsupported);
+    // One query per external host: reports.example.net, victim, other, slow.
+    assert_eq!(dns.queries(), 4);
+}

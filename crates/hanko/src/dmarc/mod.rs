@@ -53,6 +53,7 @@
 
 pub mod discovery;
 mod record;
+pub mod reporting;
 
 pub use record::{
     is_dmarc_record, AlignmentMode, DmarcRecord, FailureOptions, IgnoredTag, Policy, PsdFlag,

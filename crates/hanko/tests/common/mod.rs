@@ -40,6 +40,8 @@ pub struct MapDns {
     pub servfail: Vec<String>,
     /// A records by lower-case name.
     pub a: HashMap<String, Vec<Ipv4Addr>>,
+    /// TXT queries asked so far (clones share the count).
+    pub txt_asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MapDns {
@@ -81,6 +83,10 @@ impl MapDns {
             DnsError::NxDomain
         }
     }
+    /// TXT queries asked so far.
+    pub fn queries(&self) -> usize {
+        self.txt_asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
     /// Makes queries for `name` fail with SERVFAIL.
     pub fn add_servfail(&mut self, name: &str) {
         self.servfail.push(name.to_ascii_lowercase());
@@ -89,6 +95,8 @@ impl MapDns {
 
 impl Lookup for MapDns {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        self.txt_asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = name.trim_end_matches('.').to_ascii_lowercase();
         if self.servfail.contains(&key) {
             return Box::pin(async { Err(DnsError::ServerFailure("SERVFAIL".into())) });
