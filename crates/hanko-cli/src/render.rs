@@ -22,6 +22,8 @@ pub struct Report {
     pub adsp: Option<AdspOutcome>,
     /// The `rua`/`ruf` destinations of each Author Domain's record, checked for consent.
     pub report_destinations: Vec<(String, Vec<ReportDestination>)>,
+    /// With --trust-received: the Received field (1 = topmost) the SPF connection came from.
+    pub traced_from: Option<usize>,
 }
 
 fn reason(result: &DkimResult) -> Option<String> {
@@ -58,6 +60,12 @@ pub fn summary(report: &Report) -> String {
         ));
         if let Some(problem) = &spf.problem {
             out.push_str(&format!("  {problem}\n"));
+        }
+        if let Some(number) = report.traced_from {
+            out.push_str(&format!(
+                "  connection from Received field {number}: ip {}, helo {}\n",
+                spf.ip, spf.helo
+            ));
         }
     }
     out.push_str(&dkim_summary(&report.dkim));
@@ -192,6 +200,7 @@ pub fn json(report: &Report) -> Value {
             "sender": s.sender,
             "ip": s.ip.to_string(),
             "helo": s.helo,
+            "received_field": report.traced_from,
             "mechanism": s.matched.as_ref().map(|m| m.term.clone()),
             "problem": s.problem.as_ref().map(ToString::to_string),
         })),

@@ -29,15 +29,22 @@ pub struct VerifyArgs {
     /// Verify as if it were this Unix time (for old messages and tests).
     #[arg(long, value_name = "UNIX")]
     time: Option<u64>,
-    /// The SMTP client's IP address: enables SPF (needs --helo and --mail-from).
-    #[arg(long, requires_all = ["helo", "mail_from"])]
+    /// The SMTP client's IP address: enables SPF (needs --helo and --mail-from, or
+    /// --trust-received).
+    #[arg(long)]
     ip: Option<IpAddr>,
     /// The HELO/EHLO name the client gave.
-    #[arg(long, value_name = "NAME", requires = "ip")]
+    #[arg(long, value_name = "NAME")]
     helo: Option<String>,
     /// The MAIL FROM address ('' for a bounce).
-    #[arg(long = "mail-from", value_name = "ADDR", requires = "ip")]
+    #[arg(long = "mail-from", value_name = "ADDR")]
     mail_from: Option<String>,
+    /// Take the connection for SPF from the message: IP and HELO from the topmost Received
+    /// field that records a client IP (or the Nth, to pass over your own internal hops), MAIL
+    /// FROM from Return-Path. Only for mail your own server received: fields below the ones
+    /// it wrote can be forged. --ip, --helo and --mail-from override single facts.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    trust_received: Option<usize>,
     /// Skip the ADSP check (RFC 5617, historic).
     #[arg(long)]
     no_adsp: bool,
@@ -62,6 +69,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     while let Some(chunk) = reader.next_body_chunk().with_context(|| name.clone())? {
         verifier.body(chunk);
     }
+    let connection = connection(&args, &headers)?;
     let lookup = dns.lookup()?;
     let now = args.time.unwrap_or_else(crate::now);
     let spf_config = SpfConfig {
@@ -70,11 +78,11 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     };
     // DKIM and SPF are independent: run them together.
     let spf = async {
-        match (args.ip, &args.helo, &args.mail_from) {
-            (Some(ip), Some(helo), Some(mail_from)) => {
-                Some(check_mail_from(&*lookup, &spf_config, ip, mail_from, helo, now).await)
+        match &connection {
+            Some(c) => {
+                Some(check_mail_from(&*lookup, &spf_config, c.ip, &c.mail_from, &c.helo, now).await)
             }
-            _ => None,
+            None => None,
         }
     };
     let (dkim, spf) = tokio::join!(verifier.finish(&*lookup, now), spf);
@@ -100,6 +108,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         dmarc,
         adsp,
         report_destinations,
+        traced_from: connection.and_then(|c| c.traced_from),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
@@ -113,4 +122,55 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
     };
     Ok(if passed { 0 } else { 1 })
+}
+
+/// The SMTP connection SPF is evaluated for.
+struct Connection {
+    ip: IpAddr,
+    helo: String,
+    mail_from: String,
+    /// The Received field the facts came from (1 = topmost), with --trust-received.
+    traced_from: Option<usize>,
+}
+
+/// The connection from the flags, or from the message's trace fields with --trust-received
+/// (flags override single facts). `None` when SPF is not asked for.
+fn connection(
+    args: &VerifyArgs,
+    headers: &hanko::message::Headers,
+) -> anyhow::Result<Option<Connection>> {
+    let Some(hop) = args.trust_received else {
+        return match (args.ip, &args.helo, &args.mail_from) {
+            (None, None, None) => Ok(None),
+            (Some(ip), Some(helo), Some(mail_from)) => Ok(Some(Connection {
+                ip,
+                helo: helo.clone(),
+                mail_from: mail_from.clone(),
+                traced_from: None,
+            })),
+            _ => {
+                anyhow::bail!("SPF needs all of --ip, --helo and --mail-from (or --trust-received)")
+            }
+        };
+    };
+    if hop == 0 {
+        anyhow::bail!("--trust-received counts from 1 (the topmost Received field)");
+    }
+    let traced = hanko::message::traced_connection(headers, hop)
+        .context("--trust-received: cannot read the connection")?;
+    let mail_from = match (&args.mail_from, traced.mail_from) {
+        (Some(flag), _) => flag.clone(),
+        (None, Some(path)) => path,
+        (None, None) => {
+            anyhow::bail!(
+                "--trust-received: the message has no Return-Path field; give --mail-from"
+            )
+        }
+    };
+    Ok(Some(Connection {
+        ip: args.ip.unwrap_or(traced.ip),
+        helo: args.helo.clone().unwrap_or(traced.helo),
+        mail_from,
+        traced_from: Some(traced.field_number),
+    }))
 }

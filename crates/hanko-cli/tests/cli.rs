@@ -608,3 +608,49 @@ fn verify_checks_that_external_report_destinations_agreed() {
     );
     assert!(!text.contains("reports.example ("), "{text}");
 }
+
+#[test]
+fn verify_trusts_received_only_when_asked() {
+    let zone = examples().join("example.com.zone");
+    let message = b"Return-Path: <hanako@example.com>\r\n\
+Received: from mx.example.net (mx.example.net [10.0.0.5]) by imap.example.net with LMTP id 9; Mon, 23 Nov 2026 10:00:02 +0000\r\n\
+Received: from mail.example.com (mail.example.com [198.51.100.25]) by mx.example.net (Postfix) with ESMTPS id 4A; Mon, 23 Nov 2026 10:00:01 +0000\r\n\
+From: Hanako <hanako@example.com>\r\nSubject: hi\r\n\r\nbody\r\n";
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["--zone", s(&zone), "verify", "--json"];
+        args.extend_from_slice(extra);
+        let out = hanko(&args, Some(message));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            out.status.code(),
+            json,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Without the flag the trace fields are not believed: no SPF, so DMARC fails.
+    let (code, json, _) = verify(&[]);
+    assert_eq!(code, Some(1));
+    assert!(json["spf"].is_null());
+    // The topmost hop is the internal LMTP delivery from 10.0.0.5: not in example.com's SPF.
+    let (_, json, _) = verify(&["--trust-received"]);
+    assert_eq!(json["spf"]["ip"], "10.0.0.5");
+    assert_eq!(json["spf"]["received_field"], 1);
+    assert_ne!(json["spf"]["result"], "pass");
+    // The second hop is the MX's: SPF passes for the Return-Path domain and DMARC aligns.
+    let (code, json, _) = verify(&["--trust-received=2"]);
+    assert_eq!(json["spf"]["ip"], "198.51.100.25", "{json}");
+    assert_eq!(json["spf"]["helo"], "mail.example.com");
+    assert_eq!(json["spf"]["sender"], "hanako@example.com");
+    assert_eq!(json["spf"]["received_field"], 2);
+    assert_eq!(json["spf"]["result"], "pass");
+    assert_eq!(json["dmarc"]["result"], "pass");
+    assert_eq!(code, Some(0));
+    // A flag overrides one fact.
+    let (_, json, _) = verify(&["--trust-received=2", "--ip", "203.0.113.9"]);
+    assert_eq!(json["spf"]["ip"], "203.0.113.9");
+    assert_eq!(json["spf"]["helo"], "mail.example.com");
+    // Asking for a hop that is not there is a usage error that says why.
+    let (code, _, err) = verify(&["--trust-received=3"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("only 2 Received field(s)"), "{err}");
+}

@@ -13,12 +13,16 @@ mod address;
 mod date;
 mod header;
 mod reader;
+mod received;
 mod tag_list;
 
 pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
 pub use date::{parse_date_time, received_date, DateError, DateTime};
 pub use header::{HeaderField, Headers};
 pub use reader::{CrlfNormalizer, MessageReader};
+pub use received::{
+    return_path, traced_connection, Clause, Client, Received, TraceError, TracedConnection,
+};
 pub(crate) use tag_list::strip_ws;
 pub use tag_list::{Tag, TagList, TagListError};
 
