@@ -11,11 +11,12 @@ if [ ! -f "$HANKO_CONFORMANCE/README.md" ]; then
   exit 1
 fi
 
-# Independent DKIM peers for the interop tests: dkimpy (+ pynacl for Ed25519) from PyPI.
+# Independent peers for the interop tests, from PyPI: dkimpy (+ pynacl for Ed25519) for DKIM;
+# authheaders with pyspf and dnspython for SPF and DMARC.
 VENV="$PWD/target/interop-venv"
-if ! "$VENV/bin/python" -c "import dkim, nacl" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >/dev/null 2>&1; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl authheaders pyspf dnspython
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
