@@ -200,3 +200,101 @@ fn go_msgauth_cases() {
     }
     assert_eq!(count, 13);
 }
+
+/// Every Authentication-Results field of dkim_verifier's `arh/*.eml` messages, strict and
+/// lenient. (The add-on's expectations for these messages are its own trust policy and are not
+/// transcribed; the parse is what hanko's analyzer builds on.) Strict parsing refuses exactly
+/// the fields built to be wrong; lenient parsing reads all of them but `example/net;`, which
+/// is no authserv-id in any reading.
+#[test]
+fn dkim_verifier_arh_messages() {
+    let dir = common::conformance_dir().join("dkim_verifier/arh");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 21, "dkim_verifier/arh/*.eml");
+    let strict_refuses = [
+        "dkim-unknown_result.eml #0",
+        "multiple_arh-newest_no_authserv.eml #0",
+        "multiple_arh-newest_no_authserv.eml #2",
+        "multiple_arh-newest_parsing_error_01.eml #0",
+        "multiple_arh-newest_parsing_error_02.eml #0",
+        "multiple_arh-newest_parsing_error_02.eml #2",
+        "multiple_arh-same_and_different_authserv.eml #5",
+        "rfc6376-A.2-arh-valid_relaxed.eml #0",
+    ];
+    let lenient_refuses = [
+        "multiple_arh-newest_parsing_error_02.eml #0",
+        "multiple_arh-newest_parsing_error_02.eml #2",
+    ];
+    let mut read = std::collections::BTreeMap::new();
+    let mut wrong = Vec::new();
+    for path in &names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(path).unwrap();
+        let (head, _) = hanko::message::split_message(&bytes);
+        let head = String::from_utf8_lossy(head)
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n");
+        let headers = hanko::message::Headers::parse(head.as_bytes(), &Default::default()).unwrap();
+        for (index, field) in headers.named("Authentication-Results").enumerate() {
+            let label = format!("{name} #{index}");
+            let value = field.unfolded_value();
+            let strict = AuthenticationResults::parse(&value, ParseOptions::strict());
+            let lenient = AuthenticationResults::parse(&value, ParseOptions::lenient());
+            if strict.is_ok() == strict_refuses.contains(&label.as_str()) {
+                wrong.push(format!("{label}: strict gave {strict:?}"));
+            }
+            if lenient.is_ok() == lenient_refuses.contains(&label.as_str()) {
+                wrong.push(format!("{label}: lenient gave {lenient:?}"));
+            }
+            if let (Ok(s), Ok(l)) = (&strict, &lenient) {
+                if s != l {
+                    wrong.push(format!("{label}: strict and lenient read it differently"));
+                }
+            }
+            if let Ok(field) = lenient {
+                let words: Vec<String> = field
+                    .results
+                    .iter()
+                    .map(|r| format!("{}={}", r.method, r.result))
+                    .collect();
+                read.insert(label, (field.authserv_id, words.join(" ")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(read.len(), 35, "37 fields, two refused by both modes");
+    let at = |label: &str| read[label].clone();
+    assert_eq!(
+        at("multiple_dkim_results.eml #0").1,
+        "dkim=fail dkim=pass dkim=pass dkim=fail dkim=fail dkim=fail dkim=pass"
+    );
+    assert_eq!(
+        at("multiple_spf_and_dmarc_results.eml #0").1,
+        "spf=fail spf=pass spf=none spf=softfail spf=policy spf=neutral spf=temperror \
+         spf=permerror dmarc=fail dmarc=pass dmarc=permerror dmarc=none dmarc=temperror"
+    );
+    // `example.net; none`: no results at all.
+    assert_eq!(
+        at("multiple_arh-newest_no_result.eml #0"),
+        ("example.net".into(), String::new())
+    );
+    // Microsoft's missing authserv-id reads as an empty one, never as a method.
+    assert_eq!(
+        at("multiple_arh-newest_no_authserv.eml #0"),
+        (String::new(), "dkim=pass".into())
+    );
+    assert_eq!(
+        at("multiple_arh-newest_unknown_method.eml #0").1,
+        "foo=pass"
+    );
+    assert_eq!(at("dkim-unknown_result.eml #0").1, "dkim=timeout");
+    assert_eq!(
+        at("rfc6376-A.2-arh-valid_relaxed.eml #0").1,
+        "spf=pass dkim=pass"
+    );
+}
