@@ -76,9 +76,9 @@ impl std::error::Error for SignError {}
 /// One signature to make. Build with [`SigningRequest::new`] and change the public fields;
 /// each field's doc gives its default.
 #[derive(Debug, Clone)]
-pub struct SigningRequest<'k> {
-    /// The private key; `a=` follows from its type.
-    pub key: &'k SigningKey,
+pub struct SigningRequest {
+    /// The private key; `a=` follows from its type. (Clones share the key.)
+    pub key: SigningKey,
     /// `d=`: the signing domain.
     pub domain: DomainName,
     /// `s=`: the selector.
@@ -102,11 +102,11 @@ pub struct SigningRequest<'k> {
     pub timestamp: bool,
 }
 
-impl<'k> SigningRequest<'k> {
+impl SigningRequest {
     /// A request with the defaults above.
-    pub fn new(key: &'k SigningKey, domain: &str, selector: &str) -> Result<Self, SignError> {
+    pub fn new(key: &SigningKey, domain: &str, selector: &str) -> Result<Self, SignError> {
         Ok(SigningRequest {
-            key,
+            key: key.clone(),
             domain: DomainName::parse(domain).map_err(SignError::BadDomain)?,
             selector: Selector::parse(selector).map_err(SignError::BadSelector)?,
             canonicalization: Canonicalization::RELAXED,
@@ -126,8 +126,8 @@ impl<'k> SigningRequest<'k> {
 
 type HasherKey = (CanonicalizationAlgorithm, HashAlgorithm);
 
-struct Prepared<'k> {
-    request: SigningRequest<'k>,
+struct Prepared {
+    request: SigningRequest,
     signed_names: Vec<String>,
     header_input: Vec<u8>,
     hasher: usize,
@@ -135,12 +135,12 @@ struct Prepared<'k> {
 
 /// Streaming signer: [`new`](Self::new) with the header section and the requests,
 /// [`body`](Self::body) per chunk, [`finish`](Self::finish) for the DKIM-Signature fields.
-pub struct Signer<'k> {
-    prepared: Vec<Prepared<'k>>,
+pub struct Signer {
+    prepared: Vec<Prepared>,
     hashers: Vec<(HasherKey, BodyHasher)>,
 }
 
-fn signed_names(headers: &Headers, request: &SigningRequest<'_>) -> Vec<String> {
+fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
     let defaults: Vec<String> = DEFAULT_SIGNED_HEADERS
         .iter()
         .map(|s| s.to_string())
@@ -167,12 +167,12 @@ fn signed_names(headers: &Headers, request: &SigningRequest<'_>) -> Vec<String> 
     names
 }
 
-impl<'k> Signer<'k> {
+impl Signer {
     /// Chooses the fields each request signs and canonicalizes them.
     pub fn new(
         headers: &Headers,
-        requests: Vec<SigningRequest<'k>>,
-    ) -> Result<Signer<'k>, SignError> {
+        requests: Vec<SigningRequest>,
+    ) -> Result<Signer, SignError> {
         if requests.is_empty() {
             return Err(SignError::NothingToSign);
         }

@@ -103,9 +103,11 @@ pub enum KeySpec {
     Ed25519,
 }
 
-/// A private key ready to sign.
+/// A private key ready to sign. Cloning is cheap: clones share the key.
+#[derive(Clone)]
 pub struct SigningKey {
-    key: PrivateKey,
+    /// Shared, so that a clone (one per signing request) costs a reference count.
+    key: std::sync::Arc<PrivateKey>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -125,7 +127,7 @@ impl SigningKey {
                 "RSA PRIVATE KEY" => PrivateKey::rsa_from_pkcs1(block.contents())?,
                 other => return Err(KeyError::UnsupportedPem(other.to_string())),
             };
-            return Ok(SigningKey { key });
+            return Ok(SigningKey { key: key.into() });
         }
         // dkimpy's dknewkey writes an Ed25519 private key as the base64 of its 32-byte seed.
         let compact: Vec<u8> = trimmed
@@ -135,7 +137,7 @@ impl SigningKey {
             .collect();
         match base64::engine::general_purpose::STANDARD.decode(&compact) {
             Ok(seed) if seed.len() == 32 => Ok(SigningKey {
-                key: PrivateKey::ed25519_from_seed(&seed)?,
+                key: PrivateKey::ed25519_from_seed(&seed)?.into(),
             }),
             _ => Err(KeyError::NotAKey),
         }
@@ -150,12 +152,12 @@ impl SigningKey {
             },
             KeySpec::Ed25519 => PrivateKey::generate_ed25519()?,
         };
-        Ok(SigningKey { key })
+        Ok(SigningKey { key: key.into() })
     }
 
     /// RSA or Ed25519.
     pub fn key_type(&self) -> KeyType {
-        match self.key {
+        match *self.key {
             PrivateKey::Rsa(_) => KeyType::Rsa,
             PrivateKey::Ed25519(_) => KeyType::Ed25519,
         }
