@@ -1,7 +1,7 @@
 //! Renderers over verification results: Authentication-Results, a readable summary, JSON.
 
 use hanko::adsp::AdspOutcome;
-use hanko::authres::{self, AuthenticationResults};
+use hanko::authres;
 use hanko::dkim::{DkimResult, Verification};
 use hanko::dmarc::reporting::ReportDestination;
 use hanko::dmarc::DmarcOutcome;
@@ -33,16 +33,14 @@ fn reason(result: &DkimResult) -> Option<String> {
 /// The Authentication-Results field (CRLF folds) for the whole report: spf, dkim, dmarc,
 /// dkim-adsp, in the order a receiver evaluates them.
 pub fn authentication_results_field(report: &Report) -> String {
-    let mut field = AuthenticationResults::new(&report.authserv_id);
-    field
-        .results
-        .extend(report.spf.iter().map(authres::from::spf));
-    field.results.extend(authres::from::dkim(&report.dkim));
-    field.results.push(authres::from::dmarc(&report.dmarc));
-    field
-        .results
-        .extend(report.adsp.iter().map(authres::from::adsp));
-    field.to_field()
+    authres::from::receiver(
+        &report.authserv_id,
+        report.spf.as_ref(),
+        &report.dkim,
+        &report.dmarc,
+        report.adsp.as_ref(),
+    )
+    .to_field()
 }
 
 /// The Authentication-Results field with LF line ends and a final newline, for the terminal.

@@ -169,10 +169,7 @@ fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
 
 impl Signer {
     /// Chooses the fields each request signs and canonicalizes them.
-    pub fn new(
-        headers: &Headers,
-        requests: Vec<SigningRequest>,
-    ) -> Result<Signer, SignError> {
+    pub fn new(headers: &Headers, requests: Vec<SigningRequest>) -> Result<Signer, SignError> {
         if requests.is_empty() {
             return Err(SignError::NothingToSign);
         }

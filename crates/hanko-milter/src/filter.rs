@@ -1,0 +1,409 @@
+//! What the milter does with one message, apart from the milter protocol: it is fed the
+//! SMTP facts, the header fields and the body chunks in message order, and at the end returns
+//! a [`Decision`] — headers to add and remove, and whether to accept, reject, tempfail or
+//! quarantine. The protocol glue (`milter.rs`) only translates.
+//!
+//! The body is never kept: each chunk goes through the DKIM signer or verifier's hashers and
+//! is dropped, so memory per message is the header section plus a constant.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hanko::authres::{self, AuthenticationResults, ParseOptions};
+use hanko::dkim::{Signer, Verifier, VerifyConfig};
+use hanko::dmarc::{self, DmarcVerdict, Identifiers, Policy};
+use hanko::dns::Lookup;
+use hanko::message::{parse_mailboxes, CrlfNormalizer, HeaderField, Headers};
+use hanko::spf::{check_mail_from, SpfConfig};
+
+use crate::config::{Fallback, Mode, Settings};
+
+/// The DNS lookup the milter shares between messages.
+pub type SharedLookup = Arc<dyn Lookup + Send + Sync>;
+
+/// What the MTA should do with the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Deliver (with the header changes).
+    Accept,
+    /// Refuse with this SMTP reply (`550`, `5.7.1`, text).
+    Reject {
+        /// The reply code.
+        code: String,
+        /// The enhanced status code.
+        status: String,
+        /// The text.
+        text: String,
+    },
+    /// Ask the client to retry later.
+    Tempfail,
+    /// Accept, but hold in the MTA's quarantine (Postfix: the hold queue) for this reason.
+    Quarantine(String),
+}
+
+/// The end of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do.
+    pub action: Action,
+    /// Fields to insert at the top, in order (the first ends up topmost): name, and value
+    /// with its leading space and LF folding, as the milter protocol carries it.
+    pub insert: Vec<(String, String)>,
+    /// Fields to remove: name and 1-based index among the fields of that name, highest index
+    /// first so that earlier removals do not shift later ones.
+    pub remove: Vec<(String, usize)>,
+    /// One line for the log: mode and results.
+    pub summary: String,
+}
+
+impl Decision {
+    fn untouched(action: Action, summary: String) -> Decision {
+        Decision {
+            action,
+            insert: Vec::new(),
+            remove: Vec::new(),
+            summary,
+        }
+    }
+}
+
+/// The SMTP session the message arrives in.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// The client's IP address, when it connected over IP.
+    pub client_ip: Option<IpAddr>,
+    /// The HELO/EHLO name.
+    pub helo: String,
+    /// MAIL FROM without angle brackets (empty for a bounce).
+    pub mail_from: String,
+    /// True when the client authenticated with SMTP AUTH.
+    pub authenticated: bool,
+}
+
+enum Stage {
+    /// Collecting header fields.
+    Headers,
+    Signing(Box<Signer>),
+    Verifying(Box<Verifier>),
+    /// Nothing to do for this message (why, for the log).
+    Ignoring(String),
+    /// Something went wrong; `on_error` applies (why, for the log).
+    Failed(String),
+}
+
+/// One message in progress.
+pub struct MessageFilter {
+    settings: Arc<Settings>,
+    lookup: SharedLookup,
+    envelope: Envelope,
+    headers: Headers,
+    header_bytes: usize,
+    normalizer: CrlfNormalizer,
+    chunk: Vec<u8>,
+    stage: Stage,
+}
+
+/// Most octets of header section the milter keeps (the fields themselves; the body is not
+/// kept at all).
+pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+impl MessageFilter {
+    /// Starts a message (at MAIL FROM).
+    pub fn new(settings: Arc<Settings>, lookup: SharedLookup, envelope: Envelope) -> Self {
+        MessageFilter {
+            settings,
+            lookup,
+            envelope,
+            headers: Headers::new(),
+            header_bytes: 0,
+            normalizer: CrlfNormalizer::new(),
+            chunk: Vec::new(),
+            stage: Stage::Headers,
+        }
+    }
+
+    /// One header field; `value` as the MTA sends it with its leading space (negotiated) and
+    /// LF or CRLF folding.
+    pub fn header(&mut self, name: &[u8], value: &[u8]) {
+        if !matches!(self.stage, Stage::Headers) {
+            return;
+        }
+        self.header_bytes += name.len() + value.len() + 3;
+        if self.headers.len() >= self.settings.file.max_header_fields {
+            self.stage = Stage::Failed(format!(
+                "more than {} header fields",
+                self.settings.file.max_header_fields
+            ));
+            return;
+        }
+        if self.header_bytes > MAX_HEADER_BYTES {
+            self.stage = Stage::Failed(format!("header section over {MAX_HEADER_BYTES} octets"));
+            return;
+        }
+        let value = CrlfNormalizer::normalize(value);
+        let field = std::str::from_utf8(name)
+            .ok()
+            .and_then(|name| HeaderField::from_parts(name, &value));
+        match field {
+            Some(field) => self.headers.push(field),
+            None => {
+                self.stage = Stage::Failed(format!(
+                    "header field name {:?} is not valid",
+                    String::from_utf8_lossy(name)
+                ))
+            }
+        }
+    }
+
+    /// The end of the header section: decides between signing, verifying and neither.
+    pub fn end_of_headers(&mut self) {
+        if !matches!(self.stage, Stage::Headers) {
+            return;
+        }
+        let settings = &self.settings;
+        let author = self
+            .headers
+            .named("From")
+            .next()
+            .and_then(|f| parse_mailboxes(&f.unfolded_value()).ok())
+            .and_then(|list| list.into_iter().next())
+            .map(|m| format!("{}@{}", m.local_part, m.domain).to_ascii_lowercase());
+        let rows = author
+            .as_deref()
+            .map(|a| settings.signing_for(a))
+            .unwrap_or_default();
+        let trusted = self.envelope.authenticated
+            || self
+                .envelope
+                .client_ip
+                .is_some_and(|ip| settings.is_trusted(ip));
+        let sign = match settings.file.mode {
+            Mode::Sign => true,
+            Mode::Verify => false,
+            Mode::Auto => trusted,
+        };
+        if !sign {
+            if settings.file.mode == Mode::Auto || settings.file.mode == Mode::Verify {
+                let verifier = Verifier::new(&self.headers, VerifyConfig::default());
+                self.stage = Stage::Verifying(Box::new(verifier));
+            }
+            return;
+        }
+        let Some(author) = author else {
+            self.stage = Stage::Ignoring("no From address to choose a key by".into());
+            return;
+        };
+        if rows.is_empty() {
+            self.stage = Stage::Ignoring(format!("no signing key for {author}"));
+            return;
+        }
+        let domain = author.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+        let requests: Result<Vec<_>, _> = rows.iter().map(|row| row.request(&domain)).collect();
+        self.stage = match requests.and_then(|r| Signer::new(&self.headers, r)) {
+            Ok(signer) => Stage::Signing(Box::new(signer)),
+            Err(e) => Stage::Failed(format!("cannot sign for {author}: {e}")),
+        };
+    }
+
+    /// One body chunk (any line ends; bare LF becomes CRLF as on the wire).
+    pub fn body(&mut self, chunk: &[u8]) {
+        self.chunk.clear();
+        self.normalizer.push(chunk, &mut self.chunk);
+        match &mut self.stage {
+            Stage::Signing(signer) => signer.body(&self.chunk),
+            Stage::Verifying(verifier) => verifier.body(&self.chunk),
+            Stage::Headers | Stage::Ignoring(_) | Stage::Failed(_) => {}
+        }
+    }
+
+    /// The end of the message: signs, or verifies and decides. `now` is the Unix time.
+    /// DNS work is bounded by the settings' `message_timeout`.
+    pub async fn end_of_message(mut self, now: u64) -> Decision {
+        if matches!(self.stage, Stage::Headers) {
+            // A message without a body: the MTA skipped end-of-headers.
+            self.end_of_headers();
+        }
+        let fallback = self.settings.file.on_error;
+        let timeout = self.settings.message_timeout;
+        let stage = std::mem::replace(&mut self.stage, Stage::Ignoring(String::new()));
+        match stage {
+            Stage::Headers => unreachable!("end_of_headers ran above"),
+            Stage::Ignoring(why) => Decision::untouched(Action::Accept, format!("ignored: {why}")),
+            Stage::Failed(why) => failed(fallback, why),
+            Stage::Signing(signer) => match signer.finish(now) {
+                Ok(fields) => {
+                    let names: Vec<String> = fields
+                        .iter()
+                        .map(|f| {
+                            let sig = hanko::dkim::Signature::parse(f.value()).ok();
+                            sig.map_or_else(String::new, |s| {
+                                format!("d={} s={} a={}", s.domain, s.selector, s.algorithm)
+                            })
+                        })
+                        .collect();
+                    Decision {
+                        action: Action::Accept,
+                        insert: fields.iter().map(milter_field).collect(),
+                        remove: Vec::new(),
+                        summary: format!("signed: {}", names.join(", ")),
+                    }
+                }
+                Err(e) => failed(fallback, format!("signing failed: {e}")),
+            },
+            Stage::Verifying(verifier) => {
+                match tokio::time::timeout(timeout, self.verify(*verifier, now)).await {
+                    Ok(decision) => decision,
+                    Err(_) => failed(
+                        fallback,
+                        format!("verification took over {} s", timeout.as_secs_f64()),
+                    ),
+                }
+            }
+        }
+    }
+
+    async fn verify(&self, verifier: Verifier, now: u64) -> Decision {
+        let settings = &self.settings;
+        let verify = &settings.file.verify;
+        let lookup = &*self.lookup;
+        let spf_config = SpfConfig {
+            receiver: settings.authserv_id.clone(),
+            ..SpfConfig::default()
+        };
+        let spf = async {
+            match self.envelope.client_ip {
+                Some(ip) if verify.spf => Some(
+                    check_mail_from(
+                        lookup,
+                        &spf_config,
+                        ip,
+                        &self.envelope.mail_from,
+                        &self.envelope.helo,
+                        now,
+                    )
+                    .await,
+                ),
+                _ => None,
+            }
+        };
+        let (dkim, spf) = tokio::join!(verifier.finish(lookup, now), spf);
+        let dmarc = dmarc::check(
+            lookup,
+            &self.headers,
+            &Identifiers::from_results(&dkim, spf.as_ref()),
+        )
+        .await;
+        let adsp = match (&dmarc.author_domain, verify.adsp) {
+            (Some(domain), true) => Some(hanko::adsp::check(lookup, domain, &dkim).await),
+            _ => None,
+        };
+        let field = authres::from::receiver(
+            &settings.authserv_id,
+            spf.as_ref(),
+            &dkim,
+            &dmarc,
+            adsp.as_ref(),
+        );
+        let words: Vec<String> = field
+            .results
+            .iter()
+            .map(|r| format!("{}={}", r.method, r.result))
+            .collect();
+        let mut summary = format!("verified: {}", words.join(" "));
+        let mut remove = Vec::new();
+        if verify.remove_forged_results {
+            remove = self.forged_results();
+            if !remove.is_empty() {
+                summary.push_str(&format!(
+                    "; removed {} Authentication-Results claiming {}",
+                    remove.len(),
+                    settings.authserv_id
+                ));
+            }
+        }
+        let domain = dmarc.author_domain.clone().unwrap_or_default();
+        let action = match (dmarc.verdict, dmarc.disposition) {
+            (DmarcVerdict::Fail, Policy::Reject) if verify.dmarc_reject => {
+                reject_reply(verify.reject_reply.as_deref(), &domain)
+            }
+            (DmarcVerdict::Fail, Policy::Quarantine) if verify.dmarc_quarantine => {
+                Action::Quarantine(format!("DMARC policy of {domain}: quarantine"))
+            }
+            (DmarcVerdict::TempError, _) if verify.on_dns_temperror == Fallback::Tempfail => {
+                Action::Tempfail
+            }
+            _ => Action::Accept,
+        };
+        Decision {
+            action,
+            insert: vec![milter_field_text(&field)],
+            remove,
+            summary,
+        }
+    }
+
+    /// The incoming Authentication-Results fields that claim our authserv-id (RFC 8601 §5:
+    /// a receiver removes them, since only it may write them), as removal instructions.
+    fn forged_results(&self) -> Vec<(String, usize)> {
+        let ours = &self.settings.authserv_id;
+        let mut out: Vec<(String, usize)> = self
+            .headers
+            .named("Authentication-Results")
+            .enumerate()
+            .filter(|(_, f)| {
+                AuthenticationResults::parse(&f.unfolded_value(), ParseOptions::lenient())
+                    .is_ok_and(|ar| ar.authserv_id.eq_ignore_ascii_case(ours))
+            })
+            .map(|(i, f)| (f.name().to_string(), i + 1))
+            .collect();
+        out.reverse();
+        out
+    }
+}
+
+fn failed(fallback: Fallback, why: String) -> Decision {
+    let action = match fallback {
+        Fallback::Accept => Action::Accept,
+        Fallback::Tempfail => Action::Tempfail,
+    };
+    Decision::untouched(action, format!("error: {why}"))
+}
+
+/// `550 5.7.1 text` from the configured reply, or the default.
+fn reject_reply(configured: Option<&str>, domain: &str) -> Action {
+    let default = format!("rejected by the DMARC policy of {domain}");
+    let text = configured.unwrap_or(&default);
+    let mut parts = text.splitn(3, ' ');
+    let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let is_code =
+        |s: &str| s.len() == 3 && s.starts_with('5') && s.bytes().all(|c| c.is_ascii_digit());
+    let is_status = |s: &str| s.starts_with("5.") && s.split('.').count() == 3;
+    if is_code(a) && is_status(b) {
+        Action::Reject {
+            code: a.into(),
+            status: b.into(),
+            text: parts.next().unwrap_or("").to_string(),
+        }
+    } else {
+        Action::Reject {
+            code: "550".into(),
+            status: "5.7.1".into(),
+            text: text.to_string(),
+        }
+    }
+}
+
+/// A field as the milter protocol adds it: the name, and the value with its leading space
+/// and LF line ends.
+fn milter_field(field: &HeaderField) -> (String, String) {
+    let value = String::from_utf8_lossy(field.value()).replace("\r\n", "\n");
+    (field.name().to_string(), value)
+}
+
+fn milter_field_text(field: &AuthenticationResults) -> (String, String) {
+    let text = field.to_field();
+    let (name, value) = text
+        .split_once(':')
+        .unwrap_or(("Authentication-Results", ""));
+    (name.to_string(), value.replace("\r\n", "\n"))
+}

@@ -1,0 +1,446 @@
+//! hanko-milter over the real milter protocol, without an MTA: the test plays the MTA with
+//! indymilter's own message codec (commands and replies are never hand-encoded) against the
+//! daemon's `run` on a loopback port. DNS comes from a zone file.
+//!
+//! Covered: signing for a trusted client (two keys, odd header folding, bare-LF body in
+//! uneven chunks) and the result verified by the library; verification of an incoming
+//! message with a forged Authentication-Results removed; DMARC `p=reject` enforced or only
+//! reported; a client that disconnects mid-message; an aborted message; a message over the
+//! header limit passed through untouched.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::{key_record_for, DkimVerdict, KeyRecordOptions, Verifier, VerifyConfig};
+use hanko::keys::{zone_txt_record, SigningKey};
+use hanko::message::Headers;
+use indymilter::message::command::{
+    Command, ConnInfoPayload, EnvAddrPayload, HeaderPayload, HeloPayload, OptNegPayload,
+};
+use indymilter::message::reply::Reply;
+use indymilter::message::{self, PROTOCOL_VERSION};
+use indymilter::{Actions, ProtoOpts, SocketInfo};
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+
+fn conformance() -> PathBuf {
+    let dir = std::env::var_os("HANKO_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    assert!(
+        dir.join("README.md").is_file(),
+        "conformance suites missing at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// A temporary folder with keys, a zone and a configuration.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(extra_config: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let data = conformance().join("dkimpy/data");
+        let mut zone = String::from(
+            "example.com. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n\
+             _dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n\
+             example.net. IN TXT \"v=spf1 -all\"\n",
+        );
+        for (selector, file) in [("rsa", "2048_testkey.key"), ("ed", "ed25519test.key")] {
+            let pem = std::fs::read(data.join(file)).unwrap();
+            std::fs::write(dir.path().join(format!("{selector}.key")), &pem).unwrap();
+            let key = SigningKey::from_pem(&pem).unwrap();
+            let record = key_record_for(&key, &KeyRecordOptions::default()).unwrap();
+            zone.push_str(&zone_txt_record(
+                &format!("{selector}._domainkey.example.com."),
+                &record,
+            ));
+            zone.push('\n');
+        }
+        std::fs::write(dir.path().join("test.zone"), zone).unwrap();
+        let config = format!(
+            "listen = \"inet:0@127.0.0.1\"\n\
+             trusted_networks = [\"127.0.0.0/8\", \"198.51.100.0/24\"]\n\
+             {extra_config}\n\
+             [dns]\nzone_files = [\"test.zone\"]\n\
+             [[signing]]\nsender = \"example.com\"\nselector = \"rsa\"\nkey = \"rsa.key\"\n\
+             [[signing]]\nsender = \"example.com\"\nselector = \"ed\"\nkey = \"ed.key\"\ncanonicalization = \"simple/simple\"\n"
+        );
+        let config = if config.contains("[verify]") {
+            config
+        } else {
+            config + "[verify]\nauthserv_id = \"mx.example.net\"\n"
+        };
+        std::fs::write(dir.path().join("milter.toml"), config).unwrap();
+        Setup { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("milter.toml")
+    }
+
+    fn zone(&self) -> PathBuf {
+        self.dir.path().join("test.zone")
+    }
+}
+
+/// The daemon, on a free port.
+struct Daemon {
+    addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _reload: tokio::sync::mpsc::Sender<()>,
+}
+
+impl Daemon {
+    async fn start(config: &Path) -> Daemon {
+        let (settings, lookup) = hanko_milter::load(config).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (reload, reload_rx) = tokio::sync::mpsc::channel(1);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(hanko_milter::run(
+            config.to_path_buf(),
+            settings,
+            lookup,
+            reload_rx,
+            async move {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = ready_tx.send(addr);
+            },
+        ));
+        let addr = ready_rx.await.unwrap();
+        Daemon {
+            addr,
+            stop: Some(stop),
+            task,
+            _reload: reload,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// The MTA side of one milter connection.
+struct Mta {
+    stream: BufStream<TcpStream>,
+}
+
+fn c(text: &str) -> CString {
+    CString::new(text).unwrap()
+}
+
+fn is_final(reply: &Reply) -> bool {
+    matches!(
+        reply,
+        Reply::Accept
+            | Reply::Continue
+            | Reply::Discard
+            | Reply::Reject
+            | Reply::Tempfail
+            | Reply::ReplyCode { .. }
+            | Reply::Skip
+            | Reply::OptNeg { .. }
+    )
+}
+
+impl Mta {
+    /// Connects and negotiates as Postfix does (all actions, leading space on).
+    async fn connect(addr: &str, client_ip: &str) -> Mta {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut mta = Mta {
+            stream: BufStream::new(stream),
+        };
+        let replies = mta
+            .send(Command::OptNeg(OptNegPayload {
+                version: PROTOCOL_VERSION,
+                actions: Actions::all(),
+                opts: ProtoOpts::all() - ProtoOpts::SKIP,
+            }))
+            .await;
+        let Reply::OptNeg { opts, actions, .. } = &replies[0] else {
+            panic!("{replies:?}")
+        };
+        assert!(opts.contains(ProtoOpts::LEADING_SPACE));
+        assert!(actions.contains(Actions::ADD_HEADER | Actions::CHANGE_HEADER));
+        let ip: std::net::IpAddr = client_ip.parse().unwrap();
+        mta.expect_continue(Command::ConnInfo(ConnInfoPayload {
+            hostname: c("client.example"),
+            socket_info: SocketInfo::Inet((ip, 40000).into()),
+        }))
+        .await;
+        mta.expect_continue(Command::Helo(HeloPayload {
+            hostname: c("mail.example.com"),
+        }))
+        .await;
+        mta
+    }
+
+    async fn send(&mut self, command: Command) -> Vec<Reply> {
+        message::write(&mut self.stream, command.into_message())
+            .await
+            .unwrap();
+        let mut replies = Vec::new();
+        loop {
+            let msg = message::read(&mut self.stream).await.unwrap();
+            let reply = Reply::parse_reply(msg).unwrap();
+            let done = is_final(&reply);
+            replies.push(reply);
+            if done {
+                return replies;
+            }
+        }
+    }
+
+    async fn expect_continue(&mut self, command: Command) {
+        let replies = self.send(command).await;
+        assert_eq!(replies, vec![Reply::Continue]);
+    }
+
+    /// MAIL FROM, the header fields (raw `Name: value` text with LF folding) and the body
+    /// in the given chunks; returns the end-of-message replies.
+    async fn message(&mut self, mail_from: &str, headers: &[&str], chunks: &[&[u8]]) -> Vec<Reply> {
+        self.expect_continue(Command::Mail(EnvAddrPayload {
+            args: vec![c(&format!("<{mail_from}>"))],
+        }))
+        .await;
+        for field in headers {
+            let (name, value) = field.split_once(':').unwrap();
+            self.expect_continue(Command::Header(HeaderPayload {
+                name: c(name),
+                value: c(value),
+            }))
+            .await;
+        }
+        self.expect_continue(Command::Eoh).await;
+        for chunk in chunks {
+            self.expect_continue(Command::BodyChunk(Bytes::copy_from_slice(chunk)))
+                .await;
+        }
+        self.send(Command::BodyEnd(Bytes::new())).await
+    }
+}
+
+const HEADERS: &[&str] = &[
+    "From: Hanako <hanako@example.com>",
+    "To: ann@example.org",
+    // Odd folding: a tab and several spaces, continued twice.
+    "Subject: milter\n\t  test of\n   folding",
+    "Date: Mon, 23 Nov 2026 10:00:00 +0000",
+    "Message-ID: <m1@example.com>",
+];
+
+const BODY: &[&[u8]] = &[b"Hello,  wor", b"ld.\nSecond ", b"line.\n\n\n", b"Last.\n"];
+
+/// The message as the MTA would write it: inserted fields on top, then the original.
+fn assemble(inserted: &[(String, String)], headers: &[&str], body: &[&[u8]]) -> Vec<u8> {
+    let mut out = String::new();
+    for (name, value) in inserted {
+        out.push_str(&format!("{name}:{value}\n"));
+    }
+    for field in headers {
+        out.push_str(field);
+        out.push('\n');
+    }
+    out.push('\n');
+    let mut bytes = out.into_bytes();
+    for chunk in body {
+        bytes.extend_from_slice(chunk);
+    }
+    hanko::message::CrlfNormalizer::normalize(&bytes)
+}
+
+fn inserted(replies: &[Reply]) -> Vec<(String, String)> {
+    replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::InsertHeader { name, value, .. } => Some((
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn verify_with_library(zone: &Path, message: &[u8]) -> Vec<DkimVerdict> {
+    let (head, body) = hanko::message::split_message(message);
+    let headers = Headers::parse(head, &Default::default()).unwrap();
+    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    verifier.body(body);
+    let zone = hanko_dns::Zone::from_file(zone).unwrap();
+    let outcome = verifier.finish(&zone, hanko_milter::now()).await;
+    outcome.results.iter().map(|r| r.verdict).collect()
+}
+
+#[tokio::test]
+async fn a_trusted_client_gets_its_mail_signed_with_both_keys() {
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    let replies = mta.message("hanako@example.com", HEADERS, BODY).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+    let fields = inserted(&replies);
+    assert_eq!(fields.len(), 2, "{replies:?}");
+    assert!(fields.iter().all(|(n, _)| n == "DKIM-Signature"));
+    // Inserted at positions 0 and 1: the first signature ends up topmost.
+    let indexes: Vec<i32> = replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::InsertHeader { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(indexes, [0, 1]);
+    assert!(
+        fields[0].1.starts_with(' '),
+        "leading space kept: {:?}",
+        fields[0].1
+    );
+    let signed = assemble(&fields, HEADERS, BODY);
+    assert_eq!(
+        verify_with_library(&setup.zone(), &signed).await,
+        [DkimVerdict::Pass, DkimVerdict::Pass]
+    );
+    // A changed body fails: the milter hashed what it was sent.
+    let tampered = assemble(&fields, HEADERS, &[b"Hello, world.\n"]);
+    assert!(verify_with_library(&setup.zone(), &tampered)
+        .await
+        .iter()
+        .all(|v| *v == DkimVerdict::Fail));
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_client_gets_verified_and_forged_results_removed() {
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    // First get a signed copy from the trusted side.
+    let mut trusted = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    let signatures = inserted(&trusted.message("hanako@example.com", HEADERS, BODY).await);
+    let mut headers: Vec<String> = signatures.iter().map(|(n, v)| format!("{n}:{v}")).collect();
+    headers.insert(
+        0,
+        "Authentication-Results: mx.example.net; dkim=pass header.d=forged.example".into(),
+    );
+    headers.insert(1, "Authentication-Results: other.example; spf=pass".into());
+    headers.extend(HEADERS.iter().map(|s| s.to_string()));
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+
+    let mut incoming = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = incoming.message("hanako@example.com", &headers, BODY).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+    // Our own authserv-id's field is removed (first A-R field, index 1); the other stays.
+    let removed: Vec<(String, i32)> = replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::ChangeHeader { name, index, value } if value.as_bytes().is_empty() => {
+                Some((name.to_string_lossy().into_owned(), *index))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed, [("Authentication-Results".to_string(), 1)]);
+    let fields = inserted(&replies);
+    assert_eq!(fields.len(), 1);
+    let field = format!("{}:{}", fields[0].0, fields[0].1).replace('\n', "\r\n");
+    let ar = AuthenticationResults::parse(&field, ParseOptions::strict()).unwrap();
+    assert_eq!(ar.authserv_id, "mx.example.net");
+    let words: Vec<String> = ar
+        .results
+        .iter()
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
+    assert_eq!(words, ["spf=fail", "dkim=pass", "dkim=pass", "dmarc=pass"]);
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn dmarc_reject_is_enforced_only_when_switched_on() {
+    let unsigned = ["From: x@example.com", "Subject: spoof"];
+    // Off (the default): delivered, with dmarc=fail written.
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@example.com", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue));
+    let fields = inserted(&replies);
+    assert!(fields[0].1.contains("dmarc=fail"), "{fields:?}");
+    daemon.stop().await;
+
+    // On: refused with the configured reply.
+    let setup = Setup::new(
+        "[verify]\nauthserv_id = \"mx.example.net\"\ndmarc_reject = true\n\
+         reject_reply = \"550 5.7.1 Not accepted: DMARC\"",
+    );
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@example.com", &unsigned, &[b"hi\n"]).await;
+    let Some(Reply::ReplyCode { reply }) = replies.last() else {
+        panic!("{replies:?}")
+    };
+    assert_eq!(reply.to_str().unwrap(), "550 5.7.1 Not accepted: DMARC");
+    // The same message from the domain's own network passes SPF and DMARC: accepted.
+    let mut mta = Mta::connect(&daemon.addr, "192.0.2.25").await;
+    let replies = mta.message("x@example.com", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue));
+    assert!(inserted(&replies)[0].1.contains("dmarc=pass"));
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn disconnects_aborts_and_oversized_headers_leave_the_daemon_serving() {
+    let setup = Setup::new("max_header_fields = 5");
+    let daemon = Daemon::start(&setup.config()).await;
+
+    // A client that goes away in the middle of the body.
+    {
+        let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+        mta.expect_continue(Command::Mail(EnvAddrPayload {
+            args: vec![c("<hanako@example.com>")],
+        }))
+        .await;
+        mta.expect_continue(Command::Header(HeaderPayload {
+            name: c("From"),
+            value: c(" hanako@example.com"),
+        }))
+        .await;
+        mta.expect_continue(Command::Eoh).await;
+        mta.expect_continue(Command::BodyChunk(Bytes::from_static(b"half a mess")))
+            .await;
+    } // dropped: the connection closes here.
+
+    // An aborted message, then a whole one on the same connection.
+    let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    mta.expect_continue(Command::Mail(EnvAddrPayload {
+        args: vec![c("<hanako@example.com>")],
+    }))
+    .await;
+    message::write(&mut mta.stream, Command::Abort.into_message())
+        .await
+        .unwrap();
+    let replies = mta.message("hanako@example.com", HEADERS, BODY).await;
+    assert_eq!(
+        inserted(&replies).len(),
+        2,
+        "signed after the abort: {replies:?}"
+    );
+
+    // Six header fields where five are allowed: passed through untouched (on_error = accept).
+    let mut many: Vec<&str> = HEADERS.to_vec();
+    many.push("X-Extra: 1");
+    let replies = mta.message("hanako@example.com", &many, BODY).await;
+    assert_eq!(replies, [Reply::Continue]);
+    daemon.stop().await;
+}
