@@ -3,9 +3,9 @@
 //! daemon's `run` on a loopback port. DNS comes from a zone file.
 //!
 //! Covered: signing for a trusted client (two keys, odd header folding, bare-LF body in
-//! uneven chunks) and the result verified by the library; verification of an incoming
+//! uneven chunks, one key relaxed and one simple) and the result verified by the library; verification of an incoming
 //! message with a forged Authentication-Results removed; DMARC `p=reject` enforced or only
-//! reported; a client that disconnects mid-message; an aborted message; a message over the
+//! reported, `p=quarantine` held; a client that disconnects mid-message; an aborted message; a message over the
 //! header limit passed through untouched.
 
 use std::ffi::CString;
@@ -51,7 +51,8 @@ impl Setup {
         let mut zone = String::from(
             "example.com. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n\
              _dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n\
-             example.net. IN TXT \"v=spf1 -all\"\n",
+             example.net. IN TXT \"v=spf1 -all\"\n\
+             _dmarc.example.net. IN TXT \"v=DMARC1; p=quarantine\"\n",
         );
         for (selector, file) in [("rsa", "2048_testkey.key"), ("ed", "ed25519test.key")] {
             let pem = std::fs::read(data.join(file)).unwrap();
@@ -396,6 +397,24 @@ async fn dmarc_reject_is_enforced_only_when_switched_on() {
     let replies = mta.message("x@example.com", &unsigned, &[b"hi\n"]).await;
     assert_eq!(replies.last(), Some(&Reply::Continue));
     assert!(inserted(&replies)[0].1.contains("dmarc=pass"));
+    daemon.stop().await;
+
+    // p=quarantine with dmarc_quarantine on: held, with the reason, and the field written.
+    let setup = Setup::new("[verify]\nauthserv_id = \"mx.example.net\"\ndmarc_quarantine = true");
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta
+        .message("x@example.net", &["From: x@example.net"], &[b"hi\n"])
+        .await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| matches!(r, Reply::Quarantine { reason }
+            if reason.to_str().unwrap().contains("example.net"))),
+        "{replies:?}"
+    );
+    assert_eq!(replies.last(), Some(&Reply::Continue));
+    assert!(inserted(&replies)[0].1.contains("dmarc=fail"));
     daemon.stop().await;
 }
 
