@@ -2,11 +2,11 @@
 //! indymilter's own message codec (commands and replies are never hand-encoded) against the
 //! daemon's `run` on a loopback port. DNS comes from a zone file.
 //!
-//! Covered: signing for a trusted client (two keys, odd header folding, bare-LF body in
-//! uneven chunks, one key relaxed and one simple) and the result verified by the library; verification of an incoming
-//! message with a forged Authentication-Results removed; DMARC `p=reject` enforced or only
-//! reported, `p=quarantine` held; a client that disconnects mid-message; an aborted message; a message over the
-//! header limit passed through untouched.
+//! Covered: signing for a trusted client (two keys, one relaxed and one simple; odd header
+//! folding; a bare-LF body in uneven chunks), the result verified by the library;
+//! verification of an incoming message with a forged Authentication-Results removed; DMARC
+//! `p=reject` enforced or only reported, `p=quarantine` held; a client that disconnects
+//! mid-message; an aborted message; a message over the header limit passed through untouched.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
