@@ -20,20 +20,13 @@ use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
 mod common;
-use common::{conformance, run_ok, HANKO};
+use common::{conformance, interop_python, run_ok, HANKO};
 
 fn python() -> String {
-    let python = std::env::var("HANKO_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import authheaders, authres, spf, dkim, dns.resolver"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "authheaders, pyspf and dnspython are not importable by {python}: run scripts/test.sh, \
-         which installs them (or set HANKO_PYTHON)"
-    );
-    python
+    interop_python(
+        "authheaders, authres, spf, dkim, dns.resolver",
+        "authheaders, pyspf and dnspython are",
+    )
 }
 
 /// The DNS data both receivers see. The DKIM key record is added by the test.

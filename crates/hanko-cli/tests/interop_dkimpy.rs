@@ -4,19 +4,14 @@
 //! keys' records handed to dkimpy's dnsfunc and to hanko as a zone file.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 mod common;
-use common::{conformance, results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE};
+use common::{
+    conformance, interop_python, results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE,
+};
 
 fn python() -> String {
-    let python = std::env::var("HANKO_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import dkim, nacl"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "dkimpy and pynacl are not importable by {python}: run scripts/test.sh, which installs them (or set HANKO_PYTHON)");
-    python
+    interop_python("dkim, nacl", "dkimpy and pynacl are")
 }
 
 struct Peer {

@@ -183,10 +183,8 @@ impl MessageFilter {
             Mode::Auto => trusted,
         };
         if !sign {
-            if settings.file.mode == Mode::Auto || settings.file.mode == Mode::Verify {
-                let verifier = Verifier::new(&self.headers, VerifyConfig::default());
-                self.stage = Stage::Verifying(Box::new(verifier));
-            }
+            let verifier = Verifier::new(&self.headers, VerifyConfig::default());
+            self.stage = Stage::Verifying(Box::new(verifier));
             return;
         }
         let Some(author) = author else {
@@ -227,7 +225,8 @@ impl MessageFilter {
         let timeout = self.settings.message_timeout;
         let stage = std::mem::replace(&mut self.stage, Stage::Ignoring(String::new()));
         match stage {
-            Stage::Headers => unreachable!("end_of_headers ran above"),
+            // end_of_headers always leaves the Headers stage; should it not, pass untouched.
+            Stage::Headers => Decision::untouched(Action::Accept, "ignored: no headers".into()),
             Stage::Ignoring(why) => Decision::untouched(Action::Accept, format!("ignored: {why}")),
             Stage::Failed(why) => failed(fallback, why),
             Stage::Signing(signer) => match signer.finish(now) {

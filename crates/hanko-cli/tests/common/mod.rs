@@ -20,6 +20,23 @@ pub fn conformance() -> std::path::PathBuf {
     dir
 }
 
+/// The Python of the interop peers (`$HANKO_PYTHON`, else `python3`), after checking that it
+/// can import `modules` (e.g. `"dkim, nacl"`); panics naming `packages` when it cannot, so
+/// CI cannot pass without the peers.
+pub fn interop_python(modules: &str, packages: &str) -> String {
+    let python = std::env::var("HANKO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{packages} not importable by {python}: run scripts/test.sh, which installs them \
+         (or set HANKO_PYTHON)"
+    );
+    python
+}
+
 /// The `hanko` binary under test.
 pub const HANKO: &str = env!("CARGO_BIN_EXE_hanko");
 
