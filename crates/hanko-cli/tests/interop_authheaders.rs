@@ -20,7 +20,7 @@ use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
 mod common;
-use common::{conformance, interop_python, run_ok, HANKO};
+use common::{conformance, interop_python, published_key, run_ok, HANKO};
 
 fn python() -> String {
     interop_python(
@@ -306,21 +306,7 @@ fn spf_and_dmarc_verdicts_equal_authheaders() {
     let key = conformance().join("dkimpy/data/2048_testkey.key");
     write_messages(dir.path(), &key);
 
-    let record = String::from_utf8(run_ok(
-        HANKO,
-        &[
-            "keygen",
-            "--from-key",
-            key.to_str().unwrap(),
-            "--domain",
-            "example.com",
-            "--selector",
-            "rsa",
-        ],
-        b"",
-    ))
-    .unwrap();
-    let snippet = &record[..record.trim_end().rfind('\n').unwrap()];
+    let (snippet, _) = published_key(&key, "rsa");
     let zone = Zone::parse(&format!("{ZONE}\n{snippet}\n"), "").unwrap();
     let config = ServerConfig::new(zone).with_fault("servfail.example.com", Fault::ServFail);
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 mod common;
 use common::{
-    conformance, interop_python, results, run, run_ok, tamper_body, tamper_header, HANKO, MESSAGE,
+    conformance, interop_python, published_key, results, run, run_ok, tamper_body, tamper_header,
+    HANKO, MESSAGE,
 };
 
 fn python() -> String {
@@ -36,22 +37,8 @@ impl Peer {
         let mut zone = String::new();
         let mut json = serde_json::Map::new();
         for (selector, key) in [("ed", &peer.ed), ("rsa", &peer.rsa)] {
-            let out = run_ok(
-                HANKO,
-                &[
-                    "keygen",
-                    "--from-key",
-                    key.to_str().unwrap(),
-                    "--domain",
-                    "example.com",
-                    "--selector",
-                    selector,
-                ],
-                b"",
-            );
-            let text = String::from_utf8(out).unwrap();
-            let value = text.lines().last().unwrap().to_string();
-            zone.push_str(&text[..text.len() - value.len() - 1]);
+            let (snippet, value) = published_key(key, selector);
+            zone.push_str(&snippet);
             json.insert(format!("{selector}._domainkey.example.com"), value.into());
         }
         std::fs::write(peer.dir.path().join("zone"), zone).unwrap();

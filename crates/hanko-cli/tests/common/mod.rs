@@ -37,6 +37,28 @@ pub fn interop_python(modules: &str, packages: &str) -> String {
     python
 }
 
+/// How `hanko keygen --from-key KEY --domain example.com --selector SELECTOR` publishes a key:
+/// the zone-file snippet (everything but the last line) and the bare TXT value (the last line).
+pub fn published_key(key: &std::path::Path, selector: &str) -> (String, String) {
+    let out = run_ok(
+        HANKO,
+        &[
+            "keygen",
+            "--from-key",
+            key.to_str().unwrap(),
+            "--domain",
+            "example.com",
+            "--selector",
+            selector,
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out).unwrap();
+    let value = text.lines().last().unwrap().to_string();
+    let snippet = text[..text.len() - value.len() - 1].to_string();
+    (snippet, value)
+}
+
 /// The `hanko` binary under test.
 pub const HANKO: &str = env!("CARGO_BIN_EXE_hanko");
 

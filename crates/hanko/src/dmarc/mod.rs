@@ -379,7 +379,7 @@ fn strictly_aligned(a: &str, b: &str) -> bool {
 }
 
 /// True when `domain` is `org` or below it.
-fn within(domain: &str, org: &str) -> bool {
+pub(super) fn within(domain: &str, org: &str) -> bool {
     domain == org || domain.ends_with(&format!(".{org}"))
 }
 

@@ -12,6 +12,7 @@
 //! 9990 defines only `mailto:`.
 
 use super::record::{is_dmarc_record, DmarcRecord, ReportUri};
+use super::within;
 use crate::dns::{DnsError, Lookup};
 use crate::message::TagList;
 
@@ -182,10 +183,6 @@ pub async fn check_destinations<L: Lookup + ?Sized>(
         });
     }
     out
-}
-
-fn within(domain: &str, org: &str) -> bool {
-    domain == org || domain.ends_with(&format!(".{org}"))
 }
 
 /// What the destination's `_report._dmarc` name held (RFC 7489 §7.1 steps 1-5).
