@@ -213,16 +213,18 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
         })
 }
 
-/// Carries out a decision: header changes first, then the reply.
+/// Carries out a decision: header changes first, then the reply. A refused message (reject or
+/// tempfail) is not delivered, so its header changes are not sent.
 async fn apply(cx: &mut EomContext<Session>, decision: &Decision) -> Result<Status, String> {
-    for (name, index) in &decision.remove {
+    let delivered = matches!(decision.action, Action::Accept | Action::Quarantine(_));
+    for (name, index) in decision.remove.iter().filter(|_| delivered) {
         let index = i32::try_from(*index).map_err(|e| e.to_string())?;
         cx.actions
             .change_header(name.as_str(), index, None::<&str>)
             .await
             .map_err(|e| format!("removing {name} #{index}: {e}"))?;
     }
-    for (position, (name, value)) in decision.insert.iter().enumerate() {
+    for (position, (name, value)) in decision.insert.iter().filter(|_| delivered).enumerate() {
         let position = i32::try_from(position).map_err(|e| e.to_string())?;
         cx.actions
             .insert_header(position, name.as_str(), value.as_str())

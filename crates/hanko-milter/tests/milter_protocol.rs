@@ -1,12 +1,15 @@
 //! hanko-milter over the real milter protocol, without an MTA: the test plays the MTA with
 //! indymilter's own message codec (commands and replies are never hand-encoded) against the
-//! daemon's `run` on a loopback port. DNS comes from a zone file.
+//! daemon's `run` on a loopback port. DNS comes from a zone file, or from hanko-dns's loopback
+//! test server where DNS must fail.
 //!
 //! Covered: signing for a trusted client (two keys, one relaxed and one simple; odd header
 //! folding; a bare-LF body in uneven chunks), the result verified by the library;
 //! verification of an incoming message with a forged Authentication-Results removed; DMARC
 //! `p=reject` enforced or only reported, `p=quarantine` held; a client that disconnects
-//! mid-message; an aborted message; a message over the header limit passed through untouched.
+//! mid-message; an aborted message; a message over the header limit passed through untouched;
+//! a DNS temperror (SERVFAIL) accepted or tempfailed as `on_dns_temperror` says; a server that
+//! never answers cut off by `message_timeout` and handled as `on_error` says.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::{key_record_for, DkimVerdict, KeyRecordOptions, Verifier, VerifyConfig};
 use hanko::keys::{zone_txt_record, SigningKey};
 use hanko::message::Headers;
+use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use indymilter::message::command::{
     Command, ConnInfoPayload, EnvAddrPayload, HeaderPayload, HeloPayload, OptNegPayload,
 };
@@ -45,7 +49,32 @@ struct Setup {
 }
 
 impl Setup {
+    /// DNS from the zone file.
     fn new(extra_config: &str) -> Setup {
+        let setup = Setup::with_zone();
+        setup.write_config(extra_config, "zone_files = [\"test.zone\"]");
+        setup
+    }
+
+    /// DNS from a loopback server on the same zone, misbehaving as `faults` says.
+    async fn with_server(
+        extra_config: &str,
+        faults: impl FnOnce(ServerConfig) -> ServerConfig,
+    ) -> (Setup, TestServer) {
+        let setup = Setup::with_zone();
+        let zone = hanko_dns::Zone::from_file(&setup.zone()).unwrap();
+        let server = TestServer::start(faults(ServerConfig::new(zone)))
+            .await
+            .unwrap();
+        setup.write_config(
+            extra_config,
+            &format!("nameservers = [\"{}\"]\ntimeout = 5", server.addr()),
+        );
+        (setup, server)
+    }
+
+    /// Keys and the test zone, no configuration yet.
+    fn with_zone() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let data = conformance().join("dkimpy/data");
         let mut zone = String::from(
@@ -66,11 +95,17 @@ impl Setup {
             zone.push('\n');
         }
         std::fs::write(dir.path().join("test.zone"), zone).unwrap();
+        Setup { dir }
+    }
+
+    /// The configuration: `extra_config` (top-level keys or a whole `[verify]` table) and the
+    /// body of the `[dns]` table.
+    fn write_config(&self, extra_config: &str, dns: &str) {
         let config = format!(
             "listen = \"inet:0@127.0.0.1\"\n\
              trusted_networks = [\"127.0.0.0/8\", \"198.51.100.0/24\"]\n\
              {extra_config}\n\
-             [dns]\nzone_files = [\"test.zone\"]\n\
+             [dns]\n{dns}\n\
              [[signing]]\nsender = \"example.com\"\nselector = \"rsa\"\nkey = \"rsa.key\"\n\
              [[signing]]\nsender = \"example.com\"\nselector = \"ed\"\nkey = \"ed.key\"\ncanonicalization = \"simple/simple\"\n"
         );
@@ -79,8 +114,7 @@ impl Setup {
         } else {
             config + "[verify]\nauthserv_id = \"mx.example.net\"\n"
         };
-        std::fs::write(dir.path().join("milter.toml"), config).unwrap();
-        Setup { dir }
+        std::fs::write(self.dir.path().join("milter.toml"), config).unwrap();
     }
 
     fn config(&self) -> PathBuf {
@@ -388,7 +422,8 @@ async fn dmarc_reject_is_enforced_only_when_switched_on() {
     let daemon = Daemon::start(&setup.config()).await;
     let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
     let replies = mta.message("x@example.com", &unsigned, &[b"hi\n"]).await;
-    let Some(Reply::ReplyCode { reply }) = replies.last() else {
+    // Only the reply: header changes for a refused message would be wasted.
+    let [Reply::ReplyCode { reply }] = &replies[..] else {
         panic!("{replies:?}")
     };
     assert_eq!(reply.to_str().unwrap(), "550 5.7.1 Not accepted: DMARC");
@@ -461,5 +496,68 @@ async fn disconnects_aborts_and_oversized_headers_leave_the_daemon_serving() {
     many.push("X-Extra: 1");
     let replies = mta.message("hanako@example.com", &many, BODY).await;
     assert_eq!(replies, [Reply::Continue]);
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_dns_temperror_tempfails_only_when_configured() {
+    let unsigned = ["From: x@broken.example", "Subject: dns trouble"];
+    let servfail = |c: ServerConfig| c.with_fault("_dmarc.broken.example", Fault::ServFail);
+
+    // Default (accept): delivered, with the temperror written for the next hop to see.
+    let (setup, _server) = Setup::with_server("", servfail).await;
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@broken.example", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+    assert!(
+        inserted(&replies)[0].1.contains("dmarc=temperror"),
+        "{replies:?}"
+    );
+    daemon.stop().await;
+
+    // on_dns_temperror = tempfail: the client is asked to come back later.
+    let (setup, _server) = Setup::with_server(
+        "[verify]\nauthserv_id = \"mx.example.net\"\non_dns_temperror = \"tempfail\"",
+        servfail,
+    )
+    .await;
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@broken.example", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies, [Reply::Tempfail]);
+    // Other mail on the same connection is not affected.
+    let replies = mta
+        .message("x@example.com", &["From: x@example.com"], &[b"hi\n"])
+        .await;
+    assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+    assert!(inserted(&replies)[0].1.contains("dmarc=fail"));
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_dns_server_runs_into_message_timeout() {
+    // The server never answers for silent.example; one query may take 5 s, the message 0.5 s.
+    let silent = |c: ServerConfig| {
+        c.with_fault("silent.example", Fault::NoAnswer)
+            .with_fault("_dmarc.silent.example", Fault::NoAnswer)
+    };
+    let unsigned = ["From: x@silent.example", "Subject: waiting"];
+
+    // on_error = accept (the default): passed through untouched, nothing written.
+    let (setup, _server) = Setup::with_server("message_timeout = 0.5", silent).await;
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@silent.example", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies, [Reply::Continue]);
+    daemon.stop().await;
+
+    // on_error = tempfail.
+    let (setup, _server) =
+        Setup::with_server("message_timeout = 0.5\non_error = \"tempfail\"", silent).await;
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("x@silent.example", &unsigned, &[b"hi\n"]).await;
+    assert_eq!(replies, [Reply::Tempfail]);
     daemon.stop().await;
 }
