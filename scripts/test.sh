@@ -20,12 +20,17 @@ if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
-# OpenDKIM's opendkim-testmsg from Debian; its test runs it in a private network namespace
-# (unshare, as root) with hanko's own DNS server on that namespace's loopback.
-if ! command -v opendkim-testmsg >/dev/null 2>&1; then
+# From Debian: OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
+# unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
+# its smtp-source load generator, and swaks for the milter's end-to-end tests (each test runs
+# a private Postfix instance from a temporary folder; the system's Postfix stays unconfigured).
+if ! command -v opendkim-testmsg >/dev/null 2>&1 || ! command -v postfix >/dev/null 2>&1 \
+  || ! command -v swaks >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq opendkim-tools >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get install -y -qq opendkim-tools >/dev/null; }
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  packages="opendkim-tools postfix swaks"
+  apt-get install -y -qq $packages >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq $packages >/dev/null; }
 fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

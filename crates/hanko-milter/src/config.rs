@@ -48,6 +48,10 @@ pub struct FileConfig {
     /// Default: `inet:11332@127.0.0.1`.
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Permissions of a `unix:` socket, in octal (`"0660"`): the MTA's user must be able to
+    /// write to it (Postfix's smtpd runs as `postfix`). Default: as the process umask leaves
+    /// it. Not allowed with `inet:`.
+    pub socket_mode: Option<String>,
     /// Sign, verify or auto. Default: auto.
     #[serde(default)]
     pub mode: Mode,
@@ -304,6 +308,8 @@ pub struct Settings {
     pub authserv_id: String,
     /// `message_timeout`.
     pub message_timeout: Duration,
+    /// `socket_mode`, parsed.
+    pub socket_mode: Option<u32>,
 }
 
 impl Settings {
@@ -333,7 +339,20 @@ impl Settings {
                 "message_timeout must be between 0 and 600 seconds".into()
             ));
         }
-        crate::listen::ListenAddr::parse(&file.listen).map_err(|e| anyhow::anyhow!(at(e)))?;
+        let listen =
+            crate::listen::ListenAddr::parse(&file.listen).map_err(|e| anyhow::anyhow!(at(e)))?;
+        let socket_mode = match (&file.socket_mode, &listen) {
+            (None, _) => None,
+            (Some(mode), crate::listen::ListenAddr::Unix(_)) => {
+                match u32::from_str_radix(mode, 8) {
+                    Ok(bits) if bits <= 0o777 => Some(bits),
+                    _ => bail!(at(format!(
+                        "socket_mode {mode:?} is not octal permissions such as \"0660\""
+                    ))),
+                }
+            }
+            (Some(_), _) => bail!(at("socket_mode applies only to a unix: socket".into())),
+        };
         let base = path.parent().unwrap_or(Path::new("."));
         let mut signing = Vec::new();
         for (index, row) in file.signing.iter().enumerate() {
@@ -386,6 +405,7 @@ impl Settings {
             signing,
             authserv_id,
             message_timeout: Duration::from_secs_f64(file.message_timeout),
+            socket_mode,
             file,
         })
     }
@@ -485,5 +505,25 @@ mod tests {
         assert!(format!("{err:#}").contains("colour"), "{err:#}");
         let err = Settings::from_text("listen = \"tcp:25\"", path).unwrap_err();
         assert!(format!("{err:#}").contains("tcp:25"), "{err:#}");
+    }
+
+    #[test]
+    fn socket_mode_is_octal_and_only_for_unix_sockets() {
+        let path = Path::new("/nonexistent/hanko-milter.toml");
+        let unix = |mode: &str| {
+            Settings::from_text(
+                &format!("listen = \"unix:/run/m.sock\"\nsocket_mode = \"{mode}\""),
+                path,
+            )
+        };
+        assert_eq!(unix("0660").unwrap().socket_mode, Some(0o660));
+        assert_eq!(unix("666").unwrap().socket_mode, Some(0o666));
+        for bad in ["0968", "rw-rw----", "1777", ""] {
+            let err = unix(bad).unwrap_err();
+            assert!(format!("{err:#}").contains("socket_mode"), "{bad}: {err:#}");
+        }
+        let err = Settings::from_text("socket_mode = \"0660\"", path).unwrap_err();
+        assert!(format!("{err:#}").contains("only to a unix"), "{err:#}");
+        assert_eq!(Settings::from_text("", path).unwrap().socket_mode, None);
     }
 }

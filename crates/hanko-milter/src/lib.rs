@@ -18,11 +18,14 @@ pub mod listen;
 pub mod milter;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use hanko_dns::{Resolver, ResolverSettings, Zone};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::config::Settings;
 use crate::filter::SharedLookup;
@@ -89,6 +92,7 @@ pub async fn run(
     ready: impl FnOnce(String),
 ) -> anyhow::Result<()> {
     let listen = ListenAddr::parse(&settings.file.listen).map_err(anyhow::Error::msg)?;
+    let socket_mode = settings.socket_mode;
     let shared = Shared::new(settings, lookup);
     let listener = match &listen {
         ListenAddr::Tcp(addr) => {
@@ -96,7 +100,7 @@ pub async fn run(
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             ready(l.local_addr()?.to_string());
-            indymilter::EitherListener::Tcp(l)
+            indymilter::EitherListener::Tcp(TunedListener(l))
         }
         ListenAddr::Unix(path) => {
             // A socket file left by an earlier run would make bind fail.
@@ -108,6 +112,11 @@ pub async fn run(
             }
             let l = tokio::net::UnixListener::bind(path)
                 .with_context(|| format!("cannot listen on {}", path.display()))?;
+            if let Some(mode) = socket_mode {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .with_context(|| format!("socket_mode for {}", path.display()))?;
+            }
             ready(path.display().to_string());
             indymilter::EitherListener::Unix(l)
         }
@@ -142,4 +151,86 @@ pub async fn run(
         let _ = std::fs::remove_file(path);
     }
     result.context("milter stopped")
+}
+
+/// A TCP listener tuned for the milter's ping-pong of small packets, in both directions:
+///
+/// - `TCP_NODELAY`: at the end of a message the milter writes several replies in a row (header
+///   changes, then the verdict); with Nagle's algorithm each one after the first waits for the
+///   MTA's delayed ACK, about 40 ms on Linux.
+/// - `TCP_QUICKACK` after every read: the MTA sends packets that expect no reply (macros, and
+///   commands after `NO_*` negotiation), then the next command; its Nagle's algorithm holds
+///   that command until we ACK, and without quick ACKs we would ACK only 40 ms later.
+///
+/// Measured through Postfix, one SMTP session at a time: 91 ms per message with neither,
+/// 52 ms with `TCP_NODELAY` alone, see issue 5's note for both.
+struct TunedListener(tokio::net::TcpListener);
+
+impl indymilter::Listener for TunedListener {
+    type Io = QuickAck;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<QuickAck>> {
+        self.0.poll_accept(cx).map_ok(|(stream, _)| {
+            // Only latency depends on it; a socket that refuses the option still works.
+            let _ = stream.set_nodelay(true);
+            QuickAck(stream)
+        })
+    }
+}
+
+/// A TCP stream that asks the kernel to acknowledge at once after each read (Linux; elsewhere
+/// a plain stream).
+struct QuickAck(tokio::net::TcpStream);
+
+impl QuickAck {
+    fn ack_now(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        }
+    }
+}
+
+impl AsyncRead for QuickAck {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.0).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) {
+            self.ack_now();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for QuickAck {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }

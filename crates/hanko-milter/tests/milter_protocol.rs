@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use hanko::authres::{AuthenticationResults, ParseOptions};
-use hanko::dkim::{key_record_for, DkimVerdict, KeyRecordOptions, Verifier, VerifyConfig};
-use hanko::keys::{zone_txt_record, SigningKey};
+use hanko::dkim::{DkimVerdict, Verifier, VerifyConfig};
 use hanko::message::Headers;
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use indymilter::message::command::{
@@ -29,19 +28,8 @@ use indymilter::{Actions, ProtoOpts, SocketInfo};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
 
-fn conformance() -> PathBuf {
-    let dir = std::env::var_os("HANKO_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-        });
-    assert!(
-        dir.join("README.md").is_file(),
-        "conformance suites missing at {}",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::{install_test_keys, key_zone_lines};
 
 /// A temporary folder with keys, a zone and a configuration.
 struct Setup {
@@ -76,24 +64,13 @@ impl Setup {
     /// Keys and the test zone, no configuration yet.
     fn with_zone() -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let data = conformance().join("dkimpy/data");
         let mut zone = String::from(
             "example.com. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n\
              _dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n\
              example.net. IN TXT \"v=spf1 -all\"\n\
              _dmarc.example.net. IN TXT \"v=DMARC1; p=quarantine\"\n",
         );
-        for (selector, file) in [("rsa", "2048_testkey.key"), ("ed", "ed25519test.key")] {
-            let pem = std::fs::read(data.join(file)).unwrap();
-            std::fs::write(dir.path().join(format!("{selector}.key")), &pem).unwrap();
-            let key = SigningKey::from_pem(&pem).unwrap();
-            let record = key_record_for(&key, &KeyRecordOptions::default()).unwrap();
-            zone.push_str(&zone_txt_record(
-                &format!("{selector}._domainkey.example.com."),
-                &record,
-            ));
-            zone.push('\n');
-        }
+        zone.push_str(&key_zone_lines(&install_test_keys(dir.path())));
         std::fs::write(dir.path().join("test.zone"), zone).unwrap();
         Setup { dir }
     }
