@@ -37,3 +37,10 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The fuzz targets (their own workspace, sharing target/): fmt, clippy, and a replay of the
+# seed corpus and of every saved crash in fuzz/regressions/. No fuzzing time here; that is
+# scripts/fuzz.sh.
+export CARGO_TARGET_DIR="$PWD/target"
+cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+cargo test --manifest-path fuzz/Cargo.toml --lib

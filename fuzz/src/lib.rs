@@ -1,0 +1,445 @@
+//! The bodies of hanko's fuzz targets, one function per target, and the seed corpus built
+//! from the public conformance suites.
+//!
+//! Each function takes the fuzzer's bytes and must neither panic nor hang, whatever they
+//! are. Where a parser has a writer or a second implementation, the function also checks
+//! that they agree (a written Authentication-Results field parses back to the same results;
+//! the streaming message reader splits as `split_message` does; a message hanko signs
+//! verifies). `cargo fuzz run TARGET` drives them through libFuzzer (`scripts/fuzz.sh`);
+//! `cargo test` here replays the seeds and every saved crash in `regressions/TARGET/`.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::{
+    key_record_for, DkimVerdict, KeyRecord, Signature, Signer, SigningRequest, Verifier,
+    VerifyConfig,
+};
+use hanko::dmarc::DmarcRecord;
+use hanko::keys::{KeySpec, SigningKey};
+use hanko::message::{
+    parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers, MessageLimits,
+    MessageReader, Received,
+};
+use hanko::spf::macros::{MacroContext, MacroString};
+use hanko_dns::{RecordData, Zone};
+
+/// A target's body: takes the fuzzer's bytes.
+pub type Target = fn(&[u8]);
+
+/// Every target: its name (as in `fuzz_targets/NAME.rs`) and its body.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("header_split", header_split),
+    ("message_stream", message_stream),
+    ("dkim_signature", dkim_signature),
+    ("dkim_key_record", dkim_key_record),
+    ("spf_record", spf_record),
+    ("spf_macro", spf_macro),
+    ("dmarc_record", dmarc_record),
+    ("adsp_record", adsp_record),
+    ("authres", authres),
+    ("received", received),
+    ("from_address", from_address),
+    ("zone_file", zone_file),
+    ("sign_verify", sign_verify),
+];
+
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// `split_message` and `Headers::parse`: a parsed section parses again, field for field,
+/// from its own bytes.
+pub fn header_split(data: &[u8]) {
+    let (head, body) = split_message(data);
+    assert!(head.len() + body.len() <= data.len());
+    if let Ok(headers) = Headers::parse(head, &MessageLimits::default()) {
+        let again = Headers::parse(&headers.to_bytes(), &MessageLimits::default())
+            .expect("a parsed header section parses again");
+        let names = |h: &Headers| -> Vec<String> {
+            h.fields().iter().map(|f| f.name().to_string()).collect()
+        };
+        assert_eq!(names(&headers), names(&again));
+    }
+}
+
+/// `MessageReader` against `split_message`: same header fields and the same body, whatever
+/// the line ends (the reader normalizes them to CRLF as it goes).
+pub fn message_stream(data: &[u8]) {
+    let limits = MessageLimits::default();
+    let mut reader = MessageReader::new(Cursor::new(data), limits.clone());
+    let streamed_headers = reader.read_headers();
+    let normalized = CrlfNormalizer::normalize(data);
+    let (head, body) = split_message(&normalized);
+    let whole_headers = Headers::parse(head, &limits);
+    match (streamed_headers, whole_headers) {
+        (Ok(streamed), Ok(whole)) => {
+            assert_eq!(streamed.to_bytes(), whole.to_bytes());
+            let mut streamed_body = Vec::new();
+            while let Ok(Some(chunk)) = reader.next_body_chunk() {
+                streamed_body.extend_from_slice(chunk);
+            }
+            assert_eq!(streamed_body, body);
+        }
+        (Err(_), Err(_)) => {}
+        (streamed, whole) => panic!(
+            "reader and split disagree: {:?} vs {:?}",
+            streamed.map(|h| h.len()),
+            whole.map(|h| h.len())
+        ),
+    }
+}
+
+/// DKIM-Signature tag lists (RFC 6376 §3.5): what parses keeps the rules checked at parse.
+pub fn dkim_signature(data: &[u8]) {
+    if let Ok(signature) = Signature::parse(data) {
+        assert!(signature
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("from")));
+        if let Some(identity) = &signature.identity {
+            assert!(identity.domain.is_within(&signature.domain));
+        }
+    }
+}
+
+/// DKIM key records (RFC 6376 §3.6.1).
+pub fn dkim_key_record(data: &[u8]) {
+    let _ = KeyRecord::parse(data);
+}
+
+/// SPF records (RFC 7208 §4.6, §12).
+pub fn spf_record(data: &[u8]) {
+    let _ = hanko::spf::Record::parse(data);
+}
+
+/// SPF macro strings (RFC 7208 §7), parsed as a domain-spec and as explanation text, and
+/// expanded with every letter available.
+pub fn spf_macro(data: &[u8]) {
+    let input = text(data);
+    let context = MacroContext {
+        local_part: "strong-bad",
+        sender_domain: "email.example.com",
+        domain: "email.example.com",
+        ip: "2001:db8::cb01".parse().unwrap(),
+        helo: "mx.example.org",
+        receiver: "mx.example.net",
+        now: 1_700_000_000,
+    };
+    for parsed in [
+        MacroString::parse(&input),
+        MacroString::parse_explanation(&input),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = parsed.expand(&context, Some("mx.example.org"));
+        let _ = parsed.expand(&context, None);
+    }
+}
+
+/// DMARC records (RFC 9989 §4.7, RFC 7489 §6.3).
+pub fn dmarc_record(data: &[u8]) {
+    let _ = DmarcRecord::parse(&text(data));
+}
+
+/// ADSP records (RFC 5617 §4.2.1).
+pub fn adsp_record(data: &[u8]) {
+    let _ = hanko::adsp::parse_record(&text(data));
+}
+
+/// Authentication-Results (RFC 8601 §2.2), strict and lenient: whatever parses, hanko writes
+/// back as a field that parses, with the same options, to as many results with the same
+/// methods (this is what keeps a crafted `header.d` or comment from turning into a second
+/// result when a field is rewritten); strictly parsed results keep their result words too.
+/// (Leniently read result words outside the grammar, such as `d=example.com`, are written
+/// with the offending characters replaced, `example-com`.)
+pub fn authres(data: &[u8]) {
+    let input = text(data);
+    for options in [ParseOptions::strict(), ParseOptions::default()] {
+        if let Ok(parsed) = AuthenticationResults::parse(&input, options) {
+            let written = parsed.to_field();
+            let again = AuthenticationResults::parse(&written, options)
+                .unwrap_or_else(|e| panic!("{written:?} does not parse back: {e}"));
+            assert_eq!(again.authserv_id, parsed.authserv_id, "{written:?}");
+            assert_eq!(again.results.len(), parsed.results.len(), "{written:?}");
+            for (a, b) in again.results.iter().zip(&parsed.results) {
+                assert_eq!(a.method, b.method, "{written:?}");
+                if options == ParseOptions::strict() {
+                    assert_eq!(a.result, b.result, "{written:?}");
+                }
+            }
+        }
+    }
+}
+
+/// Received fields (RFC 5321 §4.4) and their dates (RFC 5322 §3.3).
+pub fn received(data: &[u8]) {
+    let input = text(data);
+    let parsed = Received::parse(&input);
+    let _ = parsed.by();
+    let _ = parsed.tls();
+    let _ = parse_date_time(&input);
+}
+
+/// From-field address lists (RFC 5322 §3.4), which decide DMARC's author domain: every
+/// mailbox that parses has a domain.
+pub fn from_address(data: &[u8]) {
+    if let Ok(mailboxes) = parse_mailboxes(&text(data)) {
+        for mailbox in mailboxes {
+            assert!(!mailbox.domain.is_empty(), "{mailbox:?}");
+        }
+    }
+}
+
+/// RFC 1035 zone files, hanko-dns's own parser.
+pub fn zone_file(data: &[u8]) {
+    let _ = Zone::parse(&text(data), "example.com.");
+}
+
+/// The key and zone `sign_verify` uses, made once.
+fn signing_setup() -> &'static (SigningKey, Zone) {
+    static SETUP: OnceLock<(SigningKey, Zone)> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let key = SigningKey::generate(KeySpec::Ed25519).expect("Ed25519 key");
+        let record = key_record_for(&key, &Default::default()).expect("key record");
+        let mut zone = Zone::new();
+        zone.add(
+            "fuzz._domainkey.example.com",
+            300,
+            RecordData::Txt(vec![record.into_bytes()]),
+        );
+        (key, zone)
+    })
+}
+
+/// Differential: any message hanko agrees to sign (line ends made CRLF, as the CLI does)
+/// verifies with hanko, so signer and verifier canonicalize alike.
+pub fn sign_verify(data: &[u8]) {
+    let (key, zone) = signing_setup();
+    let message = CrlfNormalizer::normalize(data);
+    let (head, body) = split_message(&message);
+    let Ok(headers) = Headers::parse(head, &MessageLimits::default()) else {
+        return;
+    };
+    let Ok(request) = SigningRequest::new(key, "example.com", "fuzz") else {
+        return;
+    };
+    let Ok(mut signer) = Signer::new(&headers, vec![request]) else {
+        return;
+    };
+    signer.body(body);
+    let now = 1_700_000_000;
+    let Ok(fields) = signer.finish(now) else {
+        return;
+    };
+    let mut signed = Vec::new();
+    for field in &fields {
+        signed.extend_from_slice(field.raw());
+        signed.extend_from_slice(b"\r\n");
+    }
+    signed.extend_from_slice(&message);
+    let (head, body) = split_message(&signed);
+    let headers = Headers::parse(head, &MessageLimits::default())
+        .expect("a signed message's header section parses");
+    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    verifier.body(body);
+    let outcome = pollster::block_on(verifier.finish(zone, now));
+    let ours = outcome
+        .results
+        .first()
+        .expect("the new signature is verified");
+    assert_eq!(ours.verdict, DkimVerdict::Pass, "{:?}", ours);
+}
+
+/// The seed corpus: for each target, inputs taken from the conformance suites at
+/// `conformance` and from the repository's `examples/`.
+pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
+    let mut files = Vec::new();
+    collect_files(conformance, &mut files);
+    collect_files(examples, &mut files);
+    files.sort();
+    let mut seeds: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut add = |target: &'static str, seed: Vec<u8>| {
+        let list = seeds.entry(target).or_default();
+        if !list.contains(&seed) {
+            list.push(seed);
+        }
+    };
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let name = path.to_string_lossy().to_lowercase();
+        let is_message = [".eml", ".msg", ".message"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+            || (name.ends_with(".txt") && looks_like_message(&bytes));
+        if is_message {
+            add("header_split", bytes.clone());
+            add("message_stream", bytes.clone());
+            add("sign_verify", bytes.clone());
+            let normalized = CrlfNormalizer::normalize(&bytes);
+            let (head, _) = split_message(&normalized);
+            if let Ok(headers) = Headers::parse(head, &MessageLimits::default()) {
+                for field in headers.fields() {
+                    let value = field.value().to_vec();
+                    match field.name().to_ascii_lowercase().as_str() {
+                        "dkim-signature" => add("dkim_signature", value),
+                        "received" => add("received", value),
+                        "from" | "to" | "cc" | "sender" => add("from_address", value),
+                        "authentication-results" | "arc-authentication-results" => {
+                            add("authres", value)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if name.ends_with(".zone") || name.ends_with(".dns") {
+            add("zone_file", bytes.clone());
+        }
+        // Records and field values inside YAML, zone and text files, one per line.
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let line = line.trim().trim_start_matches("- ");
+            let unquoted = line.trim_matches(|c| c == '"' || c == '\'');
+            if let Some(at) = line.find("v=spf1") {
+                add("spf_record", strip_quotes(&line[at..]).into());
+                add("spf_macro", strip_quotes(&line[at..]).into());
+            }
+            if let Some(at) = line.find("v=DMARC1") {
+                add("dmarc_record", strip_quotes(&line[at..]).into());
+            }
+            if line.contains("v=DKIM1") || line.contains("k=rsa") || line.contains("k=ed25519") {
+                let at = line
+                    .find("v=DKIM1")
+                    .or_else(|| line.find("k="))
+                    .unwrap_or(0);
+                add("dkim_key_record", strip_quotes(&line[at..]).into());
+            }
+            if let Some(at) = line.find("dkim=") {
+                let rest = strip_quotes(&line[at..]);
+                if ["all", "unknown", "discardable"]
+                    .iter()
+                    .any(|p| rest[5..].starts_with(p))
+                {
+                    add("adsp_record", rest.into());
+                }
+            }
+            if line.contains('%') && line.contains('{') {
+                add("spf_macro", unquoted.into());
+            }
+            if let Some(rest) = line
+                .strip_prefix("Authentication-Results:")
+                .or_else(|| line.strip_prefix("authentication-results:"))
+            {
+                add("authres", rest.into());
+            } else if line.contains("; ") && line.contains('=') && name.contains("authres")
+                || name.contains("arh")
+                || name.contains("authenticationresults")
+            {
+                add("authres", unquoted.into());
+            }
+        }
+    }
+    seeds
+}
+
+fn strip_quotes(text: &str) -> &str {
+    let end = text.find(['"', '\'']).unwrap_or(text.len());
+    &text[..end]
+}
+
+fn looks_like_message(bytes: &[u8]) -> bool {
+    let start = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
+    [
+        "from:",
+        "received:",
+        "dkim-signature:",
+        "subject:",
+        "return-path:",
+    ]
+    .iter()
+    .any(|name| start.contains(name))
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The conformance suites: `HANKO_CONFORMANCE`, or `../shared/conformance` beside the
+/// repository.
+pub fn conformance_dir() -> PathBuf {
+    std::env::var_os("HANKO_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
+        })
+}
+
+/// The repository's `examples/`.
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every seed, every saved crash (`regressions/TARGET/*`) and a local corpus
+    /// (`corpus/TARGET/*`, written by scripts/fuzz.sh; absent in CI) through every target.
+    #[test]
+    fn corpora_replay_without_panics() {
+        let conformance = conformance_dir();
+        assert!(
+            conformance.join("README.md").is_file(),
+            "conformance suites missing at {} (set HANKO_CONFORMANCE)",
+            conformance.display()
+        );
+        let seeds = seeds(&conformance, &examples_dir());
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        for (name, target) in TARGETS {
+            let mut inputs = seeds.get(name).cloned().unwrap_or_default();
+            assert!(!inputs.is_empty(), "no seeds for {name}");
+            for folder in ["regressions", "corpus"] {
+                let mut files = Vec::new();
+                collect_files(&root.join(folder).join(name), &mut files);
+                inputs.extend(files.iter().filter_map(|f| std::fs::read(f).ok()));
+            }
+            for input in &inputs {
+                let outcome = std::panic::catch_unwind(|| target(input));
+                assert!(
+                    outcome.is_ok(),
+                    "{name} panicked on {:?}",
+                    String::from_utf8_lossy(&input[..input.len().min(300)])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_target_has_a_fuzz_binary() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        for (name, _) in TARGETS {
+            let path = root.join("fuzz_targets").join(format!("{name}.rs"));
+            let source = std::fs::read_to_string(&path)
+                .unwrap_or_else(|_| panic!("{} missing", path.display()));
+            assert!(source.contains(&format!("hanko_fuzz::{name}(")), "{source}");
+        }
+    }
+}
