@@ -4,8 +4,11 @@
 //! Behaviour that tests rely on:
 //! - answers longer than 512 octets over UDP come back truncated (TC) and empty, so clients
 //!   must retry over TCP, as real servers force them to;
-//! - CNAME chains inside the zone are answered whole, like an authoritative server does;
-//! - [`Fault`]s per name: never answer, SERVFAIL, REFUSED, or always truncate.
+//! - CNAME chains inside the zone are answered whole, like an authoritative server does; a
+//!   chain that loops or runs past [`MAX_CNAME_CHAIN`] is SERVFAIL, as a recursive resolver
+//!   reports it;
+//! - [`Fault`]s per name: never answer, answer late, SERVFAIL, REFUSED, always truncate, or
+//!   answer for the wrong name.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +35,11 @@ pub enum Fault {
     Refused,
     /// Over UDP, answer with TC set and nothing else (TCP answers normally).
     Truncate,
+    /// Answer as usual, but with every answer record owned by `elsewhere.invalid` instead of
+    /// the name asked for (a broken or spoofing server).
+    WrongName,
+    /// Answer as usual after this long.
+    Delay(std::time::Duration),
 }
 
 /// What the server serves.
@@ -122,6 +130,7 @@ impl TestServer {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let config = Arc::new(config);
         let queries = Arc::new(AtomicUsize::new(0));
+        let udp = Arc::new(udp);
         let udp_task = {
             let config = config.clone();
             let queries = queries.clone();
@@ -132,8 +141,19 @@ impl TestServer {
                         continue;
                     };
                     queries.fetch_add(1, Ordering::SeqCst);
-                    if let Some(reply) = respond(&config, &buf[..n], true) {
-                        let _ = udp.send_to(&reply, peer).await;
+                    if let Some((reply, delay)) = respond(&config, &buf[..n], true) {
+                        match delay {
+                            None => {
+                                let _ = udp.send_to(&reply, peer).await;
+                            }
+                            Some(delay) => {
+                                let udp = udp.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(delay).await;
+                                    let _ = udp.send_to(&reply, peer).await;
+                                });
+                            }
+                        }
                     }
                 }
             })
@@ -159,9 +179,12 @@ impl TestServer {
                                 return;
                             }
                             queries.fetch_add(1, Ordering::SeqCst);
-                            let Some(reply) = respond(&config, &msg, false) else {
+                            let Some((reply, delay)) = respond(&config, &msg, false) else {
                                 continue;
                             };
+                            if let Some(delay) = delay {
+                                tokio::time::sleep(delay).await;
+                            }
                             let Ok(len) = u16::try_from(reply.len()) else {
                                 return;
                             };
@@ -239,7 +262,21 @@ fn matches(data: &RecordData, rtype: RecordType) -> bool {
     )
 }
 
-fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> {
+/// The answer to `request` and how long to hold it back; `None`: stay silent.
+fn respond(
+    config: &ServerConfig,
+    request: &[u8],
+    udp: bool,
+) -> Option<(Vec<u8>, Option<std::time::Duration>)> {
+    let (fault, reply) = answer(config, request, udp)?;
+    let delay = match fault {
+        Some(Fault::Delay(delay)) => Some(delay),
+        _ => None,
+    };
+    Some((reply, delay))
+}
+
+fn answer(config: &ServerConfig, request: &[u8], udp: bool) -> Option<(Option<Fault>, Vec<u8>)> {
     let request = Message::from_vec(request).ok()?;
     let query = request.queries.first()?.clone();
     let qname = name_text(query.name());
@@ -260,24 +297,32 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
         Some(Fault::NoAnswer) => return None,
         Some(Fault::ServFail) => {
             response.metadata.response_code = ResponseCode::ServFail;
-            return response.to_vec().ok();
+            return Some((fault, response.to_vec().ok()?));
         }
         Some(Fault::Refused) => {
             response.metadata.response_code = ResponseCode::Refused;
-            return response.to_vec().ok();
+            return Some((fault, response.to_vec().ok()?));
         }
         Some(Fault::Truncate) if udp => {
             response.metadata.truncation = true;
-            return response.to_vec().ok();
+            return Some((fault, response.to_vec().ok()?));
         }
-        Some(Fault::Truncate) | None => {}
+        Some(Fault::Truncate | Fault::WrongName | Fault::Delay(_)) | None => {}
     }
+    let wrong_owner = match fault {
+        Some(Fault::WrongName) => Some(to_name("elsewhere.invalid")?),
+        _ => None,
+    };
 
     let mut current = qname.clone();
     let mut answered = false;
+    let mut visited = vec![qname.clone()];
     for _ in 0..=MAX_CNAME_CHAIN {
         let records = config.zone.records(&current);
-        let owner = to_name(&current)?;
+        let owner = match &wrong_owner {
+            Some(name) => name.clone(),
+            None => to_name(&current)?,
+        };
         let hits: Vec<_> = records
             .iter()
             .filter(|r| matches(&r.data, query.query_type()))
@@ -297,8 +342,20 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
         match cname {
             Some(r) => {
                 if let (Some(data), RecordData::Cname(target)) = (rdata(&r.data), &r.data) {
+                    let target = target.trim_end_matches('.').to_ascii_lowercase();
+                    if visited.contains(&target) || visited.len() > MAX_CNAME_CHAIN {
+                        // What a recursive resolver says about a CNAME loop or an endless
+                        // chain (RFC 1034 §3.6.2: "signalled as an error").
+                        let mut failure = Message::response(request.metadata.id, OpCode::Query);
+                        failure.metadata.response_code = ResponseCode::ServFail;
+                        failure.metadata.recursion_desired = request.metadata.recursion_desired;
+                        failure.metadata.recursion_available = true;
+                        failure.add_query(query);
+                        return Some((fault, failure.to_vec().ok()?));
+                    }
                     response.add_answer(Record::from_rdata(owner, r.ttl, data));
-                    current = target.clone();
+                    visited.push(target.clone());
+                    current = target;
                     answered = true;
                 }
             }
@@ -316,7 +373,7 @@ fn respond(config: &ServerConfig, request: &[u8], udp: bool) -> Option<Vec<u8>> 
         truncated.metadata.recursion_desired = request.metadata.recursion_desired;
         truncated.metadata.recursion_available = true;
         truncated.add_query(query);
-        return truncated.to_vec().ok();
+        return Some((fault, truncated.to_vec().ok()?));
     }
-    Some(bytes)
+    Some((fault, bytes))
 }
