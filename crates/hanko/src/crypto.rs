@@ -6,6 +6,9 @@ use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
 
+/// The longest RSA key the backend verifies with (aws-lc-rs's `RSA_PKCS1_1024_8192_*`).
+pub(crate) const MAX_RSA_BITS: usize = 8192;
+
 /// A hash algorithm DKIM names in `a=` and `h=` (RFC 6376 §3.3, RFC 8301).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashAlgorithm {

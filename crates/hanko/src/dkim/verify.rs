@@ -130,6 +130,12 @@ pub enum DkimFailure {
         /// The key size.
         bits: usize,
     },
+    /// An RSA key longer than this verifier handles (8,192 bits; RFC 8301 §3.2 requires
+    /// verifiers to handle up to 4,096).
+    KeyTooLong {
+        /// The key size.
+        bits: usize,
+    },
     /// `l=` asks for more octets than the canonical body has.
     BodyLengthExceedsBody {
         /// The `l=` value.
@@ -177,6 +183,7 @@ impl DkimFailure {
             | DkimFailure::KeyNotForEmail
             | DkimFailure::StrictIdentityMismatch
             | DkimFailure::GranularityMismatch
+            | DkimFailure::KeyTooLong { .. }
             | DkimFailure::BodyLengthExceedsBody { .. } => DkimVerdict::PermError,
             DkimFailure::KeyTooShort { .. } | DkimFailure::Sha1Signature => DkimVerdict::Policy,
             DkimFailure::BodyHashMismatch { .. } | DkimFailure::SignatureMismatch => {
@@ -217,6 +224,11 @@ impl fmt::Display for DkimFailure {
                     "RSA key of {bits} bits is too short (RFC 8301 requires 1024)"
                 )
             }
+            DkimFailure::KeyTooLong { bits } => write!(
+                f,
+                "RSA key of {bits} bits is longer than the {} this verifier handles",
+                crate::crypto::MAX_RSA_BITS
+            ),
             DkimFailure::BodyLengthExceedsBody { length, body } => {
                 write!(f, "l={length} is longer than the {body}-octet body")
             }
@@ -715,6 +727,9 @@ async fn check<L: Lookup + ?Sized>(
     if key.key_type == KeyType::Rsa {
         if bits < config.min_rsa_bits.max(1024) {
             return Err(DkimFailure::KeyTooShort { bits });
+        }
+        if bits > crate::crypto::MAX_RSA_BITS {
+            return Err(DkimFailure::KeyTooLong { bits });
         }
         if bits < config.weak_rsa_bits {
             result.warnings.push(DkimWarning::WeakKey { bits });
