@@ -249,7 +249,9 @@ fn destination_json(d: &ReportDestination) -> Value {
         Authorization::NotAuthorized { name } | Authorization::TempError { name, .. } => {
             (Some(name.clone()), Vec::new())
         }
-        Authorization::SameOrganization | Authorization::Unsupported => (None, Vec::new()),
+        Authorization::SameOrganization
+        | Authorization::Unsupported
+        | Authorization::NotChecked => (None, Vec::new()),
     };
     json!({
         "tag": d.kind.tag(),

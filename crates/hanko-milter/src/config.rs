@@ -70,6 +70,12 @@ pub struct FileConfig {
     /// `on_error`). Default: 1,000.
     #[serde(default = "default_max_header_fields")]
     pub max_header_fields: usize,
+    /// Most MTA connections served at once; more wait until one ends. Default: 200.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds an MTA connection may stay silent before the milter closes it. Default: 300.
+    #[serde(default = "default_connection_timeout")]
+    pub connection_timeout: f64,
     /// DNS settings.
     #[serde(default)]
     pub dns: DnsConfig,
@@ -169,6 +175,14 @@ fn default_message_timeout() -> f64 {
 }
 fn default_max_header_fields() -> usize {
     1_000
+}
+
+fn default_max_connections() -> usize {
+    200
+}
+
+fn default_connection_timeout() -> f64 {
+    300.0
 }
 
 /// An IP network, `IP/prefix`.
@@ -338,6 +352,14 @@ impl Settings {
             bail!(at(
                 "message_timeout must be between 0 and 600 seconds".into()
             ));
+        }
+        if !(file.connection_timeout > 0.0 && file.connection_timeout <= 86_400.0) {
+            bail!(at(
+                "connection_timeout must be between 0 and 86400 seconds".into()
+            ));
+        }
+        if file.max_connections == 0 {
+            bail!(at("max_connections must be at least 1".into()));
         }
         let listen =
             crate::listen::ListenAddr::parse(&file.listen).map_err(|e| anyhow::anyhow!(at(e)))?;

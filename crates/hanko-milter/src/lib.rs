@@ -93,6 +93,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let listen = ListenAddr::parse(&settings.file.listen).map_err(anyhow::Error::msg)?;
     let socket_mode = settings.socket_mode;
+    // Fixed at start: a reload does not change how connections are accepted.
+    let settings_limits = (
+        settings.file.max_connections,
+        Duration::from_secs_f64(settings.file.connection_timeout),
+    );
     let shared = Shared::new(settings, lookup);
     let listener = match &listen {
         ListenAddr::Tcp(addr) => {
@@ -141,8 +146,8 @@ pub async fn run(
         })
     };
     let config = indymilter::Config {
-        max_connections: 200,
-        connection_timeout: Duration::from_secs(300),
+        max_connections: settings_limits.0,
+        connection_timeout: settings_limits.1,
         ..Default::default()
     };
     let result = indymilter::run(listener, milter::callbacks(shared), config, shutdown).await;

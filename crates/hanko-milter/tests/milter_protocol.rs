@@ -538,3 +538,76 @@ async fn a_silent_dns_server_runs_into_message_timeout() {
     assert_eq!(replies, [Reply::Tempfail]);
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_mta_connection_is_closed_after_connection_timeout() {
+    let setup = Setup::new("connection_timeout = 0.5");
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // The milter has hung up: the next command gets no reply.
+    let _ = message::write(&mut mta.stream, Command::Abort.into_message()).await;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        message::read(&mut mta.stream),
+    )
+    .await
+    .expect("a closed connection answers at once");
+    assert!(read.is_err(), "still open: {read:?}");
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_max_connections_wait_their_turn() {
+    let setup = Setup::new("max_connections = 1");
+    let daemon = Daemon::start(&setup.config()).await;
+    let first = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    // The second MTA connection is not served while the first is open...
+    let stream = TcpStream::connect(&daemon.addr).await.unwrap();
+    let mut second = BufStream::new(stream);
+    let negotiate = Command::OptNeg(OptNegPayload {
+        version: PROTOCOL_VERSION,
+        actions: Actions::all(),
+        opts: ProtoOpts::all() - ProtoOpts::SKIP,
+    });
+    message::write(&mut second, negotiate.into_message())
+        .await
+        .unwrap();
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        message::read(&mut second),
+    )
+    .await;
+    assert!(early.is_err(), "served beyond max_connections");
+    // ...and is once the first goes away.
+    drop(first);
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        message::read(&mut second),
+    )
+    .await
+    .expect("served after the first connection closed")
+    .unwrap();
+    assert!(matches!(
+        Reply::parse_reply(reply).unwrap(),
+        Reply::OptNeg { .. }
+    ));
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_header_section_over_one_mebibyte_passes_untouched() {
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    // 18 fields of 60,000 octets: under the field limit, over filter::MAX_HEADER_BYTES.
+    let filler = format!("X-Filler: {}", "x".repeat(60_000));
+    let mut headers: Vec<&str> = HEADERS.to_vec();
+    headers.extend(std::iter::repeat_n(filler.as_str(), 18));
+    let replies = mta.message("hanako@example.com", &headers, BODY).await;
+    assert_eq!(replies, [Reply::Continue], "nothing signed or added");
+    // Under the limit the same sender is signed.
+    let replies = mta.message("hanako@example.com", HEADERS, BODY).await;
+    assert_eq!(inserted(&replies).len(), 2);
+    daemon.stop().await;
+}

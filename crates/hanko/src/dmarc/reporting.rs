@@ -62,11 +62,18 @@ pub enum Authorization {
     },
     /// Not a `mailto:` URI, or no domain in the address: nothing to send to.
     Unsupported,
+    /// Not checked: the record names more than [`MAX_EXTERNAL_HOSTS`] external hosts, and
+    /// this one came after them. Reports must not be sent there unchecked.
+    NotChecked,
 }
+
+/// Most external report hosts checked for one record: one `_report._dmarc` query each, so
+/// a record cannot make a receiver send hundreds of queries per message.
+pub const MAX_EXTERNAL_HOSTS: usize = 10;
 
 impl Authorization {
     /// A short word for the outcome: `same-organization`, `authorized`, `not-authorized`,
-    /// `temperror` or `unsupported`.
+    /// `temperror`, `unsupported` or `not-checked`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Authorization::SameOrganization => "same-organization",
@@ -74,6 +81,7 @@ impl Authorization {
             Authorization::NotAuthorized { .. } => "not-authorized",
             Authorization::TempError { .. } => "temperror",
             Authorization::Unsupported => "unsupported",
+            Authorization::NotChecked => "not-checked",
         }
     }
 
@@ -108,6 +116,10 @@ impl std::fmt::Display for Authorization {
             }
             Authorization::TempError { name, error } => write!(f, "{name}: {error}"),
             Authorization::Unsupported => f.write_str("not a mailto: address"),
+            Authorization::NotChecked => write!(
+                f,
+                "not checked: more than {MAX_EXTERNAL_HOSTS} external report hosts"
+            ),
         }
     }
 }
@@ -162,6 +174,11 @@ pub async fn check_destinations<L: Lookup + ?Sized>(
             None => Authorization::Unsupported,
             Some(host) if within(host, &organization) || within(host, &record_domain) => {
                 Authorization::SameOrganization
+            }
+            Some(host)
+                if !asked.iter().any(|(h, _)| h == host) && asked.len() >= MAX_EXTERNAL_HOSTS =>
+            {
+                Authorization::NotChecked
             }
             Some(host) => {
                 if !asked.iter().any(|(h, _)| h == host) {
