@@ -23,8 +23,8 @@ use hanko::dkim::{
 use hanko::dmarc::DmarcRecord;
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{
-    parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers, MessageLimits,
-    MessageReader, Received,
+    mbox_separator_len, parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers,
+    MessageLimits, MessageReader, Received,
 };
 use hanko::spf::macros::{MacroContext, MacroString};
 use hanko_dns::{RecordData, Zone};
@@ -166,7 +166,11 @@ pub fn authres(data: &[u8]) {
             let written = parsed.to_field();
             let again = AuthenticationResults::parse(&written, options)
                 .unwrap_or_else(|e| panic!("{written:?} does not parse back: {e}"));
-            assert_eq!(again.authserv_id, as_written(&parsed.authserv_id), "{written:?}");
+            assert_eq!(
+                again.authserv_id,
+                as_written(&parsed.authserv_id),
+                "{written:?}"
+            );
             assert_eq!(again.results.len(), parsed.results.len(), "{written:?}");
             for (a, b) in again.results.iter().zip(&parsed.results) {
                 assert_eq!(a.method, b.method, "{written:?}");
@@ -247,12 +251,14 @@ pub fn sign_verify(data: &[u8]) {
     let Ok(fields) = signer.finish(now) else {
         return;
     };
-    let mut signed = Vec::new();
+    // Signatures go below an mbox `From ` line, as `hanko sign` puts them.
+    let separator = mbox_separator_len(&message);
+    let mut signed = message[..separator].to_vec();
     for field in &fields {
         signed.extend_from_slice(field.raw());
         signed.extend_from_slice(b"\r\n");
     }
-    signed.extend_from_slice(&message);
+    signed.extend_from_slice(&message[separator..]);
     let (head, body) = split_message(&signed);
     let headers = Headers::parse(head, &MessageLimits::default())
         .expect("a signed message's header section parses");

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use hanko::dkim::{Canonicalization, Signer, SigningRequest};
 use hanko::keys::SigningKey;
-use hanko::message::{MessageLimits, MessageReader};
+use hanko::message::{mbox_separator_len, MessageLimits, MessageReader};
 
 /// Options of `hanko sign`.
 #[derive(Args, Debug)]
@@ -128,6 +128,9 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // An mbox `From ` line stays on top: the signatures go below it.
+    let separator = mbox_separator_len(&head);
+    out.write_all(&head[..separator])?;
     for field in &fields {
         let mut raw = field.raw().to_vec();
         raw.extend_from_slice(b"\r\n");
@@ -138,7 +141,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
         }
         out.write_all(&raw)?;
     }
-    out.write_all(&head)?;
+    out.write_all(&head[separator..])?;
     std::io::copy(&mut copy, &mut out)?;
     out.flush()?;
     Ok(0)

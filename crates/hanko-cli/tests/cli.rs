@@ -654,3 +654,31 @@ From: Hanako <hanako@example.com>\r\nSubject: hi\r\n\r\nbody\r\n";
     assert_eq!(code, Some(2));
     assert!(err.contains("only 2 Received field(s)"), "{err}");
 }
+
+#[test]
+fn an_mbox_from_line_stays_on_top_when_signing() {
+    // Found by fuzzing: signatures were written above the `From ` separator, which then was
+    // no longer the first line and made the output unreadable.
+    let keys = keygen();
+    let ed = keys.dir.path().join("ed.private");
+    let mut message = b"From joe@example.com Mon Nov 23 10:00:00 2026\n".to_vec();
+    message.extend_from_slice(MESSAGE);
+    let out = hanko(
+        &[
+            "sign",
+            "--key",
+            s(&ed),
+            "--selector",
+            "ed",
+            "--domain",
+            "example.com",
+        ],
+        Some(&message),
+    );
+    assert!(out.status.success());
+    assert!(out
+        .stdout
+        .starts_with(b"From joe@example.com Mon Nov 23 10:00:00 2026\nDKIM-Signature: "));
+    let (code, json) = verify_json(&["--zone", s(&keys.zone)], &out.stdout);
+    assert_eq!((code, results(&json)), (0, vec!["pass".to_string()]));
+}

@@ -219,7 +219,9 @@ impl Parser {
     }
 
     /// One `address`; group members are appended to `out`.
-    fn address(&mut self, out: &mut Vec<Mailbox>) -> Result<(), AddressError> {
+    /// One `address` (RFC 5322 §3.4): a mailbox, or outside a group (`in_group` false) a
+    /// group of mailboxes. Groups do not nest, which also keeps this recursion one deep.
+    fn address(&mut self, out: &mut Vec<Mailbox>, in_group: bool) -> Result<(), AddressError> {
         self.cfws()?;
         if self.peek() == Some('<') {
             let (local_part, domain) = self.angle_addr()?;
@@ -255,6 +257,7 @@ impl Parser {
                 });
                 Ok(())
             }
+            Some(':') if !words.is_empty() && in_group => Err(self.error("a group inside a group")),
             Some(':') if !words.is_empty() => {
                 self.pos += 1;
                 loop {
@@ -266,7 +269,7 @@ impl Parser {
                         }
                         Some(',') => self.pos += 1,
                         None => return Err(self.error("group without ';'")),
-                        Some(_) => self.address(out)?,
+                        Some(_) => self.address(out, true)?,
                     }
                 }
             }
@@ -306,7 +309,7 @@ pub fn parse_mailboxes(value: &str) -> Result<Vec<Mailbox>, AddressError> {
             None => break,
             Some(',') => p.pos += 1,
             Some(_) => {
-                p.address(&mut out)?;
+                p.address(&mut out, false)?;
                 p.cfws()?;
                 match p.peek() {
                     None => break,
@@ -414,5 +417,16 @@ mod tests {
         );
         assert_eq!(salvage_mailboxes("Test User"), []);
         assert_eq!(salvage_mailboxes("<a@x.example> <b@y.example>").len(), 2);
+    }
+
+    #[test]
+    fn groups_do_not_nest() {
+        let ok = parse_mailboxes("team: a@x.example, b@y.example;, c@z.example").unwrap();
+        assert_eq!(ok.len(), 3);
+        let err = parse_mailboxes("outer: inner: a@x.example;;").unwrap_err();
+        assert!(err.to_string().contains("group inside a group"), "{err}");
+        // Found by fuzzing: thousands of `name:` in a row once recursed until the stack ran out.
+        let deep = "a:".repeat(100_000);
+        assert!(parse_mailboxes(&deep).is_err());
     }
 }

@@ -134,16 +134,8 @@ impl Headers {
                 // The empty line ends the header section.
                 break;
             }
-            if line_no == 1 && line.starts_with(b"From ") && !line.contains(&b':') {
+            if line_no == 1 && is_mbox_separator(line) {
                 continue;
-            }
-            if line_no == 1 && line.starts_with(b"From ") {
-                // "From " with a colon later: still an mbox separator if the name part has a
-                // space, since field names cannot contain one.
-                let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
-                if line[..colon].trim_ascii_end().contains(&b' ') {
-                    continue;
-                }
             }
             if matches!(line[0], b' ' | b'\t') {
                 if let Some(field) = current.as_mut() {
@@ -224,6 +216,36 @@ impl Headers {
             out.extend_from_slice(b"\r\n");
         }
         out
+    }
+}
+
+/// True for an mbox `From ` separator line (without its line end): `From ` and no colon, or a
+/// colon after a space (field names cannot contain one).
+fn is_mbox_separator(line: &[u8]) -> bool {
+    if !line.starts_with(b"From ") {
+        return false;
+    }
+    match line.iter().position(|&b| b == b':') {
+        None => true,
+        Some(colon) => line[..colon].trim_ascii_end().contains(&b' '),
+    }
+}
+
+/// The length of an mbox `From ` separator line at the very top of `message`, with its line
+/// end (CRLF or bare LF), or 0 when there is none. [`Headers::parse`] skips such a line, so a
+/// program that adds header fields (a DKIM-Signature) must put them after it, not above.
+pub fn mbox_separator_len(message: &[u8]) -> usize {
+    let end = message
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(message.len(), |i| i + 1);
+    let line = &message[..end];
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if is_mbox_separator(line) {
+        end
+    } else {
+        0
     }
 }
 

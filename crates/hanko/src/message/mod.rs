@@ -18,7 +18,7 @@ mod tag_list;
 
 pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
 pub use date::{parse_date_time, received_date, DateError, DateTime};
-pub use header::{HeaderField, Headers};
+pub use header::{mbox_separator_len, HeaderField, Headers};
 pub use reader::{CrlfNormalizer, MessageReader};
 pub use received::{
     return_path, traced_connection, Clause, Client, Received, TraceError, TracedConnection,

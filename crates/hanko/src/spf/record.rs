@@ -160,6 +160,8 @@ pub enum RecordError {
     },
     /// `redirect=` or `exp=` twice (§6).
     DuplicateModifier(&'static str),
+    /// The text does not start with `v=spf1` followed by a space or its end (§4.5).
+    NotSpfRecord,
 }
 
 impl fmt::Display for RecordError {
@@ -170,6 +172,7 @@ impl fmt::Display for RecordError {
             RecordError::BadTerm { term, reason } => write!(f, "bad term {term:?}: {reason}"),
             RecordError::Macro { term, error } => write!(f, "bad macro in {term:?}: {error}"),
             RecordError::DuplicateModifier(name) => write!(f, "{name}= appears twice"),
+            RecordError::NotSpfRecord => f.write_str("not an SPF record (no v=spf1 at the start)"),
         }
     }
 }
@@ -183,8 +186,11 @@ pub fn is_spf_record(txt: &[u8]) -> bool {
 }
 
 impl Record {
-    /// Parses a record that [`is_spf_record`] accepted.
+    /// Parses a record; anything [`is_spf_record`] refuses is [`RecordError::NotSpfRecord`].
     pub fn parse(txt: &[u8]) -> Result<Record, RecordError> {
+        if !is_spf_record(txt) {
+            return Err(RecordError::NotSpfRecord);
+        }
         let text = std::str::from_utf8(txt)
             .ok()
             .filter(|t| t.is_ascii())
