@@ -183,12 +183,17 @@ pub fn authres(data: &[u8]) {
     }
 }
 
-/// Text as the Authentication-Results writer puts it: ASCII only, other characters as `?`,
-/// control characters dropped.
+/// Text as the Authentication-Results writer puts it (the rule of `printable` in
+/// crates/hanko/src/authres/write.rs): tabs become spaces, other control characters are
+/// dropped, non-ASCII characters become `?`.
 fn as_written(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_control())
-        .map(|c| if c.is_ascii() { c } else { '?' })
+        .filter_map(|c| match c {
+            '\t' => Some(' '),
+            c if c.is_control() => None,
+            c if !c.is_ascii() => Some('?'),
+            c => Some(c),
+        })
         .collect()
 }
 

@@ -187,6 +187,14 @@ async fn check_message(setup: &Setup, case: &Value, name: &str) {
             "{name}: warnings {warnings:?} lack {want:?}"
         );
     }
+    if let Some(want) = text(expect, "comment") {
+        let entries = hanko::authres::from::dkim(&dkim);
+        assert!(
+            entries[0].comments.iter().any(|c| c.contains(&want)),
+            "{name}: the Authentication-Results entry {:?} lacks {want:?}",
+            entries[0]
+        );
+    }
     if let Some(want) = text(expect, "dmarc") {
         let ids = Identifiers::from_results(&dkim, None);
         let outcome = dmarc::check(&setup.dns, &headers, &ids).await;

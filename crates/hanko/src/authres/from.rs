@@ -3,7 +3,7 @@
 
 use super::{AuthenticationResults, MethodResult};
 use crate::adsp::AdspOutcome;
-use crate::dkim::{DkimResult, Verification};
+use crate::dkim::{DkimResult, DkimWarning, Verification};
 use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::spf::{SpfIdentity, SpfOutcome, SpfVerdict};
 
@@ -27,7 +27,8 @@ pub fn receiver(
 /// One `dkim=` entry per verified signature (RFC 8601 §2.7.1), or a single `dkim=none` for an
 /// unsigned message. Properties: `header.d`, `header.i`, `header.s`, `header.a` and
 /// `header.b` (RFC 6008, the first 8 characters of `b=`, telling signatures of one domain
-/// apart); the failure reason as a comment.
+/// apart); the failure reason as a comment, and for a pass with unsigned body content (`l=`)
+/// a comment saying how much is unsigned.
 pub fn dkim(verification: &Verification) -> Vec<MethodResult> {
     if verification.results.is_empty() {
         return vec![MethodResult::new("dkim", "none").with_comment("message not signed")];
@@ -40,6 +41,13 @@ pub fn dkim_one(result: &DkimResult) -> MethodResult {
     let mut entry = MethodResult::new("dkim", result.verdict.as_str());
     if let Some(failure) = &result.failure {
         entry = entry.with_comment(&failure.to_string());
+    }
+    // A pass that covers only part of the body (`l=`) says so: whatever follows the signed
+    // part could have been added by anyone (RFC 6376 §8.2).
+    for warning in &result.warnings {
+        if let DkimWarning::UnsignedBodyContent { .. } = warning {
+            entry = entry.with_comment(&warning.to_string());
+        }
     }
     for (name, value) in [
         ("d", &result.domain),
