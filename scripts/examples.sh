@@ -23,3 +23,10 @@ for ip in 198.51.100.25 2001:db8:5f::7 203.0.113.9; do
   ./target/release/hanko --zone examples/example.com.zone spf --ip "$ip" \
     --mail-from hanako@example.com --helo mail.example.org
 done
+
+# Domain audits: the good example.com, and one domain with three mistakes.
+for domain in example.com monitor.example; do
+  echo "== hanko check $domain"
+  ./target/release/hanko --zone examples/example.com.zone --zone examples/broken.zone check "$domain"
+  echo "(exit status $?)"
+done

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod dns;
 mod keygen;
 mod render;
@@ -15,8 +16,9 @@ use clap::{Parser, Subcommand};
 
 /// hanko (判子): DKIM keys, signing and verification; SPF evaluation.
 ///
-/// Exit status: 0 success (for verify: every signature passed; for spf: the check ran), 1 an
-/// authentication failed or there was nothing to authenticate, 2 usage or input error.
+/// Exit status: 0 success (for verify: every signature passed; for spf: the check ran; for
+/// check: no errors found), 1 an authentication failed, there was nothing to authenticate, or
+/// check found errors, 2 usage or input error.
 #[derive(Parser)]
 #[command(name = "hanko", version, about, long_about = None)]
 struct Cli {
@@ -36,6 +38,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Evaluate SPF (RFC 7208) for a client IP, MAIL FROM and HELO; print Received-SPF.
     Spf(spf::SpfArgs),
+    /// Audit the SPF, DKIM, DMARC, MX and ADSP records a domain publishes.
+    Check(check::CheckArgs),
     /// DKIM utilities.
     Dkim {
         #[command(subcommand)]
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
             Command::Sign(args) => sign::run(args),
             Command::Verify(args) => verify::run(args, &cli.dns).await,
             Command::Spf(args) => spf::run(args, &cli.dns).await,
+            Command::Check(args) => check::run(args, &cli.dns).await,
             Command::Dkim {
                 command: DkimCommand::Testkey(args),
             } => keygen::testkey(args, &cli.dns).await,

@@ -245,4 +245,19 @@ impl Lookup for Resolver {
             .await
         })
     }
+    fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let found = self
+                .records(name, RecordType::CNAME, |d| match d {
+                    RData::CNAME(c) => Some(host(&c.0)),
+                    _ => None,
+                })
+                .await;
+            match found {
+                Ok(targets) => Ok(targets.into_iter().next()),
+                Err(DnsError::NxDomain | DnsError::NoRecords) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
 }

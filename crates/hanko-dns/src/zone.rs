@@ -522,6 +522,13 @@ impl Lookup for Zone {
             _ => None,
         }))
     }
+    fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
+        let key = name.trim_end_matches('.').to_ascii_lowercase();
+        ready(Ok(self.records(&key).iter().find_map(|r| match &r.data {
+            RecordData::Cname(target) => Some(target.trim_end_matches('.').to_string()),
+            _ => None,
+        })))
+    }
 }
 
 #[cfg(test)]

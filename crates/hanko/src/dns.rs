@@ -106,6 +106,13 @@ pub trait Lookup: Send + Sync {
     /// PTR records of the reverse name for `ip` (`in-addr.arpa` / `ip6.arpa`), host names
     /// without the trailing dot.
     fn ptr<'a>(&'a self, ip: std::net::IpAddr) -> LookupFuture<'a, Vec<String>>;
+    /// The CNAME target of `name` (without the trailing dot) when `name` is an alias,
+    /// `Ok(None)` when it is not or does not exist. Used to show where a delegated name
+    /// leads when the chain ends nowhere. The default knows no aliases.
+    fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
+        let _ = name;
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 impl<L: Lookup + ?Sized> Lookup for &L {
@@ -126,6 +133,9 @@ impl<L: Lookup + ?Sized> Lookup for &L {
     }
     fn ptr<'a>(&'a self, ip: std::net::IpAddr) -> LookupFuture<'a, Vec<String>> {
         (**self).ptr(ip)
+    }
+    fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
+        (**self).cname(name)
     }
 }
 
@@ -148,7 +158,13 @@ impl<L: Lookup + ?Sized> Lookup for std::sync::Arc<L> {
     fn ptr<'a>(&'a self, ip: std::net::IpAddr) -> LookupFuture<'a, Vec<String>> {
         (**self).ptr(ip)
     }
+    fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
+        (**self).cname(name)
+    }
 }
+
+/// Most CNAME steps a caller follows by hand with [`Lookup::cname`].
+pub const MAX_ALIAS_STEPS: usize = 8;
 
 /// Checks that `name` can be queried: labels of 1 to 63 octets, at most 253 octets in all
 /// (RFC 1035 §2.3.4). A trailing dot is allowed.

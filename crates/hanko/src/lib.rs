@@ -71,12 +71,14 @@
 //!
 //! Modules follow the protocols: [`message`] (raw header fields, tag lists, addresses), [`dns`]
 //! (the lookup trait), [`keys`] (private keys and their records), [`dkim`], [`spf`],
-//! [`dmarc`], [`adsp`], and [`authres`] (the Authentication-Results field as data).
+//! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), and [`check`]
+//! (audits of the records a domain publishes).
 
 #![forbid(unsafe_code)]
 
 pub mod adsp;
 pub mod authres;
+pub mod check;
 mod crypto;
 pub mod dkim;
 pub mod dmarc;

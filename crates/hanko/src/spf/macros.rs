@@ -227,6 +227,12 @@ impl MacroString {
         out
     }
 
+    /// The text when it holds no macro at all (no `%`), else `None`: what a static audit can
+    /// follow without a message.
+    pub fn as_literal(&self) -> Option<&str> {
+        (!self.text.contains('%')).then_some(self.text.as_str())
+    }
+
     /// True when expanding needs the `p` macro's DNS work.
     pub fn uses_validated_name(&self) -> bool {
         self.parts.iter().any(|p| {

@@ -1,0 +1,986 @@
+//! Domain checks: audit the records a sender publishes (SPF, DKIM keys, DMARC, MX, ADSP) the
+//! way a receiver will read them, and say what to fix.
+//!
+//! [`check_domain`] returns plain data: what was found for each protocol, and a list of
+//! [`Finding`]s (error, warning, note) with the RFC behind each. The `hanko check` command
+//! renders it as text or JSON.
+//!
+//! The SPF audit differs from SPF evaluation: evaluation stops at the first match, an audit
+//! follows every `include` and `redirect` so that the count of DNS-querying terms (at most
+//! 10, RFC 7208 §4.6.4) and void lookups (at most 2) is what the worst-case client meets.
+
+use std::collections::BTreeSet;
+
+use crate::dkim::KeyRecord;
+use crate::dmarc::discovery::{Answer, Walker};
+use crate::dmarc::reporting::{check_destinations, ReportDestination};
+use crate::dmarc::{DmarcRecord, Policy};
+use crate::dns::{DnsError, Lookup};
+use crate::keys::{KeyType, SigningKey};
+use crate::spf::{Mechanism, Qualifier, Record};
+
+/// Selectors tried when none are given, as the big mail services name theirs: Microsoft 365
+/// (`selector1`, `selector2`), Google Workspace (`google`), Mailchimp/Mandrill (`k1`, `k2`,
+/// `k3`, `mandrill`), Amazon SES-style and many hosts (`s1`, `s2`, `default`, `dkim`, `mail`,
+/// `key1`, `key2`), Fastmail (`fm1`..`fm3`), Proton (`protonmail`..`protonmail3`), Zoho
+/// (`zoho`), SendGrid (`smtpapi`, `s1`), Postmark (`pm`), and OpenDKIM's example (`mail`).
+pub const COMMON_SELECTORS: &[&str] = &[
+    "selector1",
+    "selector2",
+    "google",
+    "k1",
+    "k2",
+    "k3",
+    "s1",
+    "s2",
+    "default",
+    "dkim",
+    "mail",
+    "key1",
+    "key2",
+    "fm1",
+    "fm2",
+    "fm3",
+    "protonmail",
+    "protonmail2",
+    "protonmail3",
+    "zoho",
+    "smtpapi",
+    "pm",
+    "mandrill",
+];
+
+/// Most records one SPF audit fetches (includes and redirects, nested), so that a hostile
+/// policy cannot make the audit itself unbounded.
+pub const MAX_SPF_RECORDS: usize = 50;
+
+/// What to check besides the defaults.
+#[derive(Clone, Default)]
+pub struct CheckConfig {
+    /// DKIM selectors to check; a missing record for one of these is an error.
+    pub selectors: Vec<String>,
+    /// Also try [`COMMON_SELECTORS`] (those not found are not reported). Default: off here;
+    /// `hanko check` turns it on unless selectors are given.
+    pub probe_common_selectors: bool,
+    /// A private key: whether some checked selector publishes its public key.
+    pub private_key: Option<SigningKey>,
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Receivers will fail or ignore the record: fix it.
+    Error,
+    /// It works, but weakly or riskily.
+    Warning,
+    /// Worth knowing; nothing to fix.
+    Note,
+}
+
+impl Severity {
+    /// `error`, `warning` or `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// Which part of the domain's setup a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Area {
+    /// The SPF record and what it includes.
+    Spf,
+    /// DKIM key records.
+    Dkim,
+    /// The DMARC record.
+    Dmarc,
+    /// MX records.
+    Mx,
+    /// The historic ADSP record.
+    Adsp,
+}
+
+impl Area {
+    /// `spf`, `dkim`, `dmarc`, `mx` or `adsp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Spf => "spf",
+            Area::Dkim => "dkim",
+            Area::Dmarc => "dmarc",
+            Area::Mx => "mx",
+            Area::Adsp => "adsp",
+        }
+    }
+}
+
+/// One thing the audit noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// About what.
+    pub area: Area,
+    /// What, in a sentence, with the RFC section where one applies.
+    pub message: String,
+}
+
+/// An SPF record found while following a policy, and what it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfNode {
+    /// How it was reached: `record` (the domain's own), `include` or `redirect`.
+    pub via: &'static str,
+    /// The domain whose record this is.
+    pub domain: String,
+    /// The record text, when exactly one was found.
+    pub record: Option<String>,
+    /// Why there is no usable record here, when there is none.
+    pub problem: Option<String>,
+    /// The records it includes or redirects to, in order.
+    pub children: Vec<SpfNode>,
+}
+
+/// The SPF part of the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SpfCheck {
+    /// Every `v=spf1` TXT record at the domain (more than one is a permerror).
+    pub records: Vec<String>,
+    /// The policy tree, when there was exactly one record.
+    pub tree: Option<SpfNode>,
+    /// DNS-querying terms over the whole tree (`include a mx ptr exists redirect`).
+    pub dns_lookups: usize,
+    /// Lookups that found nothing.
+    pub void_lookups: usize,
+    /// The address ranges the policy passes (`+` terms: `ip4`, `ip6`, and the addresses of
+    /// `a` and `mx`), as `address/prefix`, sorted.
+    pub authorized: Vec<String>,
+}
+
+/// One DKIM selector's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorCheck {
+    /// The selector.
+    pub selector: String,
+    /// The name queried, `<selector>._domainkey.<domain>`.
+    pub name: String,
+    /// CNAMEs the lookup went through (Microsoft 365 and other hosts delegate this way).
+    pub cname_chain: Vec<String>,
+    /// The record text, when found.
+    pub record: Option<String>,
+    /// `k=`, when the record parsed.
+    pub key_type: Option<KeyType>,
+    /// Key size in bits, when the record parsed and has a key.
+    pub bits: Option<usize>,
+    /// `p=` is empty: the key is revoked.
+    pub revoked: bool,
+    /// `t=y`: testing mode.
+    pub testing: bool,
+    /// Whether the configured private key matches this record.
+    pub matches_private_key: Option<bool>,
+    /// Why the record is unusable, or was not found.
+    pub problem: Option<String>,
+}
+
+/// The DMARC part of the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DmarcCheck {
+    /// The domain whose `_dmarc` record applies (the domain itself or, by the Tree Walk of
+    /// RFC 9989 §4.10, a parent).
+    pub found_at: Option<String>,
+    /// The record text as parsed, when valid.
+    pub record: Option<DmarcRecord>,
+    /// The Organizational Domain.
+    pub organizational_domain: Option<String>,
+    /// Each `rua`/`ruf` destination and whether it agreed to receive reports.
+    pub report_destinations: Vec<ReportDestination>,
+    /// Why there is no usable record.
+    pub problem: Option<String>,
+}
+
+/// Everything the audit found for one domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainCheck {
+    /// The domain, lower case.
+    pub domain: String,
+    /// SPF.
+    pub spf: SpfCheck,
+    /// DKIM, one entry per selector checked (probed selectors only when found).
+    pub dkim: Vec<SelectorCheck>,
+    /// DMARC.
+    pub dmarc: DmarcCheck,
+    /// The domain's MX records, `preference exchange`.
+    pub mx: Vec<String>,
+    /// The historic ADSP record (`_adsp._domainkey`), when one is published.
+    pub adsp: Option<String>,
+    /// Every finding, errors first.
+    pub findings: Vec<Finding>,
+}
+
+impl DomainCheck {
+    /// A letter for the whole: A (no errors or warnings), B (warnings only), C (one error),
+    /// D (two errors), F (three or more).
+    pub fn grade(&self) -> char {
+        let errors = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let warnings = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count();
+        match (errors, warnings) {
+            (0, 0) => 'A',
+            (0, _) => 'B',
+            (1, _) => 'C',
+            (2, _) => 'D',
+            _ => 'F',
+        }
+    }
+
+    /// Up to `n` findings to fix first: errors, then warnings.
+    pub fn fix_first(&self, n: usize) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity != Severity::Note)
+            .take(n)
+            .collect()
+    }
+}
+
+/// Audits `domain`'s published records.
+pub async fn check_domain<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    config: &CheckConfig,
+) -> DomainCheck {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut findings = Vec::new();
+    let spf = check_spf(lookup, &domain, &mut findings).await;
+    let dkim = check_dkim(lookup, &domain, config, &mut findings).await;
+    let dmarc = check_dmarc(lookup, &domain, &mut findings).await;
+    let mx = check_mx(lookup, &domain, &mut findings).await;
+    let adsp = check_adsp(lookup, &domain, &mut findings).await;
+    findings.sort_by_key(|f| (f.severity, f.area));
+    DomainCheck {
+        domain,
+        spf,
+        dkim,
+        dmarc,
+        mx,
+        adsp,
+        findings,
+    }
+}
+
+fn add(findings: &mut Vec<Finding>, severity: Severity, area: Area, message: String) {
+    findings.push(Finding {
+        severity,
+        area,
+        message,
+    });
+}
+
+/// The `v=spf1` records at `domain`, or the lookup error.
+async fn spf_records<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+) -> Result<Vec<String>, DnsError> {
+    let records = lookup.txt(domain).await?;
+    Ok(records
+        .iter()
+        .filter(|r| crate::spf::record::is_spf_record(r))
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect())
+}
+
+struct SpfWalk<'a, L: Lookup + ?Sized> {
+    lookup: &'a L,
+    fetched: usize,
+    dns_lookups: usize,
+    void_lookups: usize,
+    authorized: BTreeSet<String>,
+    findings: Vec<Finding>,
+    ptr_warned: bool,
+}
+
+impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
+    fn finding(&mut self, severity: Severity, message: String) {
+        add(&mut self.findings, severity, Area::Spf, message);
+    }
+
+    /// Follows the record `text` of `domain`; `path` holds the domains above it (for loops);
+    /// `passes` is false under a non-`+` include, whose addresses do not pass.
+    async fn node(
+        &mut self,
+        via: &'static str,
+        domain: &str,
+        text: String,
+        path: &mut Vec<String>,
+        passes: bool,
+    ) -> SpfNode {
+        let mut node = SpfNode {
+            via,
+            domain: domain.to_string(),
+            record: Some(text.clone()),
+            problem: None,
+            children: Vec::new(),
+        };
+        let record = match Record::parse(text.as_bytes()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.finding(
+                    Severity::Error,
+                    format!(
+                        "the SPF record of {domain} is invalid: {e} (permerror, RFC 7208 §4.6)"
+                    ),
+                );
+                node.problem = Some(e.to_string());
+                return node;
+            }
+        };
+        path.push(domain.to_string());
+        let has_all = record
+            .directives
+            .iter()
+            .any(|d| matches!(d.mechanism, Mechanism::All));
+        for directive in &record.directives {
+            let plus = passes && directive.qualifier == Qualifier::Pass;
+            match &directive.mechanism {
+                Mechanism::All if path.len() == 1 => {
+                    match directive.qualifier {
+                        Qualifier::Pass => self.finding(
+                            Severity::Error,
+                            format!("{domain} ends with +all: every host on the Internet may send as it"),
+                        ),
+                        Qualifier::Neutral => self.finding(
+                            Severity::Warning,
+                            format!("{domain} ends with ?all: other hosts get neutral, which protects nothing"),
+                        ),
+                        Qualifier::SoftFail => self.finding(
+                            Severity::Note,
+                            format!("{domain} ends with ~all (softfail); -all makes other hosts fail"),
+                        ),
+                        Qualifier::Fail => {}
+                    }
+                }
+                Mechanism::All => {}
+                Mechanism::Ip4 { network, prefix } => {
+                    if plus {
+                        self.authorized.insert(format!("{network}/{prefix}"));
+                    }
+                }
+                Mechanism::Ip6 { network, prefix } => {
+                    if plus {
+                        self.authorized.insert(format!("{network}/{prefix}"));
+                    }
+                }
+                Mechanism::A { domain: target, cidr } => {
+                    self.dns_lookups += 1;
+                    let name = target_name(target.as_ref(), domain);
+                    if let Some(name) = name {
+                        let mut found = false;
+                        if let Ok(ips) = self.lookup.a(&name).await {
+                            found |= !ips.is_empty();
+                            if plus {
+                                for ip in ips {
+                                    self.authorized.insert(format!("{ip}/{}", cidr.v4));
+                                }
+                            }
+                        }
+                        if let Ok(ips) = self.lookup.aaaa(&name).await {
+                            found |= !ips.is_empty();
+                            if plus {
+                                for ip in ips {
+                                    self.authorized.insert(format!("{ip}/{}", cidr.v6));
+                                }
+                            }
+                        }
+                        if !found {
+                            self.void_lookups += 1;
+                        }
+                    }
+                }
+                Mechanism::Mx { domain: target, cidr } => {
+                    self.dns_lookups += 1;
+                    if let Some(name) = target_name(target.as_ref(), domain) {
+                        match self.lookup.mx(&name).await {
+                            Ok(hosts) => {
+                                if hosts.len() > 10 {
+                                    self.finding(
+                                        Severity::Error,
+                                        format!("mx for {name} names {} hosts, more than 10: permerror (RFC 7208 §4.6.4)", hosts.len()),
+                                    );
+                                }
+                                for host in hosts.iter().take(10) {
+                                    if !plus {
+                                        continue;
+                                    }
+                                    if let Ok(ips) = self.lookup.a(&host.exchange).await {
+                                        for ip in ips {
+                                            self.authorized.insert(format!("{ip}/{}", cidr.v4));
+                                        }
+                                    }
+                                    if let Ok(ips) = self.lookup.aaaa(&host.exchange).await {
+                                        for ip in ips {
+                                            self.authorized.insert(format!("{ip}/{}", cidr.v6));
+                                        }
+                                    }
+                                }
+                            }
+                            Err(_) => self.void_lookups += 1,
+                        }
+                    }
+                }
+                Mechanism::Ptr { .. } => {
+                    self.dns_lookups += 1;
+                    if !self.ptr_warned {
+                        self.ptr_warned = true;
+                        self.finding(
+                            Severity::Warning,
+                            format!("{domain} uses ptr, which is slow and unreliable; RFC 7208 §5.5 says not to"),
+                        );
+                    }
+                }
+                Mechanism::Exists { .. } => self.dns_lookups += 1,
+                Mechanism::Include { domain: target } => {
+                    self.dns_lookups += 1;
+                    let Some(name) = target_name(Some(target), domain) else {
+                        continue;
+                    };
+                    let child = Box::pin(self.follow("include", &name, path, plus)).await;
+                    node.children.push(child);
+                }
+            }
+        }
+        if let Some(redirect) = &record.redirect {
+            self.dns_lookups += 1;
+            if has_all {
+                self.finding(
+                    Severity::Note,
+                    format!(
+                        "{domain} has redirect= and all: redirect is never used (RFC 7208 §6.1)"
+                    ),
+                );
+            } else if let Some(name) = target_name(Some(redirect), domain) {
+                let child = Box::pin(self.follow("redirect", &name, path, passes)).await;
+                node.children.push(child);
+            }
+        } else if !has_all && path.len() == 1 {
+            self.finding(
+                Severity::Warning,
+                format!("{domain}'s record has no all and no redirect: other hosts get neutral"),
+            );
+        }
+        path.pop();
+        node
+    }
+
+    /// Fetches and follows the policy of `name`, reached through `via`.
+    async fn follow(
+        &mut self,
+        via: &'static str,
+        name: &str,
+        path: &mut Vec<String>,
+        passes: bool,
+    ) -> SpfNode {
+        let mut node = SpfNode {
+            via,
+            domain: name.to_string(),
+            record: None,
+            problem: None,
+            children: Vec::new(),
+        };
+        if path.iter().any(|d| d == name) {
+            self.finding(
+                Severity::Error,
+                format!(
+                    "{via} loop: {name} is reached again from {} (permerror)",
+                    path.join(" -> ")
+                ),
+            );
+            node.problem = Some("loop".into());
+            return node;
+        }
+        if self.fetched >= MAX_SPF_RECORDS {
+            node.problem = Some(format!("not followed: over {MAX_SPF_RECORDS} records"));
+            return node;
+        }
+        self.fetched += 1;
+        match spf_records(self.lookup, name).await {
+            Ok(records) if records.len() == 1 => {
+                let text = records.into_iter().next().unwrap_or_default();
+                Box::pin(self.node(via, name, text, path, passes)).await
+            }
+            Ok(records) if records.len() > 1 => {
+                self.finding(
+                    Severity::Error,
+                    format!(
+                        "{via}:{name} has {} SPF records: permerror (RFC 7208 §4.5)",
+                        records.len()
+                    ),
+                );
+                node.problem = Some(format!("{} SPF records", records.len()));
+                node
+            }
+            Ok(_) | Err(DnsError::NxDomain | DnsError::NoRecords) => {
+                self.void_lookups += 1;
+                self.finding(
+                    Severity::Error,
+                    format!("{via}:{name} has no SPF record: permerror for every message that reaches it (RFC 7208 §5.2)"),
+                );
+                node.problem = Some("no SPF record".into());
+                node
+            }
+            Err(e) => {
+                self.finding(
+                    Severity::Warning,
+                    format!("{via}:{name} could not be fetched: {e} (temperror for receivers that meet it)"),
+                );
+                node.problem = Some(e.to_string());
+                node
+            }
+        }
+    }
+}
+
+/// The name a mechanism's domain-spec gives, or `None` when it uses macros (those depend on
+/// each message and cannot be followed by an audit).
+fn target_name(spec: Option<&crate::spf::macros::MacroString>, current: &str) -> Option<String> {
+    match spec {
+        None => Some(current.to_string()),
+        Some(spec) => spec
+            .as_literal()
+            .map(|s| s.trim_end_matches('.').to_ascii_lowercase()),
+    }
+}
+
+async fn check_spf<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    findings: &mut Vec<Finding>,
+) -> SpfCheck {
+    let mut check = SpfCheck::default();
+    let records = match spf_records(lookup, domain).await {
+        Ok(records) => records,
+        Err(DnsError::NxDomain) => {
+            add(
+                findings,
+                Severity::Error,
+                Area::Spf,
+                format!("{domain} does not exist (NXDOMAIN)"),
+            );
+            return check;
+        }
+        Err(DnsError::NoRecords) => Vec::new(),
+        Err(e) => {
+            add(
+                findings,
+                Severity::Warning,
+                Area::Spf,
+                format!("SPF record could not be fetched: {e}"),
+            );
+            return check;
+        }
+    };
+    check.records = records.clone();
+    match records.len() {
+        0 => {
+            add(
+                findings,
+                Severity::Error,
+                Area::Spf,
+                format!("{domain} publishes no SPF record: receivers get spf=none, and DMARC can pass only by DKIM"),
+            );
+        }
+        1 => {
+            let mut walk = SpfWalk {
+                lookup,
+                fetched: 1,
+                dns_lookups: 0,
+                void_lookups: 0,
+                authorized: BTreeSet::new(),
+                findings: Vec::new(),
+                ptr_warned: false,
+            };
+            let tree = walk
+                .node("record", domain, records[0].clone(), &mut Vec::new(), true)
+                .await;
+            if walk.dns_lookups > 10 {
+                walk.finding(
+                    Severity::Error,
+                    format!("the policy needs {} DNS lookups, more than 10: permerror (RFC 7208 §4.6.4); flatten includes or drop unused ones", walk.dns_lookups),
+                );
+            } else if walk.dns_lookups >= 8 {
+                walk.finding(
+                    Severity::Warning,
+                    format!(
+                        "the policy needs {} of the 10 DNS lookups RFC 7208 §4.6.4 allows",
+                        walk.dns_lookups
+                    ),
+                );
+            }
+            if walk.void_lookups > 2 {
+                walk.finding(
+                    Severity::Error,
+                    format!(
+                        "{} lookups find nothing, more than 2: permerror (RFC 7208 §4.6.4)",
+                        walk.void_lookups
+                    ),
+                );
+            }
+            check.tree = Some(tree);
+            check.dns_lookups = walk.dns_lookups;
+            check.void_lookups = walk.void_lookups;
+            check.authorized = walk.authorized.into_iter().collect();
+            findings.extend(walk.findings);
+        }
+        n => {
+            add(
+                findings,
+                Severity::Error,
+                Area::Spf,
+                format!("{domain} publishes {n} SPF records: receivers give permerror (RFC 7208 §4.5); merge them into one"),
+            );
+        }
+    }
+    check
+}
+
+async fn check_selector<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    selector: &str,
+    private_key: Option<&SigningKey>,
+) -> SelectorCheck {
+    let name = format!("{selector}._domainkey.{domain}");
+    let mut check = SelectorCheck {
+        selector: selector.to_string(),
+        name: name.clone(),
+        cname_chain: Vec::new(),
+        record: None,
+        key_type: None,
+        bits: None,
+        revoked: false,
+        testing: false,
+        matches_private_key: None,
+        problem: None,
+    };
+    let answer = match lookup.txt_with_aliases(&name).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            // Where does a delegation lead? (Exchange Online's selector1 is a CNAME into the
+            // tenant's domain; a tenant that never enabled DKIM leaves it pointing nowhere.)
+            let mut current = name.clone();
+            while check.cname_chain.len() < crate::dns::MAX_ALIAS_STEPS {
+                match lookup.cname(&current).await {
+                    Ok(Some(target)) if !check.cname_chain.contains(&target) => {
+                        check.cname_chain.push(target.clone());
+                        current = target;
+                    }
+                    _ => break,
+                }
+            }
+            check.problem = Some(match check.cname_chain.last() {
+                Some(end) => format!("{name} is a CNAME to {end}, which has no key record: {e}"),
+                None => format!("no key record at {name}: {e}"),
+            });
+            return check;
+        }
+    };
+    check.cname_chain = answer.aliases;
+    let records: Vec<String> = answer
+        .records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect();
+    if records.len() != 1 {
+        check.problem = Some(format!(
+            "{} TXT records at {name}, one expected",
+            records.len()
+        ));
+        return check;
+    }
+    let text = records[0].clone();
+    check.record = Some(text.clone());
+    match KeyRecord::parse(text.as_bytes()) {
+        Ok(key) => {
+            check.key_type = Some(key.key_type);
+            check.bits = key.key_bits();
+            check.revoked = key.is_revoked();
+            check.testing = key.testing;
+            check.matches_private_key = private_key.map(|k| key.matches_key(k));
+        }
+        Err(e) => check.problem = Some(format!("the key record is unusable: {e}")),
+    }
+    check
+}
+
+async fn check_dkim<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    config: &CheckConfig,
+    findings: &mut Vec<Finding>,
+) -> Vec<SelectorCheck> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let given = config.selectors.iter().map(|s| (s.as_str(), true));
+    let probed = COMMON_SELECTORS
+        .iter()
+        .filter(|_| config.probe_common_selectors)
+        .map(|s| (*s, false));
+    for (selector, asked) in given.chain(probed) {
+        if !seen.insert(selector.to_ascii_lowercase()) {
+            continue;
+        }
+        let check = check_selector(lookup, domain, selector, config.private_key.as_ref()).await;
+        if !asked && check.record.is_none() {
+            continue;
+        }
+        let name = &check.name;
+        let via = if check.cname_chain.is_empty() {
+            String::new()
+        } else {
+            format!(" (through {})", check.cname_chain.join(" -> "))
+        };
+        if let Some(problem) = &check.problem {
+            add(
+                findings,
+                Severity::Error,
+                Area::Dkim,
+                format!("s={selector}: {problem}"),
+            );
+        } else if check.revoked {
+            add(findings, Severity::Note, Area::Dkim, format!("s={selector}: the key at {name}{via} is revoked (empty p=); signatures with it fail"));
+        } else {
+            match (check.key_type, check.bits) {
+                (Some(KeyType::Rsa), Some(bits)) if bits < 1024 => add(
+                    findings,
+                    Severity::Error,
+                    Area::Dkim,
+                    format!("s={selector}: RSA key of {bits} bits; receivers refuse keys under 1024 (RFC 8301 §3.2)"),
+                ),
+                (Some(KeyType::Rsa), Some(bits)) if bits < 2048 => add(
+                    findings,
+                    Severity::Warning,
+                    Area::Dkim,
+                    format!("s={selector}: RSA key of {bits} bits; use 2048 (RFC 8301 §3.2)"),
+                ),
+                _ => {}
+            }
+            if check.testing {
+                add(findings, Severity::Warning, Area::Dkim, format!("s={selector}: t=y (testing) is still on; some receivers treat its failures as unsigned"));
+            }
+        }
+        match check.matches_private_key {
+            Some(false) => add(
+                findings,
+                Severity::Error,
+                Area::Dkim,
+                format!("s={selector}: the published key does not match the private key given"),
+            ),
+            Some(true) => add(
+                findings,
+                Severity::Note,
+                Area::Dkim,
+                format!("s={selector}: the published key matches the private key"),
+            ),
+            None => {}
+        }
+        out.push(check);
+    }
+    if config.selectors.is_empty() && out.iter().all(|c| c.record.is_none()) {
+        add(
+            findings,
+            Severity::Warning,
+            Area::Dkim,
+            "no selector given, and none of the common ones has a key: DKIM cannot be checked \
+             (pass --selector)"
+                .into(),
+        );
+    }
+    out
+}
+
+async fn check_dmarc<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    findings: &mut Vec<Finding>,
+) -> DmarcCheck {
+    let mut check = DmarcCheck::default();
+    let mut walker = Walker::new(lookup);
+    let (found_at, answer) = match walker.policy(domain).await {
+        Some(found) => found,
+        None => {
+            add(
+                findings,
+                Severity::Error,
+                Area::Dmarc,
+                format!(
+                    "no DMARC record at _dmarc.{domain} or above: anyone can use {domain} in From"
+                ),
+            );
+            check.problem = Some("no DMARC record".into());
+            return check;
+        }
+    };
+    check.found_at = Some(found_at.clone());
+    let record = match answer {
+        Answer::Record(record) => record,
+        Answer::Invalid(e) => {
+            add(
+                findings,
+                Severity::Error,
+                Area::Dmarc,
+                format!("_dmarc.{found_at} is invalid: {e}"),
+            );
+            check.problem = Some(e.to_string());
+            return check;
+        }
+        Answer::TempError(e) => {
+            add(
+                findings,
+                Severity::Warning,
+                Area::Dmarc,
+                format!("_dmarc.{found_at} could not be fetched: {e}"),
+            );
+            check.problem = Some(e.to_string());
+            return check;
+        }
+        Answer::Nothing | Answer::Several(_) => {
+            check.problem = Some("no usable record".into());
+            return check;
+        }
+    };
+    if found_at != domain {
+        add(findings, Severity::Note, Area::Dmarc, format!("{domain} has no record of its own; the record of {found_at} applies (RFC 9989 §4.10)"));
+    }
+    let applies = if found_at == domain {
+        record.policy
+    } else {
+        record.subdomain_policy.unwrap_or(record.policy)
+    };
+    if !record.policy_given {
+        add(
+            findings,
+            Severity::Error,
+            Area::Dmarc,
+            "the record has no p=: it is read as p=none (RFC 9989 §4.7)".into(),
+        );
+    }
+    match applies {
+        Policy::None => add(findings, Severity::Warning, Area::Dmarc, format!("policy for {domain} is none: failures are only reported, never refused; move to quarantine, then reject")),
+        Policy::Quarantine => add(findings, Severity::Note, Area::Dmarc, format!("policy for {domain} is quarantine; reject is the strongest")),
+        Policy::Reject => {}
+    }
+    if record.testing {
+        add(
+            findings,
+            Severity::Warning,
+            Area::Dmarc,
+            "t=y: receivers apply the policy one step weaker (RFC 9989 §4.7)".into(),
+        );
+    }
+    for ignored in &record.ignored {
+        let severity = if ignored.reason.starts_with("removed") {
+            Severity::Warning
+        } else {
+            Severity::Note
+        };
+        add(
+            findings,
+            severity,
+            Area::Dmarc,
+            format!(
+                "{}={} is {} and has no effect",
+                ignored.name, ignored.value, ignored.reason
+            ),
+        );
+    }
+    if record.aggregate_reports.is_empty() {
+        add(
+            findings,
+            Severity::Warning,
+            Area::Dmarc,
+            "no rua=: the domain gets no aggregate reports and cannot see who sends as it".into(),
+        );
+    }
+    let organization = walker
+        .organizational_domain(domain)
+        .await
+        .unwrap_or_else(|_| found_at.clone());
+    check.report_destinations = check_destinations(lookup, &found_at, &organization, &record).await;
+    for destination in &check.report_destinations {
+        if !destination.authorization.allows_reports() {
+            add(
+                findings,
+                Severity::Error,
+                Area::Dmarc,
+                format!(
+                    "{}={}: {} (RFC 7489 §7.1)",
+                    destination.kind.tag(),
+                    destination.uri.uri,
+                    destination.authorization
+                ),
+            );
+        }
+    }
+    check.organizational_domain = Some(organization);
+    check.record = Some(record);
+    check
+}
+
+async fn check_mx<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<String> {
+    match lookup.mx(domain).await {
+        Ok(hosts) => {
+            if hosts.len() == 1 && (hosts[0].exchange.is_empty() || hosts[0].exchange == ".") {
+                add(
+                    findings,
+                    Severity::Note,
+                    Area::Mx,
+                    format!("{domain} publishes a null MX: it accepts no mail (RFC 7505)"),
+                );
+            }
+            let mut list: Vec<(u16, String)> = hosts
+                .into_iter()
+                .map(|m| (m.preference, m.exchange))
+                .collect();
+            list.sort();
+            list.into_iter().map(|(p, e)| format!("{p} {e}")).collect()
+        }
+        Err(DnsError::NxDomain | DnsError::NoRecords) => {
+            add(findings, Severity::Warning, Area::Mx, format!("{domain} has no MX record: bounces and DMARC reports to it go to its A record, if any"));
+            Vec::new()
+        }
+        Err(e) => {
+            add(
+                findings,
+                Severity::Warning,
+                Area::Mx,
+                format!("MX could not be fetched: {e}"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+async fn check_adsp<L: Lookup + ?Sized>(
+    lookup: &L,
+    domain: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let records = lookup
+        .txt(&format!("_adsp._domainkey.{domain}"))
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(records.first()?).into_owned();
+    add(findings, Severity::Note, Area::Adsp, format!("an ADSP record ({text}) is published; ADSP is historic (RFC 5617, moved to Historic in 2013) and can be removed"));
+    Some(text)
+}

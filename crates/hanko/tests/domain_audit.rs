@@ -1,0 +1,62 @@
+//! The SPF part of `check::check_domain` on policies an evaluation would stop early in: an
+//! audit follows every include and redirect, counts every DNS-querying term, catches loops
+//! and does not follow macros. (The fixtures of `hanko check` are tested through the CLI.)
+
+use hanko::check::{check_domain, CheckConfig, Severity};
+use hanko_dns::Zone;
+
+async fn audit(zone: &str, domain: &str) -> hanko::check::DomainCheck {
+    let zone = Zone::parse(zone, "").unwrap();
+    check_domain(&zone, domain, &CheckConfig::default()).await
+}
+
+fn messages(check: &hanko::check::DomainCheck, severity: Severity) -> Vec<String> {
+    check
+        .findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn include_loops_are_caught_and_macros_are_not_followed() {
+    let zone = r#"$ORIGIN loop.example.
+@ IN TXT "v=spf1 include:a.loop.example exists:%{i}.rbl.example -all"
+a IN TXT "v=spf1 include:loop.example -all"
+"#;
+    let check = audit(zone, "loop.example").await;
+    let errors = messages(&check, Severity::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.starts_with("include loop: loop.example is reached again")),
+        "{errors:?}"
+    );
+    // include, the nested include, exists: three lookups counted, the macro not expanded.
+    assert_eq!(check.spf.dns_lookups, 3);
+}
+
+#[tokio::test]
+async fn redirect_is_followed_and_ptr_warned_once() {
+    let zone = r#"$ORIGIN r.example.
+@ IN TXT "v=spf1 ptr ptr:r.example redirect=_spf.r.example"
+_spf IN TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"
+"#;
+    let check = audit(zone, "r.example").await;
+    let tree = check.spf.tree.as_ref().unwrap();
+    assert_eq!(tree.children[0].via, "redirect");
+    assert_eq!(check.spf.authorized, ["192.0.2.0/24", "2001:db8::/32"]);
+    assert_eq!(check.spf.dns_lookups, 3);
+    let warnings = messages(&check, Severity::Warning);
+    assert_eq!(
+        warnings.iter().filter(|m| m.contains("uses ptr")).count(),
+        1,
+        "{warnings:?}"
+    );
+    // A redirect's -all is the policy's end: no "no all" warning.
+    assert!(
+        !warnings.iter().any(|m| m.contains("no all")),
+        "{warnings:?}"
+    );
+}
