@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::check::{check_domain, CheckConfig, DomainCheck, Severity, SpfNode};
+use hanko::check::{check_domain, CheckConfig, DomainCheck, Severity, SpfNode, TagNote};
 use hanko::keys::SigningKey;
 use serde_json::{json, Value};
 
@@ -90,6 +90,23 @@ fn tree_lines(node: &SpfNode, depth: usize, out: &mut String) {
     }
 }
 
+fn tag_lines(tags: &[TagNote], out: &mut String) {
+    for note in tags {
+        let value = if note.value.chars().count() > 40 {
+            format!("{}...", note.value.chars().take(37).collect::<String>())
+        } else {
+            note.value.clone()
+        };
+        out.push_str(&format!("    {}={value}: {}\n", note.tag, note.meaning));
+    }
+}
+
+fn tags_json(tags: &[TagNote]) -> Value {
+    tags.iter()
+        .map(|t| json!({"tag": t.tag, "value": t.value, "meaning": t.meaning}))
+        .collect()
+}
+
 /// The report for people: each protocol, then the findings, then the grade.
 pub fn text_of(check: &DomainCheck, colour: bool) -> String {
     let mut out = format!("{}\n", check.domain);
@@ -134,6 +151,7 @@ pub fn text_of(check: &DomainCheck, colour: bool) -> String {
             format!(" -> {}", selector.cname_chain.join(" -> "))
         };
         out.push_str(&format!("  {}{chain}: {key}\n", selector.name));
+        tag_lines(&selector.tags, &mut out);
     }
     out.push_str("DMARC\n");
     match (&check.dmarc.record, &check.dmarc.found_at) {
@@ -147,6 +165,7 @@ pub fn text_of(check: &DomainCheck, colour: bool) -> String {
                     .unwrap_or_default(),
                 if record.testing { " t=y" } else { "" }
             ));
+            tag_lines(&check.dmarc.tags, &mut out);
             for destination in &check.dmarc.report_destinations {
                 out.push_str(&format!(
                     "  {}={}: {}\n",
@@ -227,6 +246,7 @@ pub fn json_of(check: &DomainCheck) -> Value {
             "testing": s.testing,
             "matches_private_key": s.matches_private_key,
             "problem": s.problem,
+            "tags": tags_json(&s.tags),
         })).collect::<Vec<_>>(),
         "dmarc": {
             "found_at": check.dmarc.found_at,
@@ -241,6 +261,7 @@ pub fn json_of(check: &DomainCheck) -> Value {
                 "allowed": d.authorization.allows_reports(),
             })).collect::<Vec<_>>(),
             "problem": check.dmarc.problem,
+            "tags": tags_json(&check.dmarc.tags),
         },
         "mx": check.mx,
         "adsp": check.adsp,

@@ -113,6 +113,11 @@ fn expectations(server: bool) -> Vec<(&'static str, Vec<&'static str>, &'static 
             "error [dmarc] rua=mailto:dmarc@reports.example: not authorized: no v=DMARC1 record at monitor.example._report._dmarc.reports.example",
         ),
         ("monitor.example", vec![], "error [spf] monitor.example ends with +all"),
+        (
+            "syntax.example",
+            vec![],
+            "error [spf] the SPF record of syntax.example is invalid at character 11: bad term \"ip4:192.0.2.300\"",
+        ),
     ]
 }
 
@@ -165,6 +170,16 @@ fn the_good_domain_grades_a_and_its_records_are_read_whole() {
         "same-organization"
     );
     assert_eq!(json["mx"][0], "10 mail.example.com");
+    // Tags explained.
+    assert_eq!(json["dmarc"]["tags"][1]["tag"], "p");
+    assert!(json["dmarc"]["tags"][1]["meaning"]
+        .as_str()
+        .unwrap()
+        .contains("reject: refuse failing mail"));
+    assert_eq!(
+        selector1["tags"][1]["meaning"],
+        "key type: rsa (rsa, or ed25519 by RFC 8463)"
+    );
 }
 
 #[test]

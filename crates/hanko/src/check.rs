@@ -127,6 +127,75 @@ pub struct Finding {
     pub message: String,
 }
 
+/// One tag of a record, with what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagNote {
+    /// The tag name as written.
+    pub tag: String,
+    /// Its value.
+    pub value: String,
+    /// What it means, in a sentence.
+    pub meaning: String,
+}
+
+fn notes(tags: &crate::message::TagList, explain: fn(&str, &str) -> String) -> Vec<TagNote> {
+    tags.tags()
+        .iter()
+        .map(|t| TagNote {
+            tag: t.name.clone(),
+            value: t.value.clone(),
+            meaning: explain(&t.name.to_ascii_lowercase(), &t.value),
+        })
+        .collect()
+}
+
+/// What a DKIM key record tag means (RFC 6376 §3.6.1, RFC 8463).
+pub fn explain_key_tag(tag: &str, value: &str) -> String {
+    match tag {
+        "v" => "version; DKIM1 is the only one".into(),
+        "k" => format!("key type: {value} (rsa, or ed25519 by RFC 8463)"),
+        "p" if value.is_empty() => "public key: empty, so the key is revoked".into(),
+        "p" => "public key (base64)".into(),
+        "h" => format!("hash algorithms allowed: {value} (sha1 is refused by RFC 8301)"),
+        "s" => format!("service types: {value} (* or email for mail)"),
+        "t" => format!("flags {value}: y = testing, s = i= must equal d= exactly"),
+        "n" => "notes for people; ignored by verifiers".into(),
+        "g" => "granularity (RFC 4871 only); obsolete".into(),
+        _ => "unknown tag; ignored".into(),
+    }
+}
+
+/// What a DMARC record tag means (RFC 9989 §4.7; RFC 7489 for the removed ones).
+pub fn explain_dmarc_tag(tag: &str, value: &str) -> String {
+    let policy = |v: &str| match v {
+        "none" => "none: only monitor and report",
+        "quarantine" => "quarantine: treat failing mail as suspicious (spam folder)",
+        "reject" => "reject: refuse failing mail",
+        _ => "not a policy: none, quarantine or reject",
+    };
+    let alignment = |v: &str| match v {
+        "s" => "strict: the domain must equal the From domain",
+        _ => "relaxed: the same Organizational Domain is enough",
+    };
+    match tag {
+        "v" => "version; DMARC1".into(),
+        "p" => format!("policy for the domain: {}", policy(value)),
+        "sp" => format!("policy for subdomains: {}", policy(value)),
+        "np" => format!("policy for subdomains that do not exist: {}", policy(value)),
+        "adkim" => format!("DKIM alignment {}", alignment(value)),
+        "aspf" => format!("SPF alignment {}", alignment(value)),
+        "rua" => "where aggregate reports go (RFC 9990)".into(),
+        "ruf" => "where failure reports go (RFC 9991)".into(),
+        "fo" => format!(
+            "when to send failure reports: {value} (0 all fail, 1 any fails, d DKIM, s SPF)"
+        ),
+        "psd" => format!("public suffix domain flag: {value}"),
+        "t" => format!("testing {value}: y applies the policy one step weaker"),
+        "pct" | "rf" | "ri" => "removed by RFC 9989; has no effect".into(),
+        _ => "unknown tag; ignored".into(),
+    }
+}
+
 /// An SPF record found while following a policy, and what it leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpfNode {
@@ -181,6 +250,8 @@ pub struct SelectorCheck {
     pub matches_private_key: Option<bool>,
     /// Why the record is unusable, or was not found.
     pub problem: Option<String>,
+    /// The record's tags explained.
+    pub tags: Vec<TagNote>,
 }
 
 /// The DMARC part of the audit.
@@ -197,6 +268,8 @@ pub struct DmarcCheck {
     pub report_destinations: Vec<ReportDestination>,
     /// Why there is no usable record.
     pub problem: Option<String>,
+    /// The record's tags explained.
+    pub tags: Vec<TagNote>,
 }
 
 /// Everything the audit found for one domain.
@@ -332,13 +405,16 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
         let record = match Record::parse(text.as_bytes()) {
             Ok(r) => r,
             Err(e) => {
+                let at = error_position(&text, &e)
+                    .map(|n| format!(" at character {n}"))
+                    .unwrap_or_default();
                 self.finding(
                     Severity::Error,
                     format!(
-                        "the SPF record of {domain} is invalid: {e} (permerror, RFC 7208 §4.6)"
+                        "the SPF record of {domain} is invalid{at}: {e} (permerror, RFC 7208 §4.6)"
                     ),
                 );
-                node.problem = Some(e.to_string());
+                node.problem = Some(format!("invalid{at}: {e}"));
                 return node;
             }
         };
@@ -547,6 +623,30 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
     }
 }
 
+/// Where in `text` (1-based, in characters) the term an SPF record error names starts.
+fn error_position(text: &str, error: &crate::spf::RecordError) -> Option<usize> {
+    use crate::spf::RecordError;
+    let term = match error {
+        RecordError::UnknownMechanism(term)
+        | RecordError::BadTerm { term, .. }
+        | RecordError::Macro { term, .. } => term.as_str(),
+        RecordError::DuplicateModifier(name) => {
+            // The second occurrence is the offending one.
+            let needle = format!(" {name}=");
+            let first = text.find(&needle)?;
+            let second = text[first + 1..].find(&needle)? + first + 1;
+            return Some(text[..second + 1].chars().count() + 1);
+        }
+        RecordError::NotAscii | RecordError::NotSpfRecord => return None,
+    };
+    // A whole term: preceded by a space.
+    let at = text
+        .match_indices(term)
+        .find(|(i, _)| text[..*i].ends_with(' '))?
+        .0;
+    Some(text[..at].chars().count() + 1)
+}
+
 /// The name a mechanism's domain-spec gives, or `None` when it uses macros (those depend on
 /// each message and cannot be followed by an audit).
 fn target_name(spec: Option<&crate::spf::macros::MacroString>, current: &str) -> Option<String> {
@@ -668,6 +768,7 @@ async fn check_selector<L: Lookup + ?Sized>(
         testing: false,
         matches_private_key: None,
         problem: None,
+        tags: Vec::new(),
     };
     let answer = match lookup.txt_with_aliases(&name).await {
         Ok(answer) => answer,
@@ -713,6 +814,7 @@ async fn check_selector<L: Lookup + ?Sized>(
             check.revoked = key.is_revoked();
             check.testing = key.testing;
             check.matches_private_key = private_key.map(|k| key.matches_key(k));
+            check.tags = notes(&key.tags, explain_key_tag);
         }
         Err(e) => check.problem = Some(format!("the key record is unusable: {e}")),
     }
@@ -926,6 +1028,15 @@ async fn check_dmarc<L: Lookup + ?Sized>(
                     destination.authorization
                 ),
             );
+        }
+    }
+    // The tags as written, for the explanation (the resolver's cache answers this again).
+    if let Ok(records) = lookup.txt(&format!("_dmarc.{found_at}")).await {
+        let text = records
+            .iter()
+            .find(|r| crate::dmarc::is_dmarc_record(&String::from_utf8_lossy(r)));
+        if let Some(Ok(tags)) = text.map(|t| crate::message::TagList::parse(t)) {
+            check.tags = notes(&tags, explain_dmarc_tag);
         }
     }
     check.organizational_domain = Some(organization);
