@@ -17,7 +17,7 @@ use crate::dmarc::reporting::{check_destinations, ReportDestination};
 use crate::dmarc::{DmarcRecord, Policy};
 use crate::dns::{DnsError, Lookup};
 use crate::keys::{KeyType, SigningKey};
-use crate::spf::{Mechanism, Qualifier, Record};
+use crate::spf::{DualCidr, Mechanism, Qualifier, Record};
 
 /// Selectors tried when none are given, as the big mail services name theirs: Microsoft 365
 /// (`selector1`, `selector2`), Google Workspace (`google`), Mailchimp/Mandrill (`k1`, `k2`,
@@ -50,9 +50,11 @@ pub const COMMON_SELECTORS: &[&str] = &[
     "mandrill",
 ];
 
-/// Most records one SPF audit fetches (includes and redirects, nested), so that a hostile
-/// policy cannot make the audit itself unbounded.
-pub const MAX_SPF_RECORDS: usize = 50;
+/// Most DNS lookups one SPF audit makes (records, MX sets, and the addresses of `a` and `mx`
+/// hosts, an A and AAAA pair counting once), so that a hostile policy cannot make the audit
+/// itself unbounded. Terms past the budget are still counted against the limit of 10, but
+/// not fetched.
+pub const MAX_SPF_AUDIT_QUERIES: usize = 100;
 
 /// What to check besides the defaults.
 #[derive(Clone, Default)]
@@ -372,7 +374,7 @@ async fn spf_records<L: Lookup + ?Sized>(
 
 struct SpfWalk<'a, L: Lookup + ?Sized> {
     lookup: &'a L,
-    fetched: usize,
+    queries: usize,
     dns_lookups: usize,
     void_lookups: usize,
     authorized: BTreeSet<String>,
@@ -381,6 +383,48 @@ struct SpfWalk<'a, L: Lookup + ?Sized> {
 }
 
 impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
+    /// The A and AAAA addresses of `name`, added to the authorized ranges when `plus`:
+    /// `Some(found anything)`, or `None` when the query budget is spent.
+    async fn addresses(&mut self, name: &str, cidr: DualCidr, plus: bool) -> Option<bool> {
+        if !self.spend() {
+            return None;
+        }
+        let mut found = false;
+        if let Ok(ips) = self.lookup.a(name).await {
+            found |= !ips.is_empty();
+            if plus {
+                for ip in ips {
+                    self.authorized.insert(format!("{ip}/{}", cidr.v4));
+                }
+            }
+        }
+        if let Ok(ips) = self.lookup.aaaa(name).await {
+            found |= !ips.is_empty();
+            if plus {
+                for ip in ips {
+                    self.authorized.insert(format!("{ip}/{}", cidr.v6));
+                }
+            }
+        }
+        Some(found)
+    }
+
+    /// Takes one query from the budget; false once it is spent (noted once).
+    fn spend(&mut self) -> bool {
+        if self.queries < MAX_SPF_AUDIT_QUERIES {
+            self.queries += 1;
+            return true;
+        }
+        if self.queries == MAX_SPF_AUDIT_QUERIES {
+            self.queries += 1;
+            self.finding(
+                Severity::Note,
+                format!("the audit stopped querying after {MAX_SPF_AUDIT_QUERIES} DNS queries; records and addresses past that are not shown"),
+            );
+        }
+        false
+    }
+
     fn finding(&mut self, severity: Severity, message: String) {
         add(&mut self.findings, severity, Area::Spf, message);
     }
@@ -456,59 +500,35 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
                 }
                 Mechanism::A { domain: target, cidr } => {
                     self.dns_lookups += 1;
-                    let name = target_name(target.as_ref(), domain);
-                    if let Some(name) = name {
-                        let mut found = false;
-                        if let Ok(ips) = self.lookup.a(&name).await {
-                            found |= !ips.is_empty();
-                            if plus {
-                                for ip in ips {
-                                    self.authorized.insert(format!("{ip}/{}", cidr.v4));
-                                }
-                            }
-                        }
-                        if let Ok(ips) = self.lookup.aaaa(&name).await {
-                            found |= !ips.is_empty();
-                            if plus {
-                                for ip in ips {
-                                    self.authorized.insert(format!("{ip}/{}", cidr.v6));
-                                }
-                            }
-                        }
-                        if !found {
+                    if let Some(name) = target_name(target.as_ref(), domain) {
+                        if self.addresses(&name, *cidr, plus).await == Some(false) {
                             self.void_lookups += 1;
                         }
                     }
                 }
                 Mechanism::Mx { domain: target, cidr } => {
                     self.dns_lookups += 1;
-                    if let Some(name) = target_name(target.as_ref(), domain) {
-                        match self.lookup.mx(&name).await {
-                            Ok(hosts) => {
-                                if hosts.len() > 10 {
-                                    self.finding(
-                                        Severity::Error,
-                                        format!("mx for {name} names {} hosts, more than 10: permerror (RFC 7208 §4.6.4)", hosts.len()),
-                                    );
-                                }
+                    let Some(name) = target_name(target.as_ref(), domain) else {
+                        continue;
+                    };
+                    if !self.spend() {
+                        continue;
+                    }
+                    match self.lookup.mx(&name).await {
+                        Ok(hosts) => {
+                            if hosts.len() > 10 {
+                                self.finding(
+                                    Severity::Error,
+                                    format!("mx for {name} names {} hosts, more than 10: permerror (RFC 7208 §4.6.4)", hosts.len()),
+                                );
+                            }
+                            if plus {
                                 for host in hosts.iter().take(10) {
-                                    if !plus {
-                                        continue;
-                                    }
-                                    if let Ok(ips) = self.lookup.a(&host.exchange).await {
-                                        for ip in ips {
-                                            self.authorized.insert(format!("{ip}/{}", cidr.v4));
-                                        }
-                                    }
-                                    if let Ok(ips) = self.lookup.aaaa(&host.exchange).await {
-                                        for ip in ips {
-                                            self.authorized.insert(format!("{ip}/{}", cidr.v6));
-                                        }
-                                    }
+                                    self.addresses(&host.exchange, *cidr, true).await;
                                 }
                             }
-                            Err(_) => self.void_lookups += 1,
                         }
+                        Err(_) => self.void_lookups += 1,
                     }
                 }
                 Mechanism::Ptr { .. } => {
@@ -581,11 +601,12 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
             node.problem = Some("loop".into());
             return node;
         }
-        if self.fetched >= MAX_SPF_RECORDS {
-            node.problem = Some(format!("not followed: over {MAX_SPF_RECORDS} records"));
+        if !self.spend() {
+            node.problem = Some(format!(
+                "not followed: the audit's {MAX_SPF_AUDIT_QUERIES} queries are spent"
+            ));
             return node;
         }
-        self.fetched += 1;
         match spf_records(self.lookup, name).await {
             Ok(records) if records.len() == 1 => {
                 let text = records.into_iter().next().unwrap_or_default();
@@ -699,7 +720,7 @@ async fn check_spf<L: Lookup + ?Sized>(
         1 => {
             let mut walk = SpfWalk {
                 lookup,
-                fetched: 1,
+                queries: 1,
                 dns_lookups: 0,
                 void_lookups: 0,
                 authorized: BTreeSet::new(),
