@@ -470,24 +470,30 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
         for directive in &record.directives {
             let plus = passes && directive.qualifier == Qualifier::Pass;
             match &directive.mechanism {
-                Mechanism::All if path.len() == 1 => {
+                Mechanism::All => {
+                    let root = path.len() == 1;
                     match directive.qualifier {
-                        Qualifier::Pass => self.finding(
+                        Qualifier::Pass if root => self.finding(
                             Severity::Error,
                             format!("{domain} ends with +all: every host on the Internet may send as it"),
                         ),
-                        Qualifier::Neutral => self.finding(
+                        // An included or redirected-to policy with +all passes everyone for
+                        // the whole policy that reaches it.
+                        Qualifier::Pass if plus => self.finding(
+                            Severity::Error,
+                            format!("{domain}, reached by {via} from {}, has +all: every host on the Internet passes", path[0]),
+                        ),
+                        Qualifier::Neutral if root => self.finding(
                             Severity::Warning,
                             format!("{domain} ends with ?all: other hosts get neutral, which protects nothing"),
                         ),
-                        Qualifier::SoftFail => self.finding(
+                        Qualifier::SoftFail if root => self.finding(
                             Severity::Note,
                             format!("{domain} ends with ~all (softfail); -all makes other hosts fail"),
                         ),
-                        Qualifier::Fail => {}
+                        _ => {}
                     }
                 }
-                Mechanism::All => {}
                 Mechanism::Ip4 { network, prefix } => {
                     if plus {
                         self.authorized.insert(format!("{network}/{prefix}"));
@@ -498,7 +504,10 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
                         self.authorized.insert(format!("{network}/{prefix}"));
                     }
                 }
-                Mechanism::A { domain: target, cidr } => {
+                Mechanism::A {
+                    domain: target,
+                    cidr,
+                } => {
                     self.dns_lookups += 1;
                     if let Some(name) = target_name(target.as_ref(), domain) {
                         if self.addresses(&name, *cidr, plus).await == Some(false) {
@@ -506,7 +515,10 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
                         }
                     }
                 }
-                Mechanism::Mx { domain: target, cidr } => {
+                Mechanism::Mx {
+                    domain: target,
+                    cidr,
+                } => {
                     self.dns_lookups += 1;
                     let Some(name) = target_name(target.as_ref(), domain) else {
                         continue;

@@ -60,3 +60,26 @@ _spf IN TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"
         "{warnings:?}"
     );
 }
+
+#[tokio::test]
+async fn an_included_plus_all_passes_everyone() {
+    let zone = r#"$ORIGIN open.example.
+@ IN TXT "v=spf1 include:lax.open.example -all"
+lax IN TXT "v=spf1 ip4:192.0.2.1 +all"
+"#;
+    let check = audit(zone, "open.example").await;
+    let errors = messages(&check, Severity::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|m| m == "lax.open.example, reached by include from open.example, has +all: every host on the Internet passes"),
+        "{errors:?}"
+    );
+    // Under ~include the same +all passes no one: nothing to report.
+    let zone = zone.replace("include:lax", "~include:lax");
+    let check = audit(&zone, "open.example").await;
+    assert!(!check
+        .findings
+        .iter()
+        .any(|f| f.area == hanko::check::Area::Spf && f.severity == Severity::Error));
+}
