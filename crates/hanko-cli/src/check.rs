@@ -16,13 +16,14 @@ use crate::dns::DnsArgs;
 pub struct CheckArgs {
     /// The domain to audit.
     pub domain: String,
-    /// A DKIM selector to check (repeatable). Without one, common selectors are probed
-    /// (selector1, selector2, google, k1, s1, default, dkim, ...).
+    /// A DKIM selector to check (repeatable). Common selectors (selector1, selector2,
+    /// google, k1, s1, default, dkim, ...) are probed as well; those not found are not
+    /// reported.
     #[arg(long = "selector", short = 's', value_name = "SELECTOR")]
     pub selectors: Vec<String>,
-    /// Also probe the common selectors when --selector is given.
-    #[arg(long)]
-    pub probe: bool,
+    /// Do not probe the common selectors: check only those given.
+    #[arg(long = "no-probe")]
+    pub no_probe: bool,
     /// A private key (PEM): is its public key the one published?
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
@@ -43,7 +44,7 @@ pub async fn run(args: CheckArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let config = CheckConfig {
-        probe_common_selectors: args.selectors.is_empty() || args.probe,
+        probe_common_selectors: !args.no_probe,
         selectors: args.selectors.clone(),
         private_key,
     };

@@ -113,6 +113,8 @@ fn expectations(server: bool) -> Vec<(&'static str, Vec<&'static str>, &'static 
             "error [dmarc] rua=mailto:dmarc@reports.example: not authorized: no v=DMARC1 record at monitor.example._report._dmarc.reports.example",
         ),
         ("monitor.example", vec![], "error [spf] monitor.example ends with +all"),
+        ("revoked.example", vec!["s1"], "note [adsp] an ADSP record (dkim=all) is published; ADSP is historic"),
+        ("syntax.example", vec![], "warning [mx] syntax.example has no MX record"),
         (
             "syntax.example",
             vec![],

@@ -62,7 +62,7 @@ pub struct CheckConfig {
     /// DKIM selectors to check; a missing record for one of these is an error.
     pub selectors: Vec<String>,
     /// Also try [`COMMON_SELECTORS`] (those not found are not reported). Default: off here;
-    /// `hanko check` turns it on unless selectors are given.
+    /// `hanko check` turns it on unless `--no-probe` is given.
     pub probe_common_selectors: bool,
     /// A private key: whether some checked selector publishes its public key.
     pub private_key: Option<SigningKey>,
