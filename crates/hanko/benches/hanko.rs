@@ -1,0 +1,248 @@
+//! Criterion benchmarks of the library, and beside them the crypto floor: the same RSA,
+//! Ed25519 and SHA-256 work done directly through aws-lc-rs, so that the report shows how
+//! close hanko gets to what the primitives cost. DNS is answered from memory (a zone held in
+//! memory: a warm cache). Run with `cargo bench -p hanko`; results go to docs/performance.md.
+
+use std::hint::black_box;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey, ED25519, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_SHA256,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::{
+    key_record_for, BodyHasher, Canonicalization, CanonicalizationAlgorithm, HashAlgorithm, Signer,
+    SigningRequest, Verifier, VerifyConfig,
+};
+use hanko::dmarc::{self, Identifiers};
+use hanko::keys::{KeySpec, SigningKey};
+use hanko::message::{split_message, Headers, MessageLimits};
+use hanko::spf::{check_mail_from, SpfConfig};
+use hanko_dns::{RecordData, Zone};
+
+/// A message of about `size` octets: a realistic header section and lines of text.
+fn message(size: usize) -> Vec<u8> {
+    let mut m = b"Received: from mail.example.com (mail.example.com [192.0.2.25])\r\n\
+\tby mx.example.net (Postfix) with ESMTPS id 4Zx1y2z3;\r\n\
+\tMon, 23 Nov 2026 10:00:00 +0000 (UTC)\r\n\
+From: Hanako Yamada <hanako@example.com>\r\n\
+To: Ann Example <ann@example.net>\r\n\
+Subject: Quarterly figures, as promised\r\n\
+Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <20261123100000.abcdef@example.com>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        .to_vec();
+    let line = b"The quick brown fox jumps over the lazy dog;  then   rests a while.\r\n";
+    while m.len() < size {
+        m.extend_from_slice(line);
+    }
+    m
+}
+
+struct Keys {
+    rsa: SigningKey,
+    ed: SigningKey,
+    zone: Zone,
+}
+
+fn keys() -> Keys {
+    let rsa = SigningKey::generate(KeySpec::Rsa(2048)).unwrap();
+    let ed = SigningKey::generate(KeySpec::Ed25519).unwrap();
+    let mut zone = Zone::new();
+    for (selector, key) in [("rsa", &rsa), ("ed", &ed)] {
+        let record = key_record_for(key, &Default::default()).unwrap();
+        zone.add(
+            &format!("{selector}._domainkey.example.com"),
+            300,
+            RecordData::Txt(vec![record.into_bytes()]),
+        );
+    }
+    Keys { rsa, ed, zone }
+}
+
+fn sign(message: &[u8], key: &SigningKey, selector: &str, c: Canonicalization) -> Vec<u8> {
+    let (head, body) = split_message(message);
+    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+    let mut request = SigningRequest::new(key, "example.com", selector).unwrap();
+    request.canonicalization = c;
+    let mut signer = Signer::new(&headers, vec![request]).unwrap();
+    signer.body(body);
+    let mut out = Vec::new();
+    for field in signer.finish(1_795_000_000).unwrap() {
+        out.extend_from_slice(field.raw());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(message);
+    out
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn dkim(c: &mut Criterion) {
+    let keys = keys();
+    let rt = runtime();
+    let canons = [
+        ("relaxed", Canonicalization::RELAXED),
+        (
+            "simple",
+            Canonicalization {
+                header: CanonicalizationAlgorithm::Simple,
+                body: CanonicalizationAlgorithm::Simple,
+            },
+        ),
+    ];
+    for (size_name, size) in [("4KB", 4 * 1024), ("100KB", 100 * 1024)] {
+        let m = message(size);
+        let mut sign_group = c.benchmark_group(format!("dkim_sign_{size_name}"));
+        for (alg, key, selector) in [("rsa2048", &keys.rsa, "rsa"), ("ed25519", &keys.ed, "ed")] {
+            for (canon_name, canon) in canons {
+                sign_group.bench_function(BenchmarkId::new(alg, canon_name), |b| {
+                    b.iter(|| sign(black_box(&m), key, selector, canon))
+                });
+            }
+        }
+        sign_group.finish();
+        let mut verify_group = c.benchmark_group(format!("dkim_verify_{size_name}"));
+        for (alg, key, selector) in [("rsa2048", &keys.rsa, "rsa"), ("ed25519", &keys.ed, "ed")] {
+            for (canon_name, canon) in canons {
+                let signed = sign(&m, key, selector, canon);
+                verify_group.bench_function(BenchmarkId::new(alg, canon_name), |b| {
+                    b.iter(|| {
+                        let (head, body) = split_message(black_box(&signed));
+                        let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+                        let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+                        verifier.body(body);
+                        let outcome = rt.block_on(verifier.finish(&keys.zone, 1_795_000_000));
+                        assert!(outcome.all_pass());
+                    })
+                });
+            }
+        }
+        verify_group.finish();
+    }
+}
+
+fn body_hashing(c: &mut Criterion) {
+    let body = message(1024 * 1024);
+    let mut group = c.benchmark_group("body_canonicalize_and_hash_1MB");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    for (name, algorithm) in [
+        ("relaxed", CanonicalizationAlgorithm::Relaxed),
+        ("simple", CanonicalizationAlgorithm::Simple),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, None);
+                hasher.push(black_box(&body));
+                hasher.finish()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn spf_dmarc_authres(c: &mut Criterion) {
+    let rt = runtime();
+    let zone = Zone::parse(
+        r#"$ORIGIN example.com.
+@ IN TXT "v=spf1 include:_spf.a.example include:_spf.b.example include:_spf.c.example -all"
+_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
+_spf.a.example. IN TXT "v=spf1 ip4:198.51.100.0/24 ip6:2001:db8:a::/48 -all"
+_spf.b.example. IN TXT "v=spf1 ip4:203.0.113.0/24 -all"
+_spf.c.example. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+"#,
+        "",
+    )
+    .unwrap();
+    let config = SpfConfig::default();
+    let ip = "192.0.2.77".parse().unwrap();
+    c.bench_function("spf_three_includes_warm", |b| {
+        b.iter(|| {
+            let outcome = rt.block_on(check_mail_from(
+                &zone,
+                &config,
+                black_box(ip),
+                "hanako@example.com",
+                "mail.example.com",
+                1_795_000_000,
+            ));
+            assert_eq!(outcome.verdict.as_str(), "pass");
+        })
+    });
+    let spf = rt.block_on(check_mail_from(
+        &zone,
+        &config,
+        ip,
+        "hanako@example.com",
+        "mail.example.com",
+        1_795_000_000,
+    ));
+    let m = message(4096);
+    let (head, _) = split_message(&m);
+    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+    let ids = Identifiers::from_results(&Default::default(), Some(&spf));
+    c.bench_function("dmarc_check_warm", |b| {
+        b.iter(|| rt.block_on(dmarc::check(&zone, black_box(&headers), &ids)))
+    });
+    let field = "mx.google.com;\r\n       dkim=pass header.i=@example.com header.s=20230601 header.b=Ab1Cd2Ef;\r\n       arc=pass (i=1 spf=pass spfdomain=example.com dkim=pass dkdomain=example.com dmarc=pass fromdomain=example.com);\r\n       spf=pass (google.com: domain of hanako@example.com designates 192.0.2.25 as permitted sender) smtp.mailfrom=hanako@example.com;\r\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com";
+    c.bench_function("authres_parse_gmail", |b| {
+        b.iter(|| AuthenticationResults::parse(black_box(field), ParseOptions::default()).unwrap())
+    });
+}
+
+/// The floor: the primitives hanko's DKIM work is made of, called directly.
+fn crypto_floor(c: &mut Criterion) {
+    let rng = SystemRandom::new();
+    let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let ed = Ed25519KeyPair::generate().unwrap();
+    let data = vec![0x5au8; 512];
+    let mut rsa_sig = vec![0u8; rsa.public_modulus_len()];
+    rsa.sign(&RSA_PKCS1_SHA256, &rng, &data, &mut rsa_sig)
+        .unwrap();
+    let ed_sig = ed.sign(&data);
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("rsa2048_sign", |b| {
+        b.iter(|| {
+            let mut sig = vec![0u8; rsa.public_modulus_len()];
+            rsa.sign(&RSA_PKCS1_SHA256, &rng, black_box(&data), &mut sig)
+                .unwrap();
+            sig
+        })
+    });
+    let rsa_public = rsa.public_key().as_ref().to_vec();
+    group.bench_function("rsa2048_verify", |b| {
+        b.iter(|| {
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &rsa_public)
+                .verify(black_box(&data), &rsa_sig)
+                .unwrap()
+        })
+    });
+    group.bench_function("ed25519_sign", |b| b.iter(|| ed.sign(black_box(&data))));
+    let ed_public = ed.public_key().as_ref().to_vec();
+    group.bench_function("ed25519_verify", |b| {
+        b.iter(|| {
+            UnparsedPublicKey::new(&ED25519, &ed_public)
+                .verify(black_box(&data), ed_sig.as_ref())
+                .unwrap()
+        })
+    });
+    for (name, size) in [("sha256_100KB", 100 * 1024), ("sha256_1MB", 1024 * 1024)] {
+        let bytes = vec![0x61u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| digest::digest(&digest::SHA256, black_box(&bytes)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dkim, body_hashing, spf_dmarc_authres, crypto_floor);
+criterion_main!(benches);
