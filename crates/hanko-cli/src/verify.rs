@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 use hanko::dkim::{Verifier, VerifyConfig};
 use hanko::dmarc::reporting::check_destinations;
-use hanko::dmarc::{self, DmarcVerdict, Identifiers};
+use hanko::dmarc::DmarcVerdict;
 use hanko::message::{MessageLimits, MessageReader};
-use hanko::spf::{check_mail_from, SpfConfig};
+use hanko::receiver::{self, Receipt, ReceiverConfig};
 
 use crate::dns::DnsArgs;
 use crate::render::{self, Report};
@@ -72,26 +72,19 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let connection = connection(&args, &headers)?;
     let lookup = dns.lookup()?;
     let now = args.time.unwrap_or_else(crate::now);
-    let spf_config = SpfConfig {
-        receiver: args.authserv_id.clone(),
-        ..SpfConfig::default()
-    };
-    // DKIM and SPF are independent: run them together.
-    let spf = async {
-        match &connection {
-            Some(c) => {
-                Some(check_mail_from(&*lookup, &spf_config, c.ip, &c.mail_from, &c.helo, now).await)
-            }
-            None => None,
-        }
-    };
-    let (dkim, spf) = tokio::join!(verifier.finish(&*lookup, now), spf);
-    let identifiers = Identifiers::from_results(&dkim, spf.as_ref());
-    let dmarc = dmarc::check(&*lookup, &headers, &identifiers).await;
-    let adsp = match (&dmarc.author_domain, args.no_adsp) {
-        (Some(domain), false) => Some(hanko::adsp::check(&*lookup, domain, &dkim).await),
-        _ => None,
-    };
+    let mut config = ReceiverConfig::new(&args.authserv_id);
+    config.adsp = !args.no_adsp;
+    let facts = connection.as_ref().map(|c| receiver::Connection {
+        ip: c.ip,
+        helo: &c.helo,
+        mail_from: &c.mail_from,
+    });
+    let Receipt {
+        dkim,
+        spf,
+        dmarc,
+        adsp,
+    } = receiver::check(&*lookup, &headers, verifier, facts, &config, now).await;
     // Where the owner wants reports, and whether those destinations agreed (RFC 7489 §7.1).
     let mut report_destinations = Vec::new();
     for e in &dmarc.evaluations {

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use hanko::authres::{self, AuthenticationResults, ParseOptions};
 use hanko::dkim::{Signer, Verifier, VerifyConfig};
-use hanko::dmarc::{self, DmarcVerdict, Identifiers, Policy};
+use hanko::dmarc::{DmarcVerdict, Policy};
 use hanko::dns::Lookup;
 use hanko::message::{parse_mailboxes, CrlfNormalizer, HeaderField, Headers};
-use hanko::spf::{check_mail_from, SpfConfig};
+use hanko::receiver::{self, Receipt, ReceiverConfig};
 
 use crate::config::{Fallback, Mode, Settings};
 
@@ -265,37 +265,24 @@ impl MessageFilter {
         let settings = &self.settings;
         let verify = &settings.file.verify;
         let lookup = &*self.lookup;
-        let spf_config = SpfConfig {
-            receiver: settings.authserv_id.clone(),
-            ..SpfConfig::default()
+        let config = ReceiverConfig {
+            adsp: verify.adsp,
+            ..ReceiverConfig::new(&settings.authserv_id)
         };
-        let spf = async {
-            match self.envelope.client_ip {
-                Some(ip) if verify.spf => Some(
-                    check_mail_from(
-                        lookup,
-                        &spf_config,
-                        ip,
-                        &self.envelope.mail_from,
-                        &self.envelope.helo,
-                        now,
-                    )
-                    .await,
-                ),
-                _ => None,
-            }
-        };
-        let (dkim, spf) = tokio::join!(verifier.finish(lookup, now), spf);
-        let dmarc = dmarc::check(
-            lookup,
-            &self.headers,
-            &Identifiers::from_results(&dkim, spf.as_ref()),
-        )
-        .await;
-        let adsp = match (&dmarc.author_domain, verify.adsp) {
-            (Some(domain), true) => Some(hanko::adsp::check(lookup, domain, &dkim).await),
+        let connection = match self.envelope.client_ip {
+            Some(ip) if verify.spf => Some(receiver::Connection {
+                ip,
+                helo: &self.envelope.helo,
+                mail_from: &self.envelope.mail_from,
+            }),
             _ => None,
         };
+        let Receipt {
+            dkim,
+            spf,
+            dmarc,
+            adsp,
+        } = receiver::check(lookup, &self.headers, verifier, connection, &config, now).await;
         let field = authres::from::receiver(
             &settings.authserv_id,
             spf.as_ref(),

@@ -71,8 +71,9 @@
 //!
 //! Modules follow the protocols: [`message`] (raw header fields, tag lists, addresses), [`dns`]
 //! (the lookup trait), [`keys`] (private keys and their records), [`dkim`], [`spf`],
-//! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), and [`check`]
-//! (audits of the records a domain publishes).
+//! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), [`receiver`]
+//! (all of a receiving server's checks in one call), and [`check`] (audits of the records a
+//! domain publishes).
 
 #![forbid(unsafe_code)]
 
@@ -86,4 +87,5 @@ pub mod dns;
 pub mod keys;
 pub mod message;
 pub mod name;
+pub mod receiver;
 pub mod spf;
