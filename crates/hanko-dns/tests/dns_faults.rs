@@ -17,7 +17,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use hanko::dkim::{key_record_for, DkimVerdict, Signer, SigningRequest, Verifier, VerifyConfig};
+use hanko::dkim::{
+    key_record_for, sign_message, DkimVerdict, SigningRequest, Verifier, VerifyConfig,
+};
 use hanko::dmarc::{self, DmarcVerdict, Identifiers};
 use hanko::keys::{zone_txt_record, KeySpec, SigningKey};
 use hanko::message::{split_message, Headers, MessageLimits};
@@ -132,19 +134,9 @@ async fn world() -> World {
 }
 
 fn signed(key: &SigningKey, selector: &str) -> Vec<u8> {
-    let message = b"From: a@example.com\r\nSubject: faults\r\n\r\nbody\r\n".to_vec();
-    let (head, body) = split_message(&message);
-    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+    let message = b"From: a@example.com\r\nSubject: faults\r\n\r\nbody\r\n";
     let request = SigningRequest::new(key, "example.com", selector).unwrap();
-    let mut signer = Signer::new(&headers, vec![request]).unwrap();
-    signer.body(body);
-    let mut out = Vec::new();
-    for field in signer.finish(NOW).unwrap() {
-        out.extend_from_slice(field.raw());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(&message);
-    out
+    sign_message(message, vec![request], NOW).unwrap()
 }
 
 async fn dkim_verdict(world: &World, selector: &str) -> (DkimVerdict, Duration) {

@@ -14,8 +14,8 @@ use aws_lc_rs::signature::{
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::{
-    key_record_for, BodyHasher, Canonicalization, CanonicalizationAlgorithm, HashAlgorithm, Signer,
-    SigningRequest, Verifier, VerifyConfig,
+    key_record_for, sign_message, BodyHasher, Canonicalization, CanonicalizationAlgorithm,
+    HashAlgorithm, SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::{self, Identifiers};
 use hanko::keys::{KeySpec, SigningKey};
@@ -65,19 +65,9 @@ fn keys() -> Keys {
 }
 
 fn sign(message: &[u8], key: &SigningKey, selector: &str, c: Canonicalization) -> Vec<u8> {
-    let (head, body) = split_message(message);
-    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
     let mut request = SigningRequest::new(key, "example.com", selector).unwrap();
     request.canonicalization = c;
-    let mut signer = Signer::new(&headers, vec![request]).unwrap();
-    signer.body(body);
-    let mut out = Vec::new();
-    for field in signer.finish(1_795_000_000).unwrap() {
-        out.extend_from_slice(field.raw());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(message);
-    out
+    sign_message(message, vec![request], 1_795_000_000).unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use common::MapDns;
 use hanko::authres::{AuthenticationResults, ParseOptions};
-use hanko::dkim::{key_record_for, Signer, SigningRequest, Verification, Verifier, VerifyConfig};
+use hanko::dkim::{
+    key_record_for, sign_message, SigningRequest, Verification, Verifier, VerifyConfig,
+};
 use hanko::dmarc::{self, Identifiers};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{split_message, Headers, MessageLimits};
@@ -84,23 +86,13 @@ fn generated_message(name: &str) -> Vec<u8> {
 
 /// Signs with the test key as the case says.
 fn sign(setup: &Setup, message: &[u8], how: &Value) -> Vec<u8> {
-    let (head, body) = split_message(message);
-    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
     let domain = text(how, "domain").unwrap_or_else(|| "example.com".into());
     let mut request = SigningRequest::new(&setup.key, &domain, "ed").unwrap();
     request.body_length = how
         .get("body_length")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let mut signer = Signer::new(&headers, vec![request]).unwrap();
-    signer.body(body);
-    let mut out = Vec::new();
-    for field in signer.finish(NOW).unwrap() {
-        out.extend_from_slice(field.raw());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(message);
-    out
+    sign_message(message, vec![request], NOW).unwrap()
 }
 
 /// A change made after signing.

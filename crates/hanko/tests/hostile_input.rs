@@ -4,7 +4,9 @@
 mod common;
 
 use common::{verdicts, verify, MapDns};
-use hanko::dkim::{key_record_for, DkimVerdict, Signer, SigningRequest, Verifier, VerifyConfig};
+use hanko::dkim::{
+    key_record_for, sign_message, DkimVerdict, Signer, SigningRequest, Verifier, VerifyConfig,
+};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{split_message, Headers, MessageError, MessageLimits, MessageReader};
 
@@ -33,21 +35,8 @@ fn signed_setup() -> (SigningKey, MapDns) {
 }
 
 fn sign(key: &SigningKey, message: &[u8]) -> Vec<u8> {
-    let (head, body) = split_message(message);
-    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
-    let mut signer = Signer::new(
-        &headers,
-        vec![SigningRequest::new(key, "example.com", "s").unwrap()],
-    )
-    .unwrap();
-    signer.body(body);
-    let mut out = Vec::new();
-    for field in signer.finish(1_700_000_000).unwrap() {
-        out.extend_from_slice(field.raw());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(message);
-    out
+    let request = SigningRequest::new(key, "example.com", "s").unwrap();
+    sign_message(message, vec![request], 1_700_000_000).unwrap()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::MapDns;
 use hanko::dkim::{
-    key_record_for, DkimFailure, DkimVerdict, Signer, SigningRequest, Verifier, VerifyConfig,
+    key_record_for, sign_message, DkimFailure, DkimVerdict, SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::{self, DmarcProblem, DmarcVerdict, Identifiers};
 use hanko::dns::{Lookup, LookupFuture, Mx, TxtAnswer};
@@ -66,9 +66,7 @@ fn signed(count: usize, expire_after: Option<u64>) -> (Vec<u8>, MapDns) {
         "ed._domainkey.example.com",
         &key_record_for(&key, &Default::default()).unwrap(),
     );
-    let message = b"From: a@example.com\r\nSubject: limits\r\n\r\nbody\r\n".to_vec();
-    let (head, body) = split_message(&message);
-    let headers = headers_of(head).unwrap();
+    let message = b"From: a@example.com\r\nSubject: limits\r\n\r\nbody\r\n";
     let requests = (0..count)
         .map(|_| {
             let mut r = SigningRequest::new(&key, "example.com", "ed").unwrap();
@@ -76,14 +74,7 @@ fn signed(count: usize, expire_after: Option<u64>) -> (Vec<u8>, MapDns) {
             r
         })
         .collect();
-    let mut signer = Signer::new(&headers, requests).unwrap();
-    signer.body(body);
-    let mut out = Vec::new();
-    for field in signer.finish(NOW).unwrap() {
-        out.extend_from_slice(field.raw());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(&message);
+    let out = sign_message(message, requests, NOW).unwrap();
     (out, dns)
 }
 

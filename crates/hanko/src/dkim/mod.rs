@@ -26,7 +26,7 @@ pub use canonicalize::{
     BodyHash, BodyHasher,
 };
 pub use key_record::{key_record_for, KeyRecord, KeyRecordError, KeyRecordOptions};
-pub use sign::{SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
+pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub use verify::{
     DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification, Verifier,

@@ -7,7 +7,7 @@ use base64::Engine;
 use super::canonicalize::{canonicalize_header, select_headers, BodyHasher};
 use super::{Canonicalization, CanonicalizationAlgorithm, HashAlgorithm, SigningAlgorithm};
 use crate::keys::{KeyError, SigningKey};
-use crate::message::{HeaderField, Headers};
+use crate::message::{mbox_separator_len, split_message, HeaderField, Headers, MessageLimits};
 use crate::name::{DomainName, NameError, Selector};
 
 /// The header fields signed by default, when present: the RFC 6376 §5.4.1 list plus the
@@ -54,6 +54,8 @@ pub enum SignError {
     NothingToSign,
     /// The key could not sign.
     Key(KeyError),
+    /// [`sign_message`]: the header section could not be read.
+    MalformedMessage(String),
 }
 
 impl fmt::Display for SignError {
@@ -67,6 +69,7 @@ impl fmt::Display for SignError {
             }
             SignError::NothingToSign => f.write_str("no signing key given"),
             SignError::Key(e) => write!(f, "{e}"),
+            SignError::MalformedMessage(why) => write!(f, "cannot read the message: {why}"),
         }
     }
 }
@@ -347,6 +350,32 @@ impl Folder {
     }
 }
 
+/// Signs a whole message held in memory (CRLF line ends) and returns it with one
+/// DKIM-Signature field per request on top, in request order, below an mbox `From ` line if
+/// the message starts with one. For a message too large to hold, feed a [`Signer`] from a
+/// [`MessageReader`](crate::message::MessageReader) instead, as `hanko sign` does.
+pub fn sign_message(
+    message: &[u8],
+    requests: Vec<SigningRequest>,
+    now: u64,
+) -> Result<Vec<u8>, SignError> {
+    let (head, body) = split_message(message);
+    let headers = Headers::parse(head, &MessageLimits::default())
+        .map_err(|e| SignError::MalformedMessage(e.to_string()))?;
+    let mut signer = Signer::new(&headers, requests)?;
+    signer.body(body);
+    let fields = signer.finish(now)?;
+    let separator = mbox_separator_len(message);
+    let mut out = Vec::with_capacity(message.len() + 1024);
+    out.extend_from_slice(&message[..separator]);
+    for field in &fields {
+        out.extend_from_slice(field.raw());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&message[separator..]);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +432,29 @@ mod tests {
             Signer::new(&headers("From: x\r\n"), vec![bad]).err(),
             Some(SignError::BadIdentity(_))
         ));
+    }
+
+    #[test]
+    fn sign_message_puts_fields_on_top_but_below_an_mbox_line() {
+        let key = SigningKey::generate(KeySpec::Ed25519).unwrap();
+        let request = || vec![SigningRequest::new(&key, "example.com", "s").unwrap()];
+        let plain = b"From: a@example.com\r\n\r\nhi\r\n";
+        let signed = sign_message(plain, request(), 1).unwrap();
+        assert!(signed.starts_with(b"DKIM-Signature: v=1;"));
+        assert!(signed.ends_with(plain));
+        let mbox =
+            b"From a@example.com Mon Nov 23 10:00:00 2026\r\nFrom: a@example.com\r\n\r\nhi\r\n";
+        let signed = sign_message(mbox, request(), 1).unwrap();
+        assert!(
+            signed.starts_with(b"From a@example.com Mon Nov 23 10:00:00 2026\r\nDKIM-Signature: ")
+        );
+        assert!(matches!(
+            sign_message(b"not a header\r\n\r\n", request(), 1),
+            Err(SignError::MalformedMessage(_))
+        ));
+        assert_eq!(
+            sign_message(b"Subject: x\r\n\r\n", request(), 1),
+            Err(SignError::NoFromField)
+        );
     }
 }
