@@ -58,7 +58,8 @@ fn big_message(path: &Path, megabytes: usize) {
     file.flush().unwrap();
 }
 
-const PEAK_LIMIT_KIB: u64 = 64 * 1024;
+/// Issue 8: a 50 MB message signs and verifies in under 32 MB (about 14 MiB measured).
+const PEAK_LIMIT_KIB: u64 = 32 * 1024;
 
 /// `hanko sign` with the example Ed25519 key, followed by `extra` arguments.
 fn sign_args(extra: &[&str]) -> Vec<String> {
