@@ -1063,15 +1063,7 @@ async fn check_dmarc<L: Lookup + ?Sized>(
             );
         }
     }
-    // The tags as written, for the explanation (the resolver's cache answers this again).
-    if let Ok(records) = lookup.txt(&format!("_dmarc.{found_at}")).await {
-        let text = records
-            .iter()
-            .find(|r| crate::dmarc::is_dmarc_record(&String::from_utf8_lossy(r)));
-        if let Some(Ok(tags)) = text.map(|t| crate::message::TagList::parse(t)) {
-            check.tags = notes(&tags, explain_dmarc_tag);
-        }
-    }
+    check.tags = notes(&record.tags, explain_dmarc_tag);
     check.organizational_domain = Some(organization);
     check.record = Some(record);
     check

@@ -167,6 +167,8 @@ pub struct DmarcRecord {
     /// Tags read and not used: RFC 7489's `pct`, `rf`, `ri`, and unknown tags (RFC 9989
     /// §4.7: unknown tags MUST be ignored).
     pub ignored: Vec<IgnoredTag>,
+    /// Every tag as written.
+    pub tags: TagList,
 }
 
 /// Why a record is not a valid DMARC record.
@@ -315,6 +317,7 @@ impl DmarcRecord {
                 ..FailureOptions::default()
             },
             ignored: Vec::new(),
+            tags: TagList::default(),
         };
         let mut seen: Vec<String> = Vec::new();
         for tag in list.tags().iter().skip(1) {
@@ -381,6 +384,7 @@ impl DmarcRecord {
                 }),
             }
         }
+        record.tags = list;
         Ok(record)
     }
 
