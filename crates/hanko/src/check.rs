@@ -872,7 +872,9 @@ async fn check_dkim<L: Lookup + ?Sized>(
             continue;
         }
         let check = check_selector(lookup, domain, selector, config.private_key.as_ref()).await;
-        if !asked && check.record.is_none() {
+        // A probed selector that is absent is not reported; one that is delegated by CNAME
+        // to nowhere is (the Exchange Online tenant that never turned DKIM on).
+        if !asked && check.record.is_none() && check.cname_chain.is_empty() {
             continue;
         }
         let name = &check.name;

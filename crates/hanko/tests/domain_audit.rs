@@ -83,3 +83,22 @@ lax IN TXT "v=spf1 ip4:192.0.2.1 +all"
         .iter()
         .any(|f| f.area == hanko::check::Area::Spf && f.severity == Severity::Error));
 }
+
+#[tokio::test]
+async fn a_probed_selector_delegated_to_nowhere_is_reported() {
+    let zone = r#"$ORIGIN tenant.example.
+@ IN TXT "v=spf1 -all"
+selector1._domainkey IN CNAME selector1-tenant-example._domainkey.tenant.onmicrosoft.example.
+"#;
+    let zone = Zone::parse(zone, "").unwrap();
+    let config = CheckConfig {
+        probe_common_selectors: true,
+        ..CheckConfig::default()
+    };
+    let check = check_domain(&zone, "tenant.example", &config).await;
+    assert_eq!(check.dkim.len(), 1, "{:?}", check.dkim);
+    assert_eq!(check.dkim[0].selector, "selector1");
+    assert!(messages(&check, Severity::Error)
+        .iter()
+        .any(|m| m.starts_with("s=selector1: selector1._domainkey.tenant.example is a CNAME to")));
+}
