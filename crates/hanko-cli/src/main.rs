@@ -2,12 +2,14 @@
 
 #![forbid(unsafe_code)]
 
+mod analyze;
 mod check;
 mod dns;
 mod keygen;
 mod render;
 mod sign;
 mod spf;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand};
 /// hanko (判子): DKIM keys, signing and verification; SPF evaluation.
 ///
 /// Exit status: 0 success (for verify: every signature passed; for spf: the check ran; for
-/// check: no errors found), 1 an authentication failed, there was nothing to authenticate, or
+/// check: no errors found; for analyze: the report was made), 1 an authentication failed, there was nothing to authenticate, or
 /// check found errors, 2 usage or input error.
 #[derive(Parser)]
 #[command(name = "hanko", version, about, long_about = None)]
@@ -40,6 +42,11 @@ enum Command {
     Spf(spf::SpfArgs),
     /// Audit the SPF, DKIM, DMARC, MX and ADSP records a domain publishes.
     Check(check::CheckArgs),
+    /// Explain a message's headers: hops and delays, every signature tag, each verdict and
+    /// why (re-verified unless --offline).
+    Analyze(analyze::AnalyzeArgs),
+    /// Serve the header analyzer as a web page (paste a message, see the report).
+    Serve(serve::ServeArgs),
     /// DKIM utilities.
     Dkim {
         #[command(subcommand)]
@@ -86,6 +93,8 @@ fn main() -> ExitCode {
             Command::Verify(args) => verify::run(args, &cli.dns).await,
             Command::Spf(args) => spf::run(args, &cli.dns).await,
             Command::Check(args) => check::run(args, &cli.dns).await,
+            Command::Analyze(args) => analyze::run(args, &cli.dns).await,
+            Command::Serve(args) => serve::run(args, &cli.dns).await,
             Command::Dkim {
                 command: DkimCommand::Testkey(args),
             } => keygen::testkey(args, &cli.dns).await,

@@ -78,6 +78,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adsp;
+pub mod analyze;
 pub mod authres;
 pub mod check;
 mod crypto;

@@ -331,7 +331,9 @@ pub const SINGLE_INSTANCE: &[&str] = &[
 ];
 
 /// The warnings about which header fields `sig` leaves unsigned.
-fn header_coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning> {
+/// The warnings about what `sig` leaves unsigned in `headers`: fields that should be signed
+/// and are not, and single-instance fields with more copies than `h=` signs.
+pub fn coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning> {
     let mut warnings = Vec::new();
     let count = |name: &str| headers.fields().iter().filter(|f| f.is(name)).count();
     let signed = |name: &str| {
@@ -506,7 +508,7 @@ impl Verifier {
         let raw_tags = TagList::parse(field.value()).ok();
         let parsed = Signature::parse(field.value());
         let header_warnings = match &parsed {
-            Ok(sig) => header_coverage_warnings(headers, sig),
+            Ok(sig) => coverage_warnings(headers, sig),
             Err(_) => Vec::new(),
         };
         let (header_input, hasher) = match &parsed {

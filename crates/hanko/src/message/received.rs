@@ -299,8 +299,11 @@ fn client_of(clause: &Clause) -> Client {
         .next()
         .unwrap_or_default()
         .to_string();
+    // An address literal as the name is what the client said in HELO (`EHLO [10.0.0.5]`,
+    // often a private address behind NAT); the address in the comment is the peer the MTA
+    // saw, so it wins.
+    let literal = ip_of(&name).filter(|_| name.starts_with('['));
     let mut client = Client {
-        ip: ip_of(&name).filter(|_| name.starts_with('[')),
         name,
         ..Client::default()
     };
@@ -342,6 +345,9 @@ fn client_of(clause: &Clause) -> Client {
         && !client.name.eq_ignore_ascii_case("unknown")
     {
         client.reverse_dns = Some(client.name.clone());
+    }
+    if client.ip.is_none() {
+        client.ip = literal;
     }
     client
 }

@@ -1,0 +1,322 @@
+//! hanko's header analyzer as a web page, served by `hanko serve`.
+//!
+//! One page with a paste box and a file drop for an `.eml`; it shows the
+//! [`hanko::analyze::Report`] with green and red verdict badges, an SVG chart of the hop
+//! delays and a JSON download. Everything runs on the server the user starts: nothing leaves
+//! it except the DNS queries of re-verification, and a switch on the form turns those off.
+//! Nothing is stored.
+//!
+//! Routes:
+//! - `GET /` — the form (`?lang=ja` or `?lang=en`; otherwise from `Accept-Language`).
+//! - `POST /` — `multipart/form-data` with `message` (pasted text), `file` (an `.eml`),
+//!   `offline` and `lang`: the form again with the report below it.
+//! - `POST /api/analyze?offline=1&lang=ja` — the message as the request body; the report as
+//!   JSON.
+//!
+//! Limits ([`ServeConfig`]): request size (10 MiB) and analysis time (20 s), each answered
+//! with a page that says which limit was hit (413, 503); bad input gets a report, never a 500.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use hanko_web::{serve, ServeConfig};
+//!
+//! # let zone = hanko_dns::Zone::new();
+//! let dns: std::sync::Arc<dyn hanko::dns::Lookup> = std::sync::Arc::new(zone);
+//! serve(ServeConfig::default(), Some(dns)).await
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod html;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hanko::analyze::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
+use hanko::dns::Lookup;
+
+pub use html::{escape, hop_chart, report_page, report_sections};
+
+/// Settings of the web server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen. Default: `127.0.0.1:8080` (loopback only: the page is for the
+    /// person running it).
+    pub listen: SocketAddr,
+    /// Largest message accepted, in octets. Default: 10 MiB.
+    pub max_message_bytes: usize,
+    /// Longest one analysis may take, DNS included. Default: 20 s.
+    pub analysis_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_message_bytes: 10 * 1024 * 1024,
+            analysis_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    config: ServeConfig,
+    /// `None`: the server was started without DNS; every analysis is offline.
+    lookup: Option<Arc<dyn Lookup>>,
+}
+
+/// The routes, for embedding in another axum application or for tests.
+pub fn router(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> Router {
+    // Room for the multipart framing and the form's other fields.
+    let body_limit = config.max_message_bytes + 64 * 1024;
+    Router::new()
+        .route("/", get(form).post(analyze_form))
+        .route("/api/analyze", post(analyze_api))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(AppState { config, lookup })
+}
+
+/// Serves the page on `config.listen` until the process ends.
+pub async fn serve(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    serve_on(listener, config, lookup).await
+}
+
+/// Serves the page on a listener already bound (`config.listen` is not used).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: ServeConfig,
+    lookup: Option<Arc<dyn Lookup>>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(config, lookup)).await
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Options {
+    lang: Option<String>,
+    offline: Option<String>,
+}
+
+fn language(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    query.and_then(Lang::parse).unwrap_or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(Lang::En, Lang::from_accept_language)
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The form, with the previous input's offline choice kept.
+fn form_html(lang: Lang, offline: bool, config: &ServeConfig) -> String {
+    let other = match lang {
+        Lang::En => "ja",
+        Lang::Ja => "en",
+    };
+    let t = |k| html::ui(lang, k);
+    format!(
+        r#"<section id="input"><form id="analyze-form" method="post" action="/?lang={code}" enctype="multipart/form-data">
+<input type="hidden" name="lang" value="{code}">
+<label for="message"><strong>{paste}</strong></label>
+<textarea id="message" name="message" spellcheck="false" placeholder="Received: from ...&#10;DKIM-Signature: v=1; ...&#10;From: ..."></textarea>
+<div class="drop" id="drop">{drop} <input type="file" id="file" name="file" accept=".eml,.txt,message/rfc822"></div>
+<div class="actions"><button type="submit" id="submit">{analyze}</button>
+<label><input type="checkbox" id="offline" name="offline" value="1"{checked}> {offline_label}</label>
+<a href="/?lang={other}">{language}</a> <small>(max {max} MB)</small></div>
+</form></section>
+<script>
+(function () {{
+  var drop = document.getElementById('drop'), file = document.getElementById('file');
+  ['dragenter', 'dragover'].forEach(function (e) {{ drop.addEventListener(e, function (ev) {{ ev.preventDefault(); drop.classList.add('over'); }}); }});
+  ['dragleave', 'drop'].forEach(function (e) {{ drop.addEventListener(e, function () {{ drop.classList.remove('over'); }}); }});
+  drop.addEventListener('drop', function (ev) {{ ev.preventDefault(); if (ev.dataTransfer.files.length) {{ file.files = ev.dataTransfer.files; }} }});
+}})();
+</script>"#,
+        code = lang.code(),
+        paste = t("paste"),
+        drop = t("drop"),
+        analyze = t("analyze"),
+        checked = if offline { " checked" } else { "" },
+        offline_label = t("offline"),
+        language = t("language"),
+        max = config.max_message_bytes / 1024 / 1024,
+    )
+}
+
+async fn form(
+    State(state): State<AppState>,
+    Query(options): Query<Options>,
+    headers: HeaderMap,
+) -> Html<String> {
+    let lang = language(options.lang.as_deref(), &headers);
+    Html(html::page(lang, &form_html(lang, false, &state.config)))
+}
+
+fn error_page(status: StatusCode, lang: Lang, message: &str, config: &ServeConfig) -> Response {
+    let body = format!(
+        r#"<section id="error" class="error"><h2>{}</h2><p>{}</p></section>{}"#,
+        status.as_u16(),
+        escape(message),
+        form_html(lang, false, config)
+    );
+    (status, Html(html::page(lang, &body))).into_response()
+}
+
+/// What an over-long or broken upload gets, in the page's language.
+fn upload_problem(status: StatusCode, lang: Lang, config: &ServeConfig) -> (StatusCode, String) {
+    let mb = config.max_message_bytes / 1024 / 1024;
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            status,
+            match lang {
+                Lang::En => format!("The message is larger than {mb} MB, the limit of this server."),
+                Lang::Ja => format!("メッセージがこのサーバーの上限 {mb} MB を超えています。"),
+            },
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            lang.pick(
+                "The form could not be read; send it again.",
+                "フォームを読み取れませんでした。もう一度送信してください。",
+            )
+            .to_string(),
+        )
+    }
+}
+
+/// Runs one analysis within the time limit.
+async fn run_analysis(
+    state: &AppState,
+    message: &[u8],
+    offline: bool,
+    lang: Lang,
+) -> Result<Report, (StatusCode, String)> {
+    if message.len() > state.config.max_message_bytes {
+        return Err(upload_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            lang,
+            &state.config,
+        ));
+    }
+    let mut config = AnalyzeConfig::new(now());
+    config.lang = lang;
+    let lookup = state.lookup.as_deref().filter(|_| !offline);
+    let work = async {
+        match lookup {
+            Some(lookup) => analyze(message, Some(lookup), &config).await,
+            None => analyze_offline(message, &config),
+        }
+    };
+    tokio::time::timeout(state.config.analysis_timeout, work)
+        .await
+        .map_err(|_| {
+            let seconds = state.config.analysis_timeout.as_secs_f64();
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                match lang {
+                    Lang::En => format!("The analysis took longer than {seconds} s and was stopped (slow DNS?). Try again, or tick \"offline\"."),
+                    Lang::Ja => format!("解析が {seconds} 秒を超えたため中止しました (DNS が遅い可能性があります)。再試行するか「オフライン」を選んでください。"),
+                },
+            )
+        })
+}
+
+async fn analyze_form(
+    State(state): State<AppState>,
+    Query(options): Query<Options>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let mut lang = language(options.lang.as_deref(), &headers);
+    let mut pasted: Vec<u8> = Vec::new();
+    let mut file: Vec<u8> = Vec::new();
+    let mut offline = false;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                let (status, message) = upload_problem(e.status(), lang, &state.config);
+                return error_page(status, lang, &message, &state.config);
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let data = match field.bytes().await {
+            Ok(data) => data,
+            Err(e) => {
+                let (status, message) = upload_problem(e.status(), lang, &state.config);
+                return error_page(status, lang, &message, &state.config);
+            }
+        };
+        match name.as_str() {
+            "message" => pasted = data.to_vec(),
+            "file" => file = data.to_vec(),
+            "offline" => offline = !data.is_empty(),
+            "lang" => {
+                if let Some(l) = std::str::from_utf8(&data).ok().and_then(Lang::parse) {
+                    lang = l;
+                }
+            }
+            _ => {}
+        }
+    }
+    let message = if file.is_empty() { pasted } else { file };
+    if message.iter().all(u8::is_ascii_whitespace) {
+        let text = lang.pick(
+            "Nothing to analyze: paste a message or choose a file.",
+            "解析する内容がありません。メッセージを貼り付けるか、ファイルを選んでください。",
+        );
+        return error_page(StatusCode::BAD_REQUEST, lang, text, &state.config);
+    }
+    match run_analysis(&state, &message, offline, lang).await {
+        Ok(report) => {
+            let body = format!(
+                "{}{}",
+                form_html(lang, offline, &state.config),
+                report_sections(&report)
+            );
+            Html(html::page(lang, &body)).into_response()
+        }
+        Err((status, text)) => error_page(status, lang, &text, &state.config),
+    }
+}
+
+async fn analyze_api(
+    State(state): State<AppState>,
+    Query(options): Query<Options>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let lang = language(options.lang.as_deref(), &headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let (status, text) = upload_problem(e.status(), lang, &state.config);
+            return (status, axum::Json(serde_json::json!({ "error": text }))).into_response();
+        }
+    };
+    let offline = options
+        .offline
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "" | "0" | "false"));
+    match run_analysis(&state, &body, offline, lang).await {
+        Ok(report) => axum::Json(report).into_response(),
+        Err((status, text)) => (status, axum::Json(serde_json::json!({ "error": text }))).into_response(),
+    }
+}

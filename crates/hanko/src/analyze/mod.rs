@@ -1,0 +1,1020 @@
+//! The header analyzer: explains a message the way a security analyst reads it.
+//!
+//! Give it a whole message or only its header section, pasted from any mail client (see
+//! [`analyze`] for what the reader forgives), and it returns a [`Report`]: who it claims to
+//! be from, the path it took (every `Received` hop oldest first, with delays), every
+//! DKIM-Signature tag by tag, what other servers claimed in Authentication-Results, ARC and
+//! Received-SPF, the anti-spam verdicts Microsoft and SpamAssassin wrote, and hanko's own
+//! re-verification beside those claims, with a diagnosis when a signature fails.
+//!
+//! The verdict comes from hanko's own checks only. Authentication-Results fields in the
+//! message are shown as claims and compared, never believed: anyone can write them.
+//!
+//! ```
+//! use hanko::analyze::{analyze_offline, AnalyzeConfig, Lang};
+//!
+//! let pasted = b"Received: from mail.example.com (mail.example.com [192.0.2.1])\n\
+//!     \tby mx.example.net with ESMTPS id 4A; Mon, 23 Nov 2026 09:00:03 +0900\n\
+//!     From: =?UTF-8?B?5bGx55Sw?= <yamada@example.com>\n\
+//!     Subject: =?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=\n\
+//!     Date: Mon, 23 Nov 2026 09:00:00 +0900\n";
+//! let report = analyze_offline(pasted, &AnalyzeConfig::new(1_795_392_000));
+//! assert_eq!(report.summary.subject.as_deref(), Some("こんにちは"));
+//! assert_eq!(report.summary.from[0].name.as_deref(), Some("山田"));
+//! assert_eq!(report.hops[0].delay_seconds, Some(3));
+//! assert_eq!(report.summary.verdict.status, "unverified");
+//! ```
+//!
+//! Renderers: the `hanko analyze` command prints it as text or JSON (every type here is
+//! `serde::Serialize`), and `hanko-web` draws it as a page.
+
+mod antispam;
+mod claims;
+mod hops;
+mod input;
+mod signatures;
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+pub use antispam::AntispamField;
+pub use claims::{ArcField, Claim, ClaimedProperty, ClaimedResult};
+pub use hops::{format_duration, format_utc, Hop};
+pub use signatures::{SignatureCheck, SignatureReport, TagExplained};
+
+use crate::authres;
+use crate::dkim::{DkimFailure, KeyRecord, Verifier, VerifyConfig};
+use crate::dmarc::{self, DmarcOutcome, DmarcProblem, Identifiers};
+use crate::dns::{DnsError, Lookup, LookupFuture, Mx};
+use crate::message::{traced_connection, Headers};
+use crate::spf::{self, SpfConfig, SpfOutcome};
+
+/// The language of the report's sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English (the default).
+    #[default]
+    En,
+    /// Japanese.
+    Ja,
+}
+
+impl Lang {
+    /// `en` or `ja` (a region suffix such as `ja-JP` is accepted); `None` for others.
+    pub fn parse(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next().unwrap_or_default();
+        match primary.to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// The first language of an HTTP `Accept-Language` value that hanko speaks, by
+    /// preference (`q=`); English when none.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut choices: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Lang::parse(pieces.next()?)?;
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+        choices.first().map_or(Lang::En, |c| c.1)
+    }
+
+    /// The ISO 639-1 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    /// `en` or `ja`, whichever is this language.
+    pub fn pick<'a>(self, en: &'a str, ja: &'a str) -> &'a str {
+        match self {
+            Lang::En => en,
+            Lang::Ja => ja,
+        }
+    }
+}
+
+/// `format!` in the report's language: `tr!(lang, "English {}", "日本語 {}", args...)`.
+macro_rules! tr {
+    ($lang:expr, $en:literal, $ja:literal $(, $arg:expr)* $(,)?) => {
+        match $lang {
+            $crate::analyze::Lang::En => format!($en $(, $arg)*),
+            $crate::analyze::Lang::Ja => format!($ja $(, $arg)*),
+        }
+    };
+}
+pub(crate) use tr;
+
+/// Settings of the analyzer.
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    /// The current time, Unix seconds: for `x=` expiry and re-verification.
+    pub now: u64,
+    /// The language of explanations. Default: English.
+    pub lang: Lang,
+    /// A hop slower than this many seconds is flagged. Default: 300.
+    pub long_delay_seconds: i64,
+    /// Most header fields read; the rest are counted and named in a note. Default: 10,000.
+    pub max_header_fields: usize,
+    /// Most octets of header section read. Default: 10 MiB.
+    pub max_header_bytes: usize,
+    /// Most failed signatures diagnosed (each diagnosis tries up to 200 rebuilt messages).
+    /// Default: 5.
+    pub max_diagnosed_signatures: usize,
+    /// The DKIM verifier's settings.
+    pub verify: VerifyConfig,
+}
+
+impl AnalyzeConfig {
+    /// The defaults, at time `now`.
+    pub fn new(now: u64) -> AnalyzeConfig {
+        AnalyzeConfig {
+            now,
+            lang: Lang::En,
+            long_delay_seconds: 300,
+            max_header_fields: 10_000,
+            max_header_bytes: 10 * 1024 * 1024,
+            max_diagnosed_signatures: 5,
+            verify: VerifyConfig::default(),
+        }
+    }
+}
+
+/// A mailbox of From or To, decoded for display.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Party {
+    /// The display name, RFC 2047 decoded.
+    pub name: Option<String>,
+    /// The address.
+    pub address: Option<String>,
+    /// The address's domain.
+    pub domain: Option<String>,
+}
+
+/// The one-line verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// `pass`, `fail`, `none`, `temperror`, `permerror`, `headers-only` (re-verified, but
+    /// without a body) or `unverified` (offline).
+    pub status: String,
+    /// The verdict in one sentence.
+    pub line: String,
+}
+
+/// The summary at the top of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// From, decoded.
+    pub from: Vec<Party>,
+    /// To, decoded.
+    pub to: Vec<Party>,
+    /// Subject, RFC 2047 decoded.
+    pub subject: Option<String>,
+    /// Date, RFC 3339 in UTC.
+    pub date: Option<String>,
+    /// Date as written.
+    pub date_raw: Option<String>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// Seconds from the first dated point (Date, else the oldest hop) to the newest hop.
+    pub transit_seconds: Option<i64>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// About the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputInfo {
+    /// Octets given.
+    pub bytes: usize,
+    /// Header fields read.
+    pub header_fields: usize,
+    /// Header fields not read (over the limits, or without a name).
+    pub dropped_fields: usize,
+    /// Only a header section was given.
+    pub headers_only: bool,
+    /// `LF`, `CRLF`, `CR`, `mixed` or `none`.
+    pub line_endings: String,
+}
+
+/// The connection SPF was re-checked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionUsed {
+    /// The client IP.
+    pub ip: String,
+    /// The HELO name (`unknown` when no field names it).
+    pub helo: String,
+    /// MAIL FROM.
+    pub mail_from: String,
+    /// Where these came from.
+    pub source: String,
+}
+
+/// A result of hanko's own check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnResult {
+    /// The RFC 8601 result word.
+    pub result: String,
+    /// The domain checked.
+    pub domain: Option<String>,
+    /// Why, in a sentence.
+    pub detail: String,
+}
+
+/// One claimed result next to hanko's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    /// The field it came from (position among header fields, 1 = topmost).
+    pub position: usize,
+    /// Who claimed it (`authserv-id`), when known.
+    pub authserv_id: Option<String>,
+    /// `spf`, `dkim` or `dmarc`.
+    pub method: String,
+    /// What it was about (`d=example.com`, `smtp.mailfrom=...`, `header.from=...`).
+    pub subject: Option<String>,
+    /// The claimed result.
+    pub claimed: String,
+    /// hanko's result for the same thing, when hanko found the same thing.
+    pub hanko: Option<String>,
+    /// Whether they agree.
+    pub agrees: Option<bool>,
+}
+
+/// hanko's own re-verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reverification {
+    /// The connection SPF was evaluated for, when the message records one.
+    pub connection: Option<ConnectionUsed>,
+    /// SPF for the MAIL FROM.
+    pub spf: Option<OwnResult>,
+    /// DMARC for the From domain.
+    pub dmarc: OwnResult,
+    /// The Authentication-Results field hanko would write (authserv-id `hanko`).
+    pub authentication_results: String,
+    /// The claims next to hanko's results.
+    pub comparisons: Vec<Comparison>,
+    /// Notes on the re-verification (why SPF was skipped, ...).
+    pub notes: Vec<String>,
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The language of the sentences.
+    pub lang: Lang,
+    /// About the input.
+    pub input: InputInfo,
+    /// The summary and verdict.
+    pub summary: Summary,
+    /// The hops, oldest first.
+    pub hops: Vec<Hop>,
+    /// The DKIM-Signature fields, top first.
+    pub signatures: Vec<SignatureReport>,
+    /// Authentication-Results, ARC-Authentication-Results and Received-SPF, top first.
+    pub claims: Vec<Claim>,
+    /// ARC-Seal and ARC-Message-Signature fields, top first.
+    pub arc: Vec<ArcField>,
+    /// Anti-spam fields.
+    pub antispam: Vec<AntispamField>,
+    /// hanko's re-verification; `None` offline.
+    pub reverification: Option<Reverification>,
+    /// What could not be read or was repaired.
+    pub notes: Vec<String>,
+}
+
+/// A lookup that is never asked: the offline analysis has nothing to query.
+struct NoDns;
+
+impl Lookup for NoDns {
+    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+    }
+    fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> {
+        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+    }
+    fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> {
+        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+    }
+    fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+    }
+    fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+    }
+}
+
+/// Analyzes without DNS: everything but the re-verification.
+pub fn analyze_offline(input: &[u8], config: &AnalyzeConfig) -> Report {
+    let future = analyze::<NoDns>(input, None, config);
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        // Without a lookup nothing awaits I/O: the first poll finishes.
+        if let std::task::Poll::Ready(report) = future.as_mut().poll(&mut cx) {
+            return report;
+        }
+    }
+}
+
+/// Analyzes `input`: a whole message or its header section, as pasted (LF, CRLF or CR line
+/// ends, blank lines and white space around it, Gmail's "Show original" summary above it,
+/// continuation lines that lost their indentation). With `lookup`, DKIM, SPF and DMARC are
+/// re-verified through it; with `None` the report says what the message claims and
+/// explains it, without checking.
+///
+/// Never fails: what cannot be read is named in [`Report::notes`].
+pub async fn analyze<L: Lookup + ?Sized>(
+    input: &[u8],
+    lookup: Option<&L>,
+    config: &AnalyzeConfig,
+) -> Report {
+    let lang = config.lang;
+    let pasted = input::read(
+        input,
+        config.max_header_fields,
+        config.max_header_bytes,
+        lang,
+    );
+    let headers = &pasted.headers;
+    let date_raw = headers.named("Date").next().map(|f| f.unfolded_value());
+    let mut notes = pasted.notes.clone();
+
+    let sent = hops::sent_date(headers);
+    if let Some(Err(e)) = &sent {
+        notes.push(tr!(
+            lang,
+            "The Date field could not be read: {}.",
+            "Date フィールドを読めませんでした: {}。",
+            e
+        ));
+    }
+    let sent = sent.and_then(Result::ok);
+    let (hops, hop_notes) = hops::hops(headers, sent, config.long_delay_seconds, lang);
+    notes.extend(hop_notes);
+    let start = sent
+        .map(|d| d.unix_seconds)
+        .or_else(|| hops.iter().find_map(|h| h.unix_time));
+    let end = hops.iter().rev().find_map(|h| h.unix_time);
+    let transit_seconds = match (start, end) {
+        (Some(s), Some(e)) => Some(e - s),
+        _ => None,
+    };
+
+    let mut signatures = Vec::new();
+    for (index, field) in headers.fields().iter().enumerate() {
+        if field.is("DKIM-Signature") {
+            let number = signatures.len() + 1;
+            signatures.push((
+                index,
+                signatures::describe(headers, number, field, config.now, lang),
+            ));
+        }
+    }
+    let (claims, arc) = claims::claims(headers, lang);
+    let antispam = antispam::antispam(headers, lang);
+
+    let reverification = match lookup {
+        Some(lookup) => Some(
+            reverify(
+                lookup,
+                headers,
+                pasted.body.as_deref(),
+                &mut signatures,
+                &claims,
+                config,
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let signatures: Vec<SignatureReport> = signatures.into_iter().map(|(_, s)| s).collect();
+    let verdict = verdict(
+        reverification.as_ref(),
+        &signatures,
+        &claims,
+        pasted.body.is_none(),
+        lang,
+    );
+    let decoded = display::decode(headers);
+    Report {
+        lang,
+        input: InputInfo {
+            bytes: input.len(),
+            header_fields: headers.len(),
+            dropped_fields: pasted.dropped_fields,
+            headers_only: pasted.body.is_none(),
+            line_endings: pasted.line_endings.to_string(),
+        },
+        summary: Summary {
+            from: decoded.from,
+            to: decoded.to,
+            subject: decoded.subject,
+            date: sent.map(|d| format_utc(d.unix_seconds)),
+            date_raw,
+            message_id: decoded.message_id,
+            transit_seconds,
+            verdict,
+        },
+        hops,
+        signatures,
+        claims,
+        arc,
+        antispam,
+        reverification,
+        notes,
+    }
+}
+
+mod display {
+    //! Display decoding (RFC 2047 words, charsets such as ISO-2022-JP) through mail-parser.
+
+    use super::Party;
+    use crate::message::Headers;
+    use mail_parser::{Address, MessageParser};
+
+    pub(super) struct Decoded {
+        pub from: Vec<Party>,
+        pub to: Vec<Party>,
+        pub subject: Option<String>,
+        pub message_id: Option<String>,
+    }
+
+    fn parties(address: Option<&Address<'_>>) -> Vec<Party> {
+        address
+            .map(|a| {
+                a.iter()
+                    .map(|m| {
+                        let address = m.address().map(str::to_string);
+                        Party {
+                            name: m.name().map(str::to_string).filter(|n| !n.is_empty()),
+                            domain: address
+                                .as_deref()
+                                .and_then(|a| a.rsplit_once('@'))
+                                .map(|(_, d)| d.to_ascii_lowercase()),
+                            address,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(super) fn decode(headers: &Headers) -> Decoded {
+        // Only the fields shown are given to the parser: it need not see the rest.
+        let mut section = Vec::new();
+        for name in ["From", "To", "Subject", "Message-ID"] {
+            if let Some(f) = headers.named(name).next() {
+                section.extend_from_slice(f.raw());
+                section.extend_from_slice(b"\r\n");
+            }
+        }
+        section.extend_from_slice(b"\r\n");
+        let parsed = MessageParser::new().parse_headers(&section[..]);
+        match parsed {
+            Some(m) => Decoded {
+                from: parties(m.from()),
+                to: parties(m.to()),
+                subject: m.subject().map(str::to_string),
+                message_id: m.message_id().map(str::to_string),
+            },
+            None => Decoded {
+                from: Vec::new(),
+                to: Vec::new(),
+                subject: None,
+                message_id: None,
+            },
+        }
+    }
+}
+
+/// The connection SPF is re-checked for: from the topmost Received-SPF with `client-ip=`,
+/// else from the topmost Authentication-Results `spf=` entry naming an IP, else from the
+/// topmost Received field with a client IP. MAIL FROM from the same field, else from
+/// Return-Path.
+fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<ConnectionUsed> {
+    let return_path = headers
+        .named("Return-Path")
+        .next()
+        .and_then(|f| crate::message::return_path(&f.unfolded_value()));
+    let helo_for = |ip: IpAddr| {
+        headers.named("Received").find_map(|f| {
+            let r = crate::message::Received::parse(&f.unfolded_value());
+            let client = r.client?;
+            (client.ip? == ip).then(|| client.helo_name().to_string())
+        })
+    };
+    let rank = |c: &&Claim| match c.field.to_ascii_lowercase().as_str() {
+        "received-spf" => 0,
+        "authentication-results" => 1,
+        _ => 2,
+    };
+    // Microsoft's Received-SPF names no envelope sender; its Authentication-Results does.
+    let claimed_mail_from = claims
+        .iter()
+        .flat_map(|c| &c.results)
+        .filter(|r| r.method == "spf")
+        .find_map(|r| r.property("smtp.mailfrom"))
+        .map(str::to_string);
+    let mut ordered: Vec<&Claim> = claims.iter().collect();
+    ordered.sort_by_key(rank);
+    for claim in ordered {
+        let Some(spf) = claim.results.iter().find(|r| r.method == "spf") else {
+            continue;
+        };
+        let ip = spf
+            .property("client-ip")
+            .or_else(|| spf.property("smtp.remote-ip"))
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .or_else(|| {
+                spf.comment.as_deref().and_then(|c| {
+                    c.split(|ch: char| ch.is_whitespace() || ch == '(' || ch == ')')
+                        .find_map(|w| w.trim_end_matches([',', ';', '.']).parse::<IpAddr>().ok())
+                })
+            });
+        let Some(ip) = ip else { continue };
+        let mail_from = spf
+            .property("envelope-from")
+            .or_else(|| spf.property("smtp.mailfrom"))
+            .map(str::to_string)
+            .or_else(|| return_path.clone())
+            .or_else(|| claimed_mail_from.clone());
+        let helo = spf
+            .property("helo")
+            .or_else(|| spf.property("smtp.helo"))
+            .map(str::to_string)
+            .or_else(|| helo_for(ip))
+            .unwrap_or_else(|| "unknown".into());
+        return Some(ConnectionUsed {
+            ip: ip.to_string(),
+            helo,
+            mail_from: match mail_from {
+                Some(m) => m,
+                None => continue,
+            },
+            source: tr!(
+                lang,
+                "the {} field at position {}, written by {}",
+                "{} フィールド (上から {} 番目、{} が記録)",
+                claim.field,
+                claim.position,
+                claim.authserv_id.as_deref().unwrap_or("?")
+            ),
+        });
+    }
+    let traced = traced_connection(headers, 1).ok()?;
+    Some(ConnectionUsed {
+        ip: traced.ip.to_string(),
+        helo: traced.helo,
+        mail_from: traced.mail_from.or(return_path)?,
+        source: tr!(
+            lang,
+            "Received field {} (the topmost with a client IP) and Return-Path",
+            "Received フィールド {} (クライアント IP を記録した最上位のもの) と Return-Path",
+            traced.field_number
+        ),
+    })
+}
+
+fn dmarc_detail(outcome: &DmarcOutcome, lang: Lang) -> String {
+    let aligned: Vec<String> = outcome
+        .evaluations
+        .iter()
+        .flat_map(|e| {
+            let dkim = e
+                .dkim
+                .iter()
+                .filter(|a| a.pass && a.aligned)
+                .map(|a| format!("DKIM d={}", a.domain));
+            let spf = e
+                .spf
+                .iter()
+                .filter(|a| a.pass && a.aligned)
+                .map(|a| format!("SPF {}", a.domain));
+            dkim.chain(spf).collect::<Vec<_>>()
+        })
+        .collect();
+    let policy = outcome
+        .evaluations
+        .iter()
+        .find_map(|e| e.policy)
+        .map(|p| p.as_str())
+        .unwrap_or("-");
+    match (&outcome.problem, lang) {
+        (None, Lang::En) => format!("aligned and passed: {}", aligned.join(", ")),
+        (None, Lang::Ja) => format!("アラインして pass: {}", aligned.join(", ")),
+        (Some(DmarcProblem::NotAligned), Lang::En) => format!(
+            "no aligned DKIM signature or SPF passed; the owner's policy is p={policy}"
+        ),
+        (Some(DmarcProblem::NotAligned), Lang::Ja) => format!(
+            "アラインした DKIM 署名も SPF も pass していません。ドメイン所有者のポリシーは p={policy} です"
+        ),
+        (Some(DmarcProblem::NoPolicy), Lang::Ja) => "DMARC レコードがありません".into(),
+        (Some(problem), _) => problem.to_string(),
+    }
+}
+
+/// hanko's checks, filling each signature's `check` and `diagnosis`.
+async fn reverify<L: Lookup + ?Sized>(
+    lookup: &L,
+    headers: &Headers,
+    body: Option<&[u8]>,
+    signatures: &mut [(usize, SignatureReport)],
+    claims: &[Claim],
+    config: &AnalyzeConfig,
+) -> Reverification {
+    let lang = config.lang;
+    let mut notes = Vec::new();
+    let mut verifier = Verifier::new(headers, config.verify.clone());
+    verifier.body(body.unwrap_or_default());
+    let dkim = verifier.finish(lookup, config.now).await;
+
+    let mut diagnosed = 0;
+    for result in &dkim.results {
+        let Some((_, report)) = signatures
+            .iter_mut()
+            .find(|(index, _)| *index == result.field_index)
+        else {
+            continue;
+        };
+        signatures::record_check(report, result, body.is_none(), lang);
+        let changed = matches!(
+            result.failure,
+            Some(DkimFailure::BodyHashMismatch { .. } | DkimFailure::SignatureMismatch)
+        );
+        let headers_only_ok = report
+            .check
+            .as_ref()
+            .is_some_and(|c| c.headers_verified_body_not_checked);
+        if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
+            diagnosed += 1;
+            let key = match &result.signature {
+                Some(sig) => fetch_key(lookup, &sig.key_name()).await,
+                None => None,
+            };
+            let field = &headers.fields()[result.field_index];
+            report.diagnosis =
+                signatures::diagnose(headers, field, result, key.as_ref(), body, lang);
+        }
+    }
+    if dkim.skipped > 0 {
+        notes.push(tr!(
+            lang,
+            "{} more DKIM-Signature field(s) were not verified (at most {} are).",
+            "さらに {} 個の DKIM-Signature は検証していません (上限 {} 個)。",
+            dkim.skipped,
+            config.verify.max_signatures
+        ));
+    }
+
+    let connection = connection(headers, claims, lang);
+    let spf = match &connection {
+        Some(c) => match c.ip.parse::<IpAddr>() {
+            Ok(ip) => Some(
+                spf::check_mail_from(
+                    lookup,
+                    &SpfConfig {
+                        receiver: "hanko".into(),
+                        ..SpfConfig::default()
+                    },
+                    ip,
+                    &c.mail_from,
+                    &c.helo,
+                    config.now,
+                )
+                .await,
+            ),
+            Err(_) => None,
+        },
+        None => {
+            notes.push(
+                lang.pick(
+                    "SPF was not re-checked: no field records the client IP address and the MAIL FROM.",
+                    "SPF は再確認していません。クライアントの IP アドレスと MAIL FROM を記録したフィールドがありません。",
+                )
+                .into(),
+            );
+            None
+        }
+    };
+
+    // Headers only: a signature whose header part verified counts as it would with its body.
+    let mut identifiers = Identifiers::from_results(&dkim, spf.as_ref());
+    if body.is_none() {
+        for (result, id) in dkim.results.iter().zip(identifiers.dkim.iter_mut()) {
+            if matches!(
+                result.failure,
+                Some(DkimFailure::BodyHashMismatch {
+                    headers_intact: true
+                })
+            ) {
+                id.pass = true;
+            }
+        }
+    }
+    let dmarc_outcome = dmarc::check(lookup, headers, &identifiers).await;
+    let field = authres::from::receiver("hanko", spf.as_ref(), &dkim, &dmarc_outcome, None);
+    let comparisons = compare(claims, &dkim, spf.as_ref(), &dmarc_outcome, body.is_none());
+    Reverification {
+        connection,
+        spf: spf.as_ref().map(|o| spf_result(o, lang)),
+        dmarc: OwnResult {
+            result: dmarc_outcome.verdict.as_str().to_string(),
+            domain: dmarc_outcome.author_domain.clone(),
+            detail: dmarc_detail(&dmarc_outcome, lang),
+        },
+        authentication_results: field.to_field(),
+        comparisons,
+        notes,
+    }
+}
+
+fn spf_result(outcome: &SpfOutcome, lang: Lang) -> OwnResult {
+    let detail = match (&outcome.problem, &outcome.matched) {
+        (Some(p), _) => p.to_string(),
+        (None, Some(m)) => tr!(
+            lang,
+            "{} matched {} in the policy of {}",
+            "{} は {} のポリシーの {} に一致しました",
+            outcome.ip,
+            m.term,
+            m.domain
+        ),
+        (None, None) => tr!(
+            lang,
+            "no term of {}'s policy matched {}",
+            "{} のポリシーには {} に一致する項目がありません",
+            outcome.domain,
+            outcome.ip
+        ),
+    };
+    OwnResult {
+        result: outcome.verdict.as_str().to_string(),
+        domain: Some(outcome.domain.clone()),
+        detail,
+    }
+}
+
+async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Option<KeyRecord> {
+    let answer = lookup.txt_with_aliases(name).await.ok()?;
+    answer
+        .records
+        .iter()
+        .find_map(|r| KeyRecord::parse(r).ok())
+}
+
+/// Each claimed spf/dkim/dmarc result next to hanko's.
+fn compare(
+    claims: &[Claim],
+    dkim: &crate::dkim::Verification,
+    spf: Option<&SpfOutcome>,
+    dmarc: &DmarcOutcome,
+    headers_only: bool,
+) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for claim in claims {
+        for r in &claim.results {
+            let (subject, hanko) = match r.method.as_str() {
+                "dkim" => {
+                    let d = r.property("header.d").or_else(|| r.property("header.i"));
+                    let b = r.property("header.b");
+                    let found = dkim.results.iter().find(|ours| {
+                        let same_b = match (b, &ours.header_b) {
+                            (Some(b), Some(ob)) => {
+                                let n = b.len().min(ob.len());
+                                n > 0 && b[..n] == ob[..n]
+                            }
+                            _ => true,
+                        };
+                        let same_d = match (d, &ours.domain) {
+                            (Some(d), Some(od)) => {
+                                let d = d.rsplit('@').next().unwrap_or(d);
+                                d.eq_ignore_ascii_case(od)
+                            }
+                            _ => false,
+                        };
+                        same_b && same_d
+                    });
+                    let hanko = match found {
+                        // Headers only: a signature whose header part verified is compared
+                        // as the pass it would be with its body.
+                        Some(ours)
+                            if headers_only
+                                && matches!(
+                                    ours.failure,
+                                    Some(DkimFailure::BodyHashMismatch {
+                                        headers_intact: true
+                                    })
+                                ) =>
+                        {
+                            Some("pass".to_string())
+                        }
+                        Some(ours) => Some(ours.verdict.as_str().to_string()),
+                        None if dkim.results.is_empty() => Some("none".to_string()),
+                        None => None,
+                    };
+                    let subject = match (r.property("header.d"), r.property("header.i")) {
+                        (Some(d), _) => Some(format!("d={d}")),
+                        (None, Some(i)) => Some(format!("i={i}")),
+                        (None, None) => None,
+                    };
+                    (subject, hanko)
+                }
+                "spf" => (
+                    r.property("smtp.mailfrom")
+                        .or_else(|| r.property("envelope-from"))
+                        .map(|m| format!("smtp.mailfrom={m}")),
+                    spf.map(|o| o.verdict.as_str().to_string()),
+                ),
+                "dmarc" => (
+                    r.property("header.from").map(|f| format!("header.from={f}")),
+                    Some(dmarc.verdict.as_str().to_string()),
+                ),
+                _ => continue,
+            };
+            let agrees = hanko
+                .as_deref()
+                .map(|h| h.eq_ignore_ascii_case(&r.result));
+            out.push(Comparison {
+                position: claim.position,
+                authserv_id: claim.authserv_id.clone(),
+                method: r.method.clone(),
+                subject,
+                claimed: r.result.clone(),
+                hanko,
+                agrees,
+            });
+        }
+    }
+    out
+}
+
+/// The one-line verdict, from hanko's own results only.
+fn verdict(
+    reverification: Option<&Reverification>,
+    signatures: &[SignatureReport],
+    claims: &[Claim],
+    headers_only: bool,
+    lang: Lang,
+) -> Verdict {
+    let Some(own) = reverification else {
+        let signed: Vec<&str> = signatures
+            .iter()
+            .filter_map(|s| s.domain.as_deref())
+            .collect();
+        let claimed = claims
+            .iter()
+            .find(|c| c.field.eq_ignore_ascii_case("Authentication-Results"))
+            .map(|c| {
+                let words: Vec<String> = c
+                    .results
+                    .iter()
+                    .map(|r| format!("{}={}", r.method, r.result))
+                    .collect();
+                tr!(
+                    lang,
+                    " The topmost Authentication-Results ({}) claims {}: a claim, not a proof.",
+                    " 最上位の Authentication-Results ({}) は {} と主張していますが、主張であって証明ではありません。",
+                    c.authserv_id.as_deref().unwrap_or("?"),
+                    words.join(" ")
+                )
+            })
+            .unwrap_or_default();
+        let line = if signed.is_empty() {
+            tr!(
+                lang,
+                "Not verified (offline); the message carries no DKIM signature.{}",
+                "オフラインのため検証していません。DKIM 署名はありません。{}",
+                claimed
+            )
+        } else {
+            tr!(
+                lang,
+                "Not verified (offline); DKIM signature(s) by {}.{}",
+                "オフラインのため検証していません。DKIM 署名: {}。{}",
+                signed.join(", "),
+                claimed
+            )
+        };
+        return Verdict {
+            status: "unverified".into(),
+            line,
+        };
+    };
+    let dmarc = &own.dmarc;
+    let domain = dmarc.domain.as_deref().unwrap_or("?");
+    let dkim_pass: Vec<&str> = signatures
+        .iter()
+        .filter(|s| s.check.as_ref().is_some_and(|c| c.verdict == "pass"))
+        .filter_map(|s| s.domain.as_deref())
+        .collect();
+    let mut status = dmarc.result.clone();
+    let mut line = match dmarc.result.as_str() {
+        "pass" => tr!(
+            lang,
+            "Authenticated: DMARC pass for {} ({}).",
+            "認証済み: {} の DMARC は pass です ({})。",
+            domain,
+            dmarc.detail
+        ),
+        "fail" => tr!(
+            lang,
+            "Not authenticated: DMARC fail for {}: {}.",
+            "認証されていません: {} の DMARC は fail です。{}。",
+            domain,
+            dmarc.detail
+        ),
+        "none" if !dkim_pass.is_empty() => tr!(
+            lang,
+            "{} publishes no DMARC policy; DKIM pass for {}.",
+            "{} は DMARC ポリシーを公開していません。DKIM は {} で pass しています。",
+            domain,
+            dkim_pass.join(", ")
+        ),
+        "none" => tr!(
+            lang,
+            "The sender cannot be confirmed: {} publishes no DMARC policy ({}) and no DKIM signature passed.",
+            "送信者を確認できません: {} は DMARC ポリシーを公開しておらず ({})、pass した DKIM 署名もありません。",
+            domain,
+            dmarc.detail
+        ),
+        _ => tr!(
+            lang,
+            "Could not be decided: DMARC {} for {} ({}).",
+            "判定できませんでした: {} の DMARC は {} です ({})。",
+            dmarc.result,
+            domain,
+            dmarc.detail
+        ),
+    };
+    if headers_only {
+        status = "headers-only".into();
+        line = tr!(
+            lang,
+            "Headers only, so the body is unchecked. If the body is unchanged: {}",
+            "ヘッダーのみのため本文は未確認です。本文が変わっていなければ: {}",
+            line
+        );
+    }
+    let disputed: Vec<String> = own
+        .comparisons
+        .iter()
+        .filter(|c| c.agrees == Some(false))
+        .map(|c| {
+            format!(
+                "{}={} ({})",
+                c.method,
+                c.claimed,
+                c.authserv_id.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let broken = signatures.iter().any(|s| !s.diagnosis.is_empty());
+    if broken && status != "pass" {
+        line.push_str(lang.pick(
+            " DKIM signatures broke on the way: see the diagnosis.",
+            " 途中で DKIM 署名が壊れています。診断を参照してください。",
+        ));
+    }
+    if !disputed.is_empty() && !headers_only {
+        line.push_str(&tr!(
+            lang,
+            " hanko's own checks disagree with claims in the message: {}.",
+            " メッセージ内の主張と hanko の検証結果が食い違っています: {}。",
+            disputed.join(", ")
+        ));
+    }
+    Verdict { status, line }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages() {
+        assert_eq!(Lang::parse("ja-JP"), Some(Lang::Ja));
+        assert_eq!(Lang::parse("fr"), None);
+        assert_eq!(
+            Lang::from_accept_language("fr-FR,ja;q=0.9,en;q=0.8"),
+            Lang::Ja
+        );
+        assert_eq!(Lang::from_accept_language("en-US,ja;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+        assert_eq!(tr!(Lang::Ja, "{} hops", "{} ホップ", 3), "3 ホップ");
+    }
+}
