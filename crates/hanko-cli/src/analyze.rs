@@ -78,9 +78,19 @@ pub async fn run(args: AnalyzeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// `text` padded with spaces to `width` terminal columns (East Asian characters take two).
+fn pad(text: &str, width: usize) -> String {
+    let columns: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    format!("{text}{}", " ".repeat(width.saturating_sub(columns)))
+}
+
 fn heading(out: &mut String, lang: Lang, en: &str, ja: &str) {
     let title = lang.pick(en, ja);
-    let _ = writeln!(out, "\n{title}\n{}", "=".repeat(title.chars().count().max(4)));
+    let columns = title
+        .chars()
+        .map(|c| if c.is_ascii() { 1 } else { 2 })
+        .sum::<usize>();
+    let _ = writeln!(out, "\n{title}\n{}", "=".repeat(columns.max(4)));
 }
 
 /// The report as text for a terminal.
@@ -106,7 +116,7 @@ pub fn text(report: &Report) -> String {
     let parties = |ps: &[analyze::Party]| ps.iter().map(party).collect::<Vec<_>>().join(", ");
     let mut row = |label: &str, value: Option<String>| {
         if let Some(v) = value {
-            let _ = writeln!(out, "  {label:<12} {v}");
+            let _ = writeln!(out, "  {} {v}", pad(label, 12));
         }
     };
     row(
@@ -120,12 +130,10 @@ pub fn text(report: &Report) -> String {
     row(l("Subject", "件名"), s.subject.clone());
     row(
         l("Date", "日時"),
-        s.date_raw
-            .clone()
-            .map(|raw| match &s.date {
-                Some(utc) => format!("{raw}  ({utc})"),
-                None => raw,
-            }),
+        s.date_raw.clone().map(|raw| match &s.date {
+            Some(utc) => format!("{raw}  ({utc})"),
+            None => raw,
+        }),
     );
     row(l("Message-ID", "Message-ID"), s.message_id.clone());
     row(
@@ -135,10 +143,17 @@ pub fn text(report: &Report) -> String {
 
     heading(&mut out, lang, "Hops (oldest first)", "経路 (古い順)");
     if report.hops.is_empty() {
-        let _ = writeln!(out, "  {}", l("No Received fields.", "Received フィールドはありません。"));
+        let _ = writeln!(
+            out,
+            "  {}",
+            l("No Received fields.", "Received フィールドはありません。")
+        );
     }
     for hop in &report.hops {
-        let delay = hop.delay_seconds.map(format_duration).unwrap_or_else(|| "-".into());
+        let delay = hop
+            .delay_seconds
+            .map(format_duration)
+            .unwrap_or_else(|| "-".into());
         let mut flags = String::new();
         if hop.clock_skew {
             flags.push_str(l("  [clock skew]", "  [時刻のずれ]"));
@@ -186,7 +201,14 @@ pub fn text(report: &Report) -> String {
 
     heading(&mut out, lang, "DKIM signatures", "DKIM 署名");
     if report.signatures.is_empty() {
-        let _ = writeln!(out, "  {}", l("The message is not signed.", "メッセージは署名されていません。"));
+        let _ = writeln!(
+            out,
+            "  {}",
+            l(
+                "The message is not signed.",
+                "メッセージは署名されていません。"
+            )
+        );
     }
     for sig in &report.signatures {
         let _ = writeln!(
@@ -231,7 +253,11 @@ pub fn text(report: &Report) -> String {
                 sig.unsigned_fields.join(", ")
             );
         }
-        for risk in sig.risks.iter().chain(sig.check.iter().flat_map(|c| &c.warnings)) {
+        for risk in sig
+            .risks
+            .iter()
+            .chain(sig.check.iter().flat_map(|c| &c.warnings))
+        {
             let _ = writeln!(out, "     ! {risk}");
         }
         for line in &sig.diagnosis {
@@ -255,17 +281,24 @@ pub fn text(report: &Report) -> String {
         if let Some(spf) = &own.spf {
             let _ = writeln!(out, "  spf={}  {}", spf.result, spf.detail);
         }
-        let _ = writeln!(
-            out,
-            "  dmarc={}  {}",
-            own.dmarc.result, own.dmarc.detail
-        );
+        let _ = writeln!(out, "  dmarc={}  {}", own.dmarc.result, own.dmarc.detail);
         for note in &own.notes {
             let _ = writeln!(out, "  ! {note}");
         }
-        let _ = writeln!(out, "\n  {}", own.authentication_results.replace("\r\n", "\n  "));
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            own.authentication_results.replace("\r\n", "\n  ")
+        );
         if !own.comparisons.is_empty() {
-            let _ = writeln!(out, "\n  {}", l("Claimed in the message vs hanko:", "メッセージ内の主張と hanko の結果:"));
+            let _ = writeln!(
+                out,
+                "\n  {}",
+                l(
+                    "Claimed in the message vs hanko:",
+                    "メッセージ内の主張と hanko の結果:"
+                )
+            );
             for c in &own.comparisons {
                 let mark = match c.agrees {
                     Some(true) => "=",
@@ -302,7 +335,10 @@ pub fn text(report: &Report) -> String {
             )
         );
         for claim in &report.claims {
-            let instance = claim.instance.map(|i| format!(" i={i}")).unwrap_or_default();
+            let instance = claim
+                .instance
+                .map(|i| format!(" i={i}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {}{} ({}) #{}",
@@ -334,7 +370,11 @@ pub fn text(report: &Report) -> String {
                 f.field,
                 f.instance.map_or("?".into(), |i| i.to_string())
             );
-            for tag in f.tags.iter().filter(|t| matches!(t.tag.as_str(), "cv" | "d" | "s" | "a" | "t")) {
+            for tag in f
+                .tags
+                .iter()
+                .filter(|t| matches!(t.tag.as_str(), "cv" | "d" | "s" | "a" | "t"))
+            {
                 let _ = writeln!(out, "     {:>3}={:<24} {}", tag.tag, tag.value, tag.meaning);
             }
         }

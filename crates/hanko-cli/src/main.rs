@@ -7,9 +7,9 @@ mod check;
 mod dns;
 mod keygen;
 mod render;
+mod serve;
 mod sign;
 mod spf;
-mod serve;
 mod verify;
 
 use std::process::ExitCode;

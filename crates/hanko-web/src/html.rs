@@ -228,7 +228,11 @@ pub fn report_sections(report: &Report) -> String {
     );
 
     // Summary.
-    let _ = write!(out, r#"<section id="summary"><h2>{}</h2><table>"#, t("summary"));
+    let _ = write!(
+        out,
+        r#"<section id="summary"><h2>{}</h2><table>"#,
+        t("summary")
+    );
     let mut row = |label: &str, value: String| {
         if !value.is_empty() {
             let _ = write!(out, "<tr><th>{}</th><td>{value}</td></tr>", escape(label));
@@ -252,8 +256,14 @@ pub fn report_sections(report: &Report) -> String {
             )
         },
     );
-    row(t("to"), s.to.iter().map(party).collect::<Vec<_>>().join(", "));
-    row(t("subject"), s.subject.as_deref().map(escape).unwrap_or_default());
+    row(
+        t("to"),
+        s.to.iter().map(party).collect::<Vec<_>>().join(", "),
+    );
+    row(
+        t("subject"),
+        s.subject.as_deref().map(escape).unwrap_or_default(),
+    );
     row(
         t("date"),
         match (&s.date_raw, &s.date) {
@@ -262,8 +272,17 @@ pub fn report_sections(report: &Report) -> String {
             _ => String::new(),
         },
     );
-    row("Message-ID", s.message_id.as_deref().map(|m| format!("<code>{}</code>", escape(m))).unwrap_or_default());
-    row(t("transit"), s.transit_seconds.map(format_duration).unwrap_or_default());
+    row(
+        "Message-ID",
+        s.message_id
+            .as_deref()
+            .map(|m| format!("<code>{}</code>", escape(m)))
+            .unwrap_or_default(),
+    );
+    row(
+        t("transit"),
+        s.transit_seconds.map(format_duration).unwrap_or_default(),
+    );
     out.push_str("</table></section>");
 
     // Hops.
@@ -279,7 +298,10 @@ pub fn report_sections(report: &Report) -> String {
             t("time")
         );
         for hop in &report.hops {
-            let mut delay = hop.delay_seconds.map(format_duration).unwrap_or_else(|| "-".into());
+            let mut delay = hop
+                .delay_seconds
+                .map(format_duration)
+                .unwrap_or_else(|| "-".into());
             if hop.clock_skew {
                 delay = format!(r#"<span class="bad">{delay} ({})</span>"#, t("skew"));
             } else if hop.long_delay {
@@ -322,7 +344,11 @@ pub fn report_sections(report: &Report) -> String {
     out.push_str("</section>");
 
     // Signatures.
-    let _ = write!(out, r#"<section id="signatures"><h2>{}</h2>"#, t("signatures"));
+    let _ = write!(
+        out,
+        r#"<section id="signatures"><h2>{}</h2>"#,
+        t("signatures")
+    );
     if report.signatures.is_empty() {
         let _ = write!(out, "<p>{}</p>", t("unsigned"));
     }
@@ -355,7 +381,11 @@ pub fn report_sections(report: &Report) -> String {
             let _ = write!(out, r#"<p class="bad">{}</p>"#, escape(e));
         }
         if !sig.diagnosis.is_empty() {
-            let _ = write!(out, "<p><strong>{}</strong></p><ul class=\"diagnosis\">", t("diagnosis"));
+            let _ = write!(
+                out,
+                "<p><strong>{}</strong></p><ul class=\"diagnosis\">",
+                t("diagnosis")
+            );
             for d in &sig.diagnosis {
                 let _ = write!(out, "<li>{}</li>", escape(d));
             }
@@ -403,7 +433,11 @@ pub fn report_sections(report: &Report) -> String {
 
     // hanko's checks beside the claims.
     if let Some(own) = &report.reverification {
-        let _ = write!(out, r#"<section id="checks"><h2>{}</h2><table>"#, t("checks"));
+        let _ = write!(
+            out,
+            r#"<section id="checks"><h2>{}</h2><table>"#,
+            t("checks")
+        );
         if let Some(c) = &own.connection {
             let _ = write!(
                 out,
@@ -416,7 +450,12 @@ pub fn report_sections(report: &Report) -> String {
             );
         }
         if let Some(spf) = &own.spf {
-            let _ = write!(out, "<tr><th>SPF</th><td>{} {}</td></tr>", badge(&spf.result), escape(&spf.detail));
+            let _ = write!(
+                out,
+                "<tr><th>SPF</th><td>{} {}</td></tr>",
+                badge(&spf.result),
+                escape(&spf.detail)
+            );
         }
         let _ = write!(
             out,
@@ -427,7 +466,11 @@ pub fn report_sections(report: &Report) -> String {
         for note in &own.notes {
             let _ = write!(out, r#"<p class="risk">{}</p>"#, escape(note));
         }
-        let _ = write!(out, "<pre class=\"mono\">{}</pre>", escape(&own.authentication_results));
+        let _ = write!(
+            out,
+            "<pre class=\"mono\">{}</pre>",
+            escape(&own.authentication_results)
+        );
         if !own.comparisons.is_empty() {
             let _ = write!(
                 out,
@@ -466,7 +509,10 @@ pub fn report_sections(report: &Report) -> String {
             t("claims-note")
         );
         for claim in &report.claims {
-            let instance = claim.instance.map(|i| format!(" i={i}")).unwrap_or_default();
+            let instance = claim
+                .instance
+                .map(|i| format!(" i={i}"))
+                .unwrap_or_default();
             let _ = write!(
                 out,
                 "<h3>{}{} <small>({} #{})</small></h3>",
@@ -490,7 +536,10 @@ pub fn report_sections(report: &Report) -> String {
                     "<li>{}={} {} <code>{}</code><br><small>{}</small></li>",
                     escape(&r.method),
                     badge(&r.result),
-                    r.comment.as_deref().map(|c| format!("({})", escape(c))).unwrap_or_default(),
+                    r.comment
+                        .as_deref()
+                        .map(|c| format!("({})", escape(c)))
+                        .unwrap_or_default(),
                     escape(&props.join(" ")),
                     escape(&r.meaning)
                 );
@@ -527,7 +576,12 @@ pub fn report_sections(report: &Report) -> String {
     if !report.antispam.is_empty() {
         let _ = write!(out, r#"<section id="antispam"><h2>{}</h2>"#, t("antispam"));
         for f in &report.antispam {
-            let _ = write!(out, "<h3>{} <small>({})</small></h3>", escape(&f.field), escape(&f.vendor));
+            let _ = write!(
+                out,
+                "<h3>{} <small>({})</small></h3>",
+                escape(&f.field),
+                escape(&f.vendor)
+            );
             if f.decoded.is_empty() {
                 let _ = write!(out, "<p><code>{}</code></p>", escape(&f.raw));
             } else {
@@ -584,7 +638,10 @@ mod tests {
 
     #[test]
     fn escaping_and_encoding() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(escape("a\u{0}b"), "a\u{FFFD}b");
         assert_eq!(percent_encode("{\"a\": 1}"), "%7B%22a%22%3A%201%7D");
     }

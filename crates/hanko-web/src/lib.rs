@@ -184,7 +184,9 @@ fn upload_problem(status: StatusCode, lang: Lang, config: &ServeConfig) -> (Stat
         (
             status,
             match lang {
-                Lang::En => format!("The message is larger than {mb} MB, the limit of this server."),
+                Lang::En => {
+                    format!("The message is larger than {mb} MB, the limit of this server.")
+                }
                 Lang::Ja => format!("メッセージがこのサーバーの上限 {mb} MB を超えています。"),
             },
         )
@@ -317,6 +319,8 @@ async fn analyze_api(
         .is_some_and(|v| !matches!(v, "" | "0" | "false"));
     match run_analysis(&state, &body, offline, lang).await {
         Ok(report) => axum::Json(report).into_response(),
-        Err((status, text)) => (status, axum::Json(serde_json::json!({ "error": text }))).into_response(),
+        Err((status, text)) => {
+            (status, axum::Json(serde_json::json!({ "error": text }))).into_response()
+        }
     }
 }

@@ -43,7 +43,8 @@ const LISTED: &[(&str, &str)] = &[
 /// Which of the listed `x-ms-exchange-` fields are anti-spam ones (the rest are routing).
 fn listed(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    if lower.starts_with("x-ms-exchange-") && !lower.contains("antispam") && !lower.contains("scl") {
+    if lower.starts_with("x-ms-exchange-") && !lower.contains("antispam") && !lower.contains("scl")
+    {
         return None;
     }
     if (lower.starts_with("x-gm-") || lower.starts_with("x-google-"))
@@ -61,28 +62,73 @@ fn listed(name: &str) -> Option<&'static str> {
 fn scl(value: &str, lang: Lang) -> String {
     let s = |en: &str, ja: &str| lang.pick(en, ja).to_string();
     match value.trim().parse::<i32>() {
-        Ok(-1) => s("Spam confidence level -1: filtering skipped (trusted sender, allow list or internal).", "スパム信頼レベル -1: フィルタリングを省略 (信頼済み送信者、許可リスト、組織内)。"),
-        Ok(0..=1) => s("Spam confidence level: not spam, delivered to the inbox.", "スパム信頼レベル: スパムではない。受信トレイに配信。"),
-        Ok(5..=6) => s("Spam confidence level: spam, delivered to Junk.", "スパム信頼レベル: スパム。迷惑メールフォルダーに配信。"),
-        Ok(7..=9) => s("Spam confidence level: high confidence spam.", "スパム信頼レベル: 確度の高いスパム。"),
-        _ => s("Spam confidence level (a value Microsoft does not document).", "スパム信頼レベル (文書化されていない値)。"),
+        Ok(-1) => s(
+            "Spam confidence level -1: filtering skipped (trusted sender, allow list or internal).",
+            "スパム信頼レベル -1: フィルタリングを省略 (信頼済み送信者、許可リスト、組織内)。",
+        ),
+        Ok(0..=1) => s(
+            "Spam confidence level: not spam, delivered to the inbox.",
+            "スパム信頼レベル: スパムではない。受信トレイに配信。",
+        ),
+        Ok(5..=6) => s(
+            "Spam confidence level: spam, delivered to Junk.",
+            "スパム信頼レベル: スパム。迷惑メールフォルダーに配信。",
+        ),
+        Ok(7..=9) => s(
+            "Spam confidence level: high confidence spam.",
+            "スパム信頼レベル: 確度の高いスパム。",
+        ),
+        _ => s(
+            "Spam confidence level (a value Microsoft does not document).",
+            "スパム信頼レベル (文書化されていない値)。",
+        ),
     }
 }
 
 fn sfv(value: &str, lang: Lang) -> String {
     let s = |en: &str, ja: &str| lang.pick(en, ja).to_string();
     match value.trim().to_ascii_uppercase().as_str() {
-        "NSPM" => s("Spam filter verdict: not spam.", "スパムフィルターの判定: スパムではない。"),
-        "SPM" => s("Spam filter verdict: spam.", "スパムフィルターの判定: スパム。"),
-        "BLK" => s("Blocked by the recipient's blocked senders list.", "受信者の受信拒否リストでブロック。"),
-        "SFE" => s("Allowed by the recipient's safe senders list.", "受信者の差出人セーフリストで許可。"),
-        "SKA" => s("Allowed by an anti-spam policy allow list.", "迷惑メール対策ポリシーの許可リストで許可。"),
-        "SKB" => s("Blocked by an anti-spam policy block list.", "迷惑メール対策ポリシーの禁止リストでブロック。"),
-        "SKI" => s("Intra-organization message: filtering skipped.", "組織内のメッセージのためフィルタリングを省略。"),
-        "SKN" => s("Marked not spam before filtering (a mail flow rule).", "フィルタリング前に非スパムと判定 (メールフロールール)。"),
+        "NSPM" => s(
+            "Spam filter verdict: not spam.",
+            "スパムフィルターの判定: スパムではない。",
+        ),
+        "SPM" => s(
+            "Spam filter verdict: spam.",
+            "スパムフィルターの判定: スパム。",
+        ),
+        "BLK" => s(
+            "Blocked by the recipient's blocked senders list.",
+            "受信者の受信拒否リストでブロック。",
+        ),
+        "SFE" => s(
+            "Allowed by the recipient's safe senders list.",
+            "受信者の差出人セーフリストで許可。",
+        ),
+        "SKA" => s(
+            "Allowed by an anti-spam policy allow list.",
+            "迷惑メール対策ポリシーの許可リストで許可。",
+        ),
+        "SKB" => s(
+            "Blocked by an anti-spam policy block list.",
+            "迷惑メール対策ポリシーの禁止リストでブロック。",
+        ),
+        "SKI" => s(
+            "Intra-organization message: filtering skipped.",
+            "組織内のメッセージのためフィルタリングを省略。",
+        ),
+        "SKN" => s(
+            "Marked not spam before filtering (a mail flow rule).",
+            "フィルタリング前に非スパムと判定 (メールフロールール)。",
+        ),
         "SKQ" => s("Released from quarantine.", "検疫から解放。"),
-        "SKS" => s("Marked spam before filtering (a mail flow rule).", "フィルタリング前にスパムと判定 (メールフロールール)。"),
-        _ => s("Spam filter verdict (undocumented value).", "スパムフィルターの判定 (文書化されていない値)。"),
+        "SKS" => s(
+            "Marked spam before filtering (a mail flow rule).",
+            "フィルタリング前にスパムと判定 (メールフロールール)。",
+        ),
+        _ => s(
+            "Spam filter verdict (undocumented value).",
+            "スパムフィルターの判定 (文書化されていない値)。",
+        ),
     }
 }
 
@@ -101,45 +147,117 @@ fn cat(value: &str, lang: Lang) -> String {
         "OSPM" => ("outbound spam", "送信スパム"),
         "DIMP" => ("domain impersonation", "ドメインの偽装"),
         "UIMP" => ("user impersonation", "ユーザーの偽装"),
-        "GIMP" => ("mailbox intelligence impersonation", "メールボックスインテリジェンスによる偽装検出"),
+        "GIMP" => (
+            "mailbox intelligence impersonation",
+            "メールボックスインテリジェンスによる偽装検出",
+        ),
         "BIMP" => ("brand impersonation", "ブランドの偽装"),
         "INTOS" => ("intra-organization phishing", "組織内のフィッシング"),
         "FTBP" => ("blocked file type", "ブロックされたファイルの種類"),
         _ => ("an undocumented category", "文書化されていないカテゴリ"),
     };
-    tr!(lang, "Protection policy category: {}.", "保護ポリシーのカテゴリ: {}。", lang.pick(en, ja))
+    tr!(
+        lang,
+        "Protection policy category: {}.",
+        "保護ポリシーのカテゴリ: {}。",
+        lang.pick(en, ja)
+    )
 }
 
 fn forefront(value: &str, lang: Lang) -> Vec<TagExplained> {
     let mut out = Vec::new();
     for part in value.split(';') {
-        let Some((key, v)) = part.split_once(':') else { continue };
+        let Some((key, v)) = part.split_once(':') else {
+            continue;
+        };
         let key = key.trim();
         let v = v.trim();
         let meaning = match key.to_ascii_uppercase().as_str() {
-            "CIP" => tr!(lang, "Connecting IP address: {}.", "接続元 IP アドレス: {}。", v),
-            "CTRY" => tr!(lang, "Country of the connecting IP: {}.", "接続元 IP の国: {}。", v),
-            "LANG" => tr!(lang, "Language of the message: {}.", "メッセージの言語: {}。", v),
+            "CIP" => tr!(
+                lang,
+                "Connecting IP address: {}.",
+                "接続元 IP アドレス: {}。",
+                v
+            ),
+            "CTRY" => tr!(
+                lang,
+                "Country of the connecting IP: {}.",
+                "接続元 IP の国: {}。",
+                v
+            ),
+            "LANG" => tr!(
+                lang,
+                "Language of the message: {}.",
+                "メッセージの言語: {}。",
+                v
+            ),
             "SCL" => scl(v, lang),
             "SFV" => sfv(v, lang),
             "CAT" => cat(v, lang),
             "IPV" => match v.to_ascii_uppercase().as_str() {
-                "CAL" => lang.pick("The IP is on the connection filter's allow list.", "IP は接続フィルターの許可リストにあります。").into(),
-                "NLI" => lang.pick("The IP is not listed on any reputation list.", "IP はどの評価リストにも載っていません。").into(),
-                _ => lang.pick("IP reputation (undocumented value).", "IP の評価 (文書化されていない値)。").into(),
+                "CAL" => lang
+                    .pick(
+                        "The IP is on the connection filter's allow list.",
+                        "IP は接続フィルターの許可リストにあります。",
+                    )
+                    .into(),
+                "NLI" => lang
+                    .pick(
+                        "The IP is not listed on any reputation list.",
+                        "IP はどの評価リストにも載っていません。",
+                    )
+                    .into(),
+                _ => lang
+                    .pick(
+                        "IP reputation (undocumented value).",
+                        "IP の評価 (文書化されていない値)。",
+                    )
+                    .into(),
             },
-            "H" => tr!(lang, "HELO/EHLO name of the connecting server: {}.", "接続元サーバーの HELO/EHLO 名: {}。", v),
-            "PTR" => tr!(lang, "Reverse DNS of the connecting IP: {}.", "接続元 IP の逆引き名: {}。", v),
+            "H" => tr!(
+                lang,
+                "HELO/EHLO name of the connecting server: {}.",
+                "接続元サーバーの HELO/EHLO 名: {}。",
+                v
+            ),
+            "PTR" => tr!(
+                lang,
+                "Reverse DNS of the connecting IP: {}.",
+                "接続元 IP の逆引き名: {}。",
+                v
+            ),
             "DIR" => match v.to_ascii_uppercase().as_str() {
                 "INB" => lang.pick("Direction: inbound.", "方向: 受信。").into(),
                 "OUT" => lang.pick("Direction: outbound.", "方向: 送信。").into(),
                 "INT" => lang.pick("Direction: internal.", "方向: 組織内。").into(),
-                _ => lang.pick("Direction (undocumented value).", "方向 (文書化されていない値)。").into(),
+                _ => lang
+                    .pick(
+                        "Direction (undocumented value).",
+                        "方向 (文書化されていない値)。",
+                    )
+                    .into(),
             },
-            "SRV" if v.eq_ignore_ascii_case("BULK") => lang.pick("Identified as bulk mail.", "バルクメールと判定。").into(),
-            "SFTY" => tr!(lang, "Safety tip {} shown (9.19 domain impersonation, 9.20 user impersonation).", "安全のヒント {} を表示 (9.19 ドメイン偽装、9.20 ユーザー偽装)。", v),
-            "PCL" => tr!(lang, "Phishing confidence level {}.", "フィッシング信頼レベル {}。", v),
-            "SFS" | "SFP" | "RULEID" => lang.pick("Internal rule identifiers of the spam filter.", "スパムフィルター内部のルール ID。").into(),
+            "SRV" if v.eq_ignore_ascii_case("BULK") => lang
+                .pick("Identified as bulk mail.", "バルクメールと判定。")
+                .into(),
+            "SFTY" => tr!(
+                lang,
+                "Safety tip {} shown (9.19 domain impersonation, 9.20 user impersonation).",
+                "安全のヒント {} を表示 (9.19 ドメイン偽装、9.20 ユーザー偽装)。",
+                v
+            ),
+            "PCL" => tr!(
+                lang,
+                "Phishing confidence level {}.",
+                "フィッシング信頼レベル {}。",
+                v
+            ),
+            "SFS" | "SFP" | "RULEID" => lang
+                .pick(
+                    "Internal rule identifiers of the spam filter.",
+                    "スパムフィルター内部のルール ID。",
+                )
+                .into(),
             _ => continue,
         };
         out.push(TagExplained {
@@ -154,7 +272,9 @@ fn forefront(value: &str, lang: Lang) -> Vec<TagExplained> {
 fn microsoft_antispam(value: &str, lang: Lang) -> Vec<TagExplained> {
     let mut out = Vec::new();
     for part in value.split(';') {
-        let Some((key, v)) = part.split_once(':') else { continue };
+        let Some((key, v)) = part.split_once(':') else {
+            continue;
+        };
         let (key, v) = (key.trim(), v.trim());
         let meaning = match key.to_ascii_uppercase().as_str() {
             "BCL" => {
@@ -162,13 +282,27 @@ fn microsoft_antispam(value: &str, lang: Lang) -> Vec<TagExplained> {
                 let (en, ja) = match level {
                     0 => ("not bulk mail", "バルクメールではない"),
                     1..=3 => ("bulk mail with few complaints", "苦情の少ないバルクメール"),
-                    4..=7 => ("bulk mail with a mixed number of complaints", "苦情がある程度あるバルクメール"),
+                    4..=7 => (
+                        "bulk mail with a mixed number of complaints",
+                        "苦情がある程度あるバルクメール",
+                    ),
                     8..=9 => ("bulk mail with many complaints", "苦情の多いバルクメール"),
                     _ => ("an undocumented value", "文書化されていない値"),
                 };
-                tr!(lang, "Bulk complaint level {}: {}.", "バルク苦情レベル {}: {}。", v, lang.pick(en, ja))
+                tr!(
+                    lang,
+                    "Bulk complaint level {}: {}.",
+                    "バルク苦情レベル {}: {}。",
+                    v,
+                    lang.pick(en, ja)
+                )
             }
-            "PCL" => tr!(lang, "Phishing confidence level {}.", "フィッシング信頼レベル {}。", v),
+            "PCL" => tr!(
+                lang,
+                "Phishing confidence level {}.",
+                "フィッシング信頼レベル {}。",
+                v
+            ),
             _ => continue,
         };
         out.push(TagExplained {
@@ -188,22 +322,55 @@ fn spam_status(value: &str, lang: Lang) -> Vec<TagExplained> {
         tag: "verdict".into(),
         value: flag.to_string(),
         meaning: if flag.eq_ignore_ascii_case("yes") {
-            lang.pick("SpamAssassin judged the message spam.", "SpamAssassin はスパムと判定しました。").into()
+            lang.pick(
+                "SpamAssassin judged the message spam.",
+                "SpamAssassin はスパムと判定しました。",
+            )
+            .into()
         } else {
-            lang.pick("SpamAssassin judged the message not spam.", "SpamAssassin はスパムではないと判定しました。").into()
+            lang.pick(
+                "SpamAssassin judged the message not spam.",
+                "SpamAssassin はスパムではないと判定しました。",
+            )
+            .into()
         },
     });
     for word in rest.split_whitespace() {
-        let Some((key, v)) = word.split_once('=') else { continue };
+        let Some((key, v)) = word.split_once('=') else {
+            continue;
+        };
         let meaning = match key {
-            "score" | "hits" => lang.pick("The total score of the rules that matched.", "一致したルールの合計スコア。").into(),
-            "required" => lang.pick("The score from which a message counts as spam.", "この値以上でスパムと判定されるスコア。").into(),
+            "score" | "hits" => lang
+                .pick(
+                    "The total score of the rules that matched.",
+                    "一致したルールの合計スコア。",
+                )
+                .into(),
+            "required" => lang
+                .pick(
+                    "The score from which a message counts as spam.",
+                    "この値以上でスパムと判定されるスコア。",
+                )
+                .into(),
             "tests" => {
                 let rules: Vec<&str> = v.split(',').filter(|r| !r.is_empty()).collect();
-                tr!(lang, "{} rule(s) matched: {}.", "{} 個のルールが一致: {}。", rules.len(), rules.join(", "))
+                tr!(
+                    lang,
+                    "{} rule(s) matched: {}.",
+                    "{} 個のルールが一致: {}。",
+                    rules.len(),
+                    rules.join(", ")
+                )
             }
-            "autolearn" => lang.pick("Whether the Bayes filter learned from this message.", "ベイズフィルターがこのメッセージから学習したか。").into(),
-            "version" => lang.pick("SpamAssassin version.", "SpamAssassin のバージョン。").into(),
+            "autolearn" => lang
+                .pick(
+                    "Whether the Bayes filter learned from this message.",
+                    "ベイズフィルターがこのメッセージから学習したか。",
+                )
+                .into(),
+            "version" => lang
+                .pick("SpamAssassin version.", "SpamAssassin のバージョン。")
+                .into(),
             _ => continue,
         };
         out.push(TagExplained {
@@ -272,13 +439,21 @@ mod tests {
         let fields = antispam(&headers, Lang::En);
         assert_eq!(fields.len(), 4);
         let ff = &fields[0].decoded;
-        assert!(ff.iter().any(|t| t.tag == "SCL" && t.meaning.contains("Junk")));
-        assert!(ff.iter().any(|t| t.tag == "CAT" && t.meaning.contains("spoofing")));
-        assert!(ff.iter().any(|t| t.tag == "SFV" && t.meaning.ends_with("spam.")));
+        assert!(ff
+            .iter()
+            .any(|t| t.tag == "SCL" && t.meaning.contains("Junk")));
+        assert!(ff
+            .iter()
+            .any(|t| t.tag == "CAT" && t.meaning.contains("spoofing")));
+        assert!(ff
+            .iter()
+            .any(|t| t.tag == "SFV" && t.meaning.ends_with("spam.")));
         assert!(fields[1].decoded[0].meaning.contains("not bulk"));
         let sa = &fields[2].decoded;
         assert!(sa[0].meaning.contains("judged the message spam"));
-        assert!(sa.iter().any(|t| t.tag == "tests" && t.meaning.starts_with("2 rule")));
+        assert!(sa
+            .iter()
+            .any(|t| t.tag == "tests" && t.meaning.starts_with("2 rule")));
         assert_eq!(fields[3].vendor, "Rspamd");
         assert!(fields[3].decoded.is_empty());
     }

@@ -125,15 +125,33 @@ fn compauth_meaning(result: &str, lang: Lang) -> String {
 fn compauth_reason(code: &str, lang: Lang) -> Option<String> {
     let s = |en: &str, ja: &str| Some(lang.pick(en, ja).to_string());
     match code {
-        "000" => s("000: explicit failure (DMARC fail with p=quarantine or p=reject).", "000: 明示的な失敗 (DMARC が fail で p=quarantine または p=reject)。"),
-        "001" => s("001: implicit failure (no or weak authentication records).", "001: 暗黙の失敗 (認証レコードがないか弱い)。"),
-        "002" => s("002: the organization forbids this sender/domain pair to spoof.", "002: この送信者とドメインの組み合わせのなりすましは組織で禁止されています。"),
-        "010" => s("010: DMARC fail with reject/quarantine for one of the organization's own domains.", "010: 組織自身のドメインで DMARC が fail (reject/quarantine)。"),
+        "000" => s(
+            "000: explicit failure (DMARC fail with p=quarantine or p=reject).",
+            "000: 明示的な失敗 (DMARC が fail で p=quarantine または p=reject)。",
+        ),
+        "001" => s(
+            "001: implicit failure (no or weak authentication records).",
+            "001: 暗黙の失敗 (認証レコードがないか弱い)。",
+        ),
+        "002" => s(
+            "002: the organization forbids this sender/domain pair to spoof.",
+            "002: この送信者とドメインの組み合わせのなりすましは組織で禁止されています。",
+        ),
+        "010" => s(
+            "010: DMARC fail with reject/quarantine for one of the organization's own domains.",
+            "010: 組織自身のドメインで DMARC が fail (reject/quarantine)。",
+        ),
         c if c.starts_with('1') || c.starts_with('7') => s("1xx/7xx: passed.", "1xx/7xx: pass。"),
         c if c.starts_with('2') => s("2xx: soft pass.", "2xx: softpass。"),
         c if c.starts_with('3') => s("3xx: not checked.", "3xx: 確認されていません。"),
-        c if c.starts_with('4') || c.starts_with('9') => s("4xx/9xx: bypassed (an allow rule).", "4xx/9xx: 許可ルールにより省略されました。"),
-        c if c.starts_with('6') => s("6xx: implicit failure for one of the organization's own domains.", "6xx: 組織自身のドメインでの暗黙の失敗。"),
+        c if c.starts_with('4') || c.starts_with('9') => s(
+            "4xx/9xx: bypassed (an allow rule).",
+            "4xx/9xx: 許可ルールにより省略されました。",
+        ),
+        c if c.starts_with('6') => s(
+            "6xx: implicit failure for one of the organization's own domains.",
+            "6xx: 組織自身のドメインでの暗黙の失敗。",
+        ),
         _ => None,
     }
 }
@@ -352,8 +370,14 @@ mod tests {
         assert_eq!(claims[0].authserv_id.as_deref(), Some("mx.example.net"));
         assert_eq!(claims[1].authserv_id, None);
         assert!(claims[1].results[1].meaning.contains("001: implicit"));
-        assert_eq!(claims[2].results[0].property("header.d"), Some("example.com"));
+        assert_eq!(
+            claims[2].results[0].property("header.d"),
+            Some("example.com")
+        );
         assert_eq!(arc[0].instance, Some(1));
-        assert!(arc[0].tags.iter().any(|t| t.tag == "cv" && t.meaning.contains("first ARC")));
+        assert!(arc[0]
+            .tags
+            .iter()
+            .any(|t| t.tag == "cv" && t.meaning.contains("first ARC")));
     }
 }

@@ -80,10 +80,7 @@ pub(crate) fn hops(
         let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
         out.push(Hop {
             number: i + 1,
-            from: received
-                .client
-                .as_ref()
-                .and_then(|c| nonempty(&c.name)),
+            from: received.client.as_ref().and_then(|c| nonempty(&c.name)),
             helo: client.helo.clone(),
             reverse_dns: client.reverse_dns.clone(),
             ip: client.ip.map(|ip| ip.to_string()),

@@ -108,7 +108,9 @@ pub(crate) fn read(input: &[u8], max_fields: usize, max_header_bytes: usize, lan
         .take(PREAMBLE_LINES)
         .rposition(|l| {
             let text = String::from_utf8_lossy(l);
-            GMAIL_PREAMBLE_END.iter().any(|p| text.trim().starts_with(p))
+            GMAIL_PREAMBLE_END
+                .iter()
+                .any(|p| text.trim().starts_with(p))
         })
         .filter(|&end| all[end + 1..].iter().any(|l| starts_field(l)))
     {
@@ -173,7 +175,10 @@ pub(crate) fn read(input: &[u8], max_fields: usize, max_header_bytes: usize, lan
         }
         let line = if headers.is_empty() && current.is_none() {
             // Stray white space before the first field.
-            let skip = line.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+            let skip = line
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
             &line[skip..]
         } else {
             line

@@ -591,7 +591,7 @@ fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<Connect
 }
 
 fn dmarc_detail(outcome: &DmarcOutcome, lang: Lang) -> String {
-    let aligned: Vec<String> = outcome
+    let mut aligned: Vec<String> = outcome
         .evaluations
         .iter()
         .flat_map(|e| {
@@ -608,6 +608,7 @@ fn dmarc_detail(outcome: &DmarcOutcome, lang: Lang) -> String {
             dkim.chain(spf).collect::<Vec<_>>()
         })
         .collect();
+    aligned.dedup();
     let policy = outcome
         .evaluations
         .iter()
@@ -771,10 +772,7 @@ fn spf_result(outcome: &SpfOutcome, lang: Lang) -> OwnResult {
 
 async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Option<KeyRecord> {
     let answer = lookup.txt_with_aliases(name).await.ok()?;
-    answer
-        .records
-        .iter()
-        .find_map(|r| KeyRecord::parse(r).ok())
+    answer.records.iter().find_map(|r| KeyRecord::parse(r).ok())
 }
 
 /// Each claimed spf/dkim/dmarc result next to hanko's.
@@ -841,14 +839,13 @@ fn compare(
                     spf.map(|o| o.verdict.as_str().to_string()),
                 ),
                 "dmarc" => (
-                    r.property("header.from").map(|f| format!("header.from={f}")),
+                    r.property("header.from")
+                        .map(|f| format!("header.from={f}")),
                     Some(dmarc.verdict.as_str().to_string()),
                 ),
                 _ => continue,
             };
-            let agrees = hanko
-                .as_deref()
-                .map(|h| h.eq_ignore_ascii_case(&r.result));
+            let agrees = hanko.as_deref().map(|h| h.eq_ignore_ascii_case(&r.result));
             out.push(Comparison {
                 position: claim.position,
                 authserv_id: claim.authserv_id.clone(),
@@ -872,10 +869,11 @@ fn verdict(
     lang: Lang,
 ) -> Verdict {
     let Some(own) = reverification else {
-        let signed: Vec<&str> = signatures
+        let mut signed: Vec<&str> = signatures
             .iter()
             .filter_map(|s| s.domain.as_deref())
             .collect();
+        signed.dedup();
         let claimed = claims
             .iter()
             .find(|c| c.field.eq_ignore_ascii_case("Authentication-Results"))
@@ -917,11 +915,12 @@ fn verdict(
     };
     let dmarc = &own.dmarc;
     let domain = dmarc.domain.as_deref().unwrap_or("?");
-    let dkim_pass: Vec<&str> = signatures
+    let mut dkim_pass: Vec<&str> = signatures
         .iter()
         .filter(|s| s.check.as_ref().is_some_and(|c| c.verdict == "pass"))
         .filter_map(|s| s.domain.as_deref())
         .collect();
+    dkim_pass.dedup();
     let mut status = dmarc.result.clone();
     let mut line = match dmarc.result.as_str() {
         "pass" => tr!(

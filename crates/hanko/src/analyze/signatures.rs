@@ -262,7 +262,11 @@ pub(crate) fn describe(
     };
     let Ok(sig) = parsed else { return report };
     report.signed_fields = sig.signed_headers.clone();
-    let signed = |name: &str| sig.signed_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+    let signed = |name: &str| {
+        sig.signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+    };
     let mut seen: Vec<String> = Vec::new();
     for f in headers.fields() {
         let lower = f.name().to_ascii_lowercase();
@@ -321,7 +325,12 @@ pub(crate) fn record_check(
         let via = if k.aliases.is_empty() {
             String::new()
         } else {
-            tr!(lang, " via CNAME {}", " (CNAME {} 経由)", k.aliases.join(" -> "))
+            tr!(
+                lang,
+                " via CNAME {}",
+                " (CNAME {} 経由)",
+                k.aliases.join(" -> ")
+            )
         };
         tr!(
             lang,
@@ -357,7 +366,12 @@ pub(crate) fn record_check(
 }
 
 /// Checks the header signature of `sig` over `headers` with `key`.
-fn headers_verify(headers: &Headers, field: &HeaderField, sig: &Signature, key: &KeyRecord) -> bool {
+fn headers_verify(
+    headers: &Headers,
+    field: &HeaderField,
+    sig: &Signature,
+    key: &KeyRecord,
+) -> bool {
     let Some(public_key) = key.public_key.as_ref() else {
         return false;
     };
@@ -454,7 +468,12 @@ fn diagnose_headers(
     if sig.canonicalization.header == CanonicalizationAlgorithm::Simple {
         let mut unfolded = Headers::new();
         for f in headers.fields() {
-            let raw: Vec<u8> = f.raw().iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
+            let raw: Vec<u8> = f
+                .raw()
+                .iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect();
             match HeaderField::parse(raw) {
                 Some(u) => unfolded.push(u),
                 None => unfolded.push(f.clone()),
@@ -501,7 +520,9 @@ fn decode_quoted_printable(body: &[u8]) -> Vec<u8> {
         let mut i = 0;
         while i < line.len() {
             if line[i] == b'=' {
-                let hex = line.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = line
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     out.push(v);
                     i += 3;
@@ -581,7 +602,11 @@ fn diagnose_body(headers: &Headers, body: &[u8], sig: &Signature, lang: Lang) ->
         Some("quoted-printable") => Some(decode_quoted_printable(body)),
         Some("base64") => {
             use base64::Engine;
-            let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            let text: Vec<u8> = body
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
             base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .ok()
@@ -738,7 +763,9 @@ mod tests {
 
     #[test]
     fn every_tag_has_a_meaning_in_both_languages() {
-        for tag in ["v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x", "z", "cv", "zz"] {
+        for tag in [
+            "v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x", "z", "cv", "zz",
+        ] {
             let en = explain_tag(tag, "1", 10, Lang::En);
             let ja = explain_tag(tag, "1", 10, Lang::Ja);
             assert!(!en.is_empty() && en != ja, "{tag}");

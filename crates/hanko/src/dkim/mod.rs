@@ -29,8 +29,8 @@ pub use key_record::{key_record_for, KeyRecord, KeyRecordError, KeyRecordOptions
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub use verify::{
-    coverage_warnings, DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification, Verifier,
-    VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
+    coverage_warnings, DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification,
+    Verifier, VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
 };
 
 pub use crate::crypto::HashAlgorithm;

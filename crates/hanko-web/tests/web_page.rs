@@ -1,0 +1,213 @@
+//! `hanko serve`'s page over real HTTP on loopback: the form in both languages, the report
+//! after a paste or an uploaded file, the JSON API, and the limits (request size, analysis
+//! time) answered with pages that say which limit was hit. The browser test drives the same
+//! server from headless Chromium.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hanko::dns::{Lookup, LookupFuture, Mx};
+use hanko_dns::Zone;
+use hanko_web::ServeConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn examples(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(relative)
+}
+
+async fn start(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(hanko_web::serve_on(listener, config, lookup));
+    addr
+}
+
+fn zone() -> Arc<dyn Lookup> {
+    let mut zone = Zone::new();
+    zone.add_file(&examples("example.com.zone")).unwrap();
+    zone.add_file(&examples("analyze/example.org.zone"))
+        .unwrap();
+    Arc::new(zone)
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+async fn request(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut bytes = format!(
+        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer (413) before reading everything; a reset then is fine.
+    let _ = stream.write_all(&bytes).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "hankoBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, filename, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_form_speaks_the_browsers_language() {
+    let addr = start(ServeConfig::default(), Some(zone())).await;
+    let (status, page) = request(addr, "GET / HTTP/1.1\r\nAccept-Language: ja,en;q=0.5", b"").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<html lang="ja">"#));
+    assert!(page.contains("メッセージまたはヘッダーを貼り付け"));
+    let (_, page) = request(addr, "GET /?lang=en HTTP/1.1\r\nAccept-Language: ja", b"").await;
+    assert!(page.contains("Paste a message or its headers"));
+}
+
+#[tokio::test]
+async fn a_pasted_message_and_an_uploaded_file_get_the_report() {
+    let addr = start(ServeConfig::default(), Some(zone())).await;
+    let message = std::fs::read(examples("analyze/mailing-list.eml")).unwrap();
+    let (content_type, body) = multipart(&[("message", None, &message), ("lang", None, b"en")]);
+    let (status, page) = request(
+        addr,
+        &format!("POST / HTTP/1.1\r\nContent-Type: {content_type}"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<span class="badge fail">fail</span>"#));
+    assert!(page.contains("156 octets were appended"));
+    assert_eq!(page.matches(r#"class="hop-bar""#).count(), 3);
+    // The same message as a file, in Japanese, offline.
+    let (content_type, body) = multipart(&[
+        ("message", None, b""),
+        ("file", Some("list.eml"), &message),
+        ("offline", None, b"1"),
+        ("lang", None, b"ja"),
+    ]);
+    let (status, page) = request(
+        addr,
+        &format!("POST / HTTP/1.1\r\nContent-Type: {content_type}"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<span class="badge unverified">unverified</span>"#));
+    assert!(page.contains("オフラインのため検証していません"));
+    assert!(!page.contains(r#"id="checks""#));
+}
+
+#[tokio::test]
+async fn the_api_returns_json_and_bad_input_still_gets_a_report() {
+    let addr = start(ServeConfig::default(), Some(zone())).await;
+    let message = std::fs::read(examples("analyze/gmail.eml")).unwrap();
+    let (status, body) = request(addr, "POST /api/analyze HTTP/1.1", &message).await;
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["summary"]["verdict"]["status"], "pass");
+    let junk: Vec<u8> = (0..50_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let (status, body) = request(addr, "POST /api/analyze?offline=1 HTTP/1.1", &junk).await;
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["summary"]["verdict"]["status"], "unverified");
+    let (content_type, body) = multipart(&[("message", None, b"   ")]);
+    let (status, page) = request(
+        addr,
+        &format!("POST /?lang=en HTTP/1.1\r\nContent-Type: {content_type}"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Nothing to analyze"));
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_refused_with_a_clear_message() {
+    let config = ServeConfig {
+        max_message_bytes: 1024 * 1024,
+        ..ServeConfig::default()
+    };
+    let addr = start(config, Some(zone())).await;
+    let big = vec![b'a'; 2 * 1024 * 1024];
+    let (status, body) = request(addr, "POST /api/analyze HTTP/1.1", &big).await;
+    assert_eq!(status, 413);
+    assert!(body.contains("larger than 1 MB"), "{body}");
+    let (content_type, form) = multipart(&[("lang", None, b"ja"), ("message", None, &big)]);
+    let (status, page) = request(
+        addr,
+        &format!("POST /?lang=ja HTTP/1.1\r\nContent-Type: {content_type}"),
+        &form,
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert!(page.contains("上限 1 MB"), "{page}");
+}
+
+/// DNS that never answers.
+struct Silent;
+
+fn never<'a, T: Send + 'a>() -> LookupFuture<'a, T> {
+    Box::pin(std::future::pending())
+}
+
+impl Lookup for Silent {
+    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        never()
+    }
+    fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
+        never()
+    }
+    fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
+        never()
+    }
+    fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        never()
+    }
+    fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        never()
+    }
+}
+
+#[tokio::test]
+async fn an_analysis_over_the_time_limit_is_stopped() {
+    let config = ServeConfig {
+        analysis_timeout: Duration::from_millis(300),
+        ..ServeConfig::default()
+    };
+    let addr = start(config, Some(Arc::new(Silent))).await;
+    let message = std::fs::read(examples("analyze/gmail.eml")).unwrap();
+    let (status, body) = request(addr, "POST /api/analyze HTTP/1.1", &message).await;
+    assert_eq!(status, 503);
+    assert!(body.contains("took longer than 0.3 s"), "{body}");
+    // Offline needs no DNS and is not stopped.
+    let (status, _) = request(addr, "POST /api/analyze?offline=1 HTTP/1.1", &message).await;
+    assert_eq!(status, 200);
+}

@@ -1,0 +1,469 @@
+//! The header analyzer (`hanko::analyze`) on real layouts: the shipped Gmail, Exchange Online
+//! and mailing-list examples (golden facts: hop order, delays, decoded fields, verdicts), the
+//! conformance suites' messages, the diagnosis of broken signatures, forged
+//! Authentication-Results, and hostile input.
+
+mod common;
+
+use std::path::PathBuf;
+
+use hanko::analyze::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
+use hanko::dkim::{sign_message, Canonicalization, SigningRequest};
+use hanko::keys::SigningKey;
+use hanko_dns::Zone;
+
+/// 2026-11-23T02:13:20Z, a little after the examples were signed.
+const NOW: u64 = 1_795_400_000;
+
+fn repo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+fn example_zone() -> Zone {
+    let mut zone = Zone::new();
+    zone.add_file(&repo("examples/example.com.zone")).unwrap();
+    zone.add_file(&repo("examples/analyze/example.org.zone"))
+        .unwrap();
+    zone
+}
+
+fn run(input: &[u8], zone: &Zone, lang: Lang) -> Report {
+    let mut config = AnalyzeConfig::new(NOW);
+    config.lang = lang;
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(analyze(input, Some(zone), &config))
+}
+
+fn offline(input: &[u8]) -> Report {
+    analyze_offline(input, &AnalyzeConfig::new(NOW))
+}
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(repo(&format!("examples/analyze/{name}"))).unwrap()
+}
+
+fn hop_path(report: &Report) -> Vec<String> {
+    report
+        .hops
+        .iter()
+        .map(|h| h.by.clone().unwrap_or_default())
+        .collect()
+}
+
+fn delays(report: &Report) -> Vec<Option<i64>> {
+    report.hops.iter().map(|h| h.delay_seconds).collect()
+}
+
+#[test]
+fn gmail_show_original_passes_and_every_claim_agrees() {
+    let report = run(&example("gmail.eml"), &example_zone(), Lang::En);
+    assert_eq!(
+        report.summary.verdict.status, "pass",
+        "{:?}",
+        report.summary.verdict
+    );
+    assert_eq!(
+        hop_path(&report),
+        [
+            "mail.example.com",
+            "mx.google.com",
+            "2002:a05:6a10:9f4c:b0:5e2:3a1:7c5d"
+        ]
+    );
+    assert_eq!(delays(&report), [Some(1), Some(2), Some(1)]);
+    // The peer address from the comment, not the HELO literal [10.0.0.5].
+    assert_eq!(report.hops[0].ip.as_deref(), Some("203.0.113.77"));
+    assert_eq!(report.hops[1].ip.as_deref(), Some("192.0.2.10"));
+    assert_eq!(
+        report.hops[1].tls.as_deref(),
+        Some("version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256")
+    );
+    assert_eq!(report.hops[1].time.as_deref(), Some("2026-11-23T00:00:03Z"));
+    assert_eq!(report.summary.transit_seconds, Some(4));
+    let from = &report.summary.from[0];
+    assert_eq!(from.name.as_deref(), Some("山田 花子"));
+    assert_eq!(from.domain.as_deref(), Some("example.com"));
+    assert_eq!(report.signatures.len(), 2);
+    assert!(report
+        .signatures
+        .iter()
+        .all(|s| s.check.as_ref().unwrap().verdict == "pass"));
+    let own = report.reverification.as_ref().unwrap();
+    let connection = own.connection.as_ref().unwrap();
+    assert_eq!(connection.ip, "192.0.2.10");
+    assert!(
+        connection.source.contains("Received-SPF"),
+        "{}",
+        connection.source
+    );
+    assert_eq!(own.spf.as_ref().unwrap().result, "pass");
+    assert!(own.comparisons.len() >= 7);
+    assert!(
+        own.comparisons.iter().all(|c| c.agrees == Some(true)),
+        "{:?}",
+        own.comparisons
+    );
+    assert_eq!(report.arc.len(), 2);
+    assert_eq!(report.claims[0].instance, Some(1));
+}
+
+#[test]
+fn outlook_headers_only_paste_is_read_decoded_and_checked_as_far_as_it_goes() {
+    let input = example("outlook-headers.txt");
+    let report = run(&input, &example_zone(), Lang::Ja);
+    assert!(report.input.headers_only);
+    assert_eq!(report.input.line_endings, "CRLF");
+    assert_eq!(report.summary.verdict.status, "headers-only");
+    assert_eq!(report.summary.subject.as_deref(), Some("四半期報告の件"));
+    assert_eq!(report.summary.to[0].name.as_deref(), Some("鈴木 太郎"));
+    assert_eq!(report.hops.len(), 5);
+    assert_eq!(report.hops[0].by.as_deref(), Some("mail.example.com"));
+    assert_eq!(
+        report.hops[4].by.as_deref(),
+        Some("OS3PR01MB6000.jpnprd01.prod.outlook.com")
+    );
+    assert_eq!(report.hops[2].ip.as_deref(), Some("2603:1096:404:1::4"));
+    assert_eq!(
+        delays(&report),
+        [Some(2), Some(2), Some(1), Some(0), Some(1)]
+    );
+    // Both signatures verify over the header fields, although their b= lines lost their
+    // indentation in the paste.
+    for sig in &report.signatures {
+        assert!(
+            sig.check
+                .as_ref()
+                .unwrap()
+                .headers_verified_body_not_checked
+        );
+        assert!(sig.diagnosis.is_empty());
+    }
+    assert!(
+        report.notes.iter().any(|n| n.contains("インデント")),
+        "{:?}",
+        report.notes
+    );
+    let own = report.reverification.as_ref().unwrap();
+    assert_eq!(own.spf.as_ref().unwrap().result, "pass");
+    assert!(
+        own.comparisons.iter().all(|c| c.agrees == Some(true)),
+        "{:?}",
+        own.comparisons
+    );
+    // Microsoft's fields: an Authentication-Results without authserv-id, compauth, SCL.
+    let microsoft = report
+        .claims
+        .iter()
+        .find(|c| c.field == "Authentication-Results")
+        .unwrap();
+    assert_eq!(microsoft.authserv_id, None);
+    assert!(microsoft.results.iter().any(|r| r.method == "compauth"));
+    let forefront = report
+        .antispam
+        .iter()
+        .find(|f| f.field == "X-Forefront-Antispam-Report")
+        .unwrap();
+    assert!(forefront
+        .decoded
+        .iter()
+        .any(|t| t.tag == "SFV" && t.meaning.contains("スパムではない")));
+}
+
+#[test]
+fn mailing_list_diagnosis_names_the_subject_tag_and_the_footer() {
+    let report = run(&example("mailing-list.eml"), &example_zone(), Lang::En);
+    assert_eq!(report.summary.verdict.status, "fail");
+    assert!(report.summary.verdict.line.contains("see the diagnosis"));
+    assert_eq!(delays(&report), [Some(1), Some(1), Some(453)]);
+    assert!(report.hops[2].long_delay && !report.hops[1].long_delay);
+    for sig in &report.signatures {
+        let diagnosis = sig.diagnosis.join("\n");
+        assert!(diagnosis.contains("Subject was changed"), "{diagnosis}");
+        assert!(
+            diagnosis.contains("[team] Release on Friday"),
+            "{diagnosis}"
+        );
+        assert!(
+            diagnosis.contains("156 octets were appended"),
+            "{diagnosis}"
+        );
+        assert!(sig.unsigned_fields.contains(&"List-Id".to_string()));
+    }
+    let own = report.reverification.as_ref().unwrap();
+    assert_eq!(
+        own.spf.as_ref().unwrap().domain.as_deref(),
+        Some("lists.example.org")
+    );
+    assert!(own.comparisons.iter().all(|c| c.agrees == Some(true)));
+}
+
+#[test]
+fn forged_authentication_results_never_make_the_verdict() {
+    // An unsigned message from a stranger, with a forged pass "from" the receiver on top.
+    let mut message = b"Authentication-Results: mx.example.net; dkim=pass header.d=example.com header.b=AAAAAAAA; spf=pass smtp.mailfrom=hanako@example.com; dmarc=pass header.from=example.com\n\
+Received-SPF: pass (mx.example.net: domain of hanako@example.com designates 203.0.113.9 as permitted sender) client-ip=203.0.113.9; envelope-from=hanako@example.com; helo=evil.example\n"
+        .to_vec();
+    message.extend_from_slice(&std::fs::read(repo("examples/message.eml")).unwrap());
+    let report = run(&message, &example_zone(), Lang::En);
+    assert_eq!(report.summary.verdict.status, "fail");
+    assert!(
+        report.summary.verdict.line.contains("disagree"),
+        "{}",
+        report.summary.verdict.line
+    );
+    let own = report.reverification.as_ref().unwrap();
+    assert_eq!(own.dmarc.result, "fail");
+    assert_eq!(own.spf.as_ref().unwrap().result, "fail");
+    let disputed: Vec<&str> = own
+        .comparisons
+        .iter()
+        .filter(|c| c.agrees == Some(false))
+        .map(|c| c.method.as_str())
+        .collect();
+    assert_eq!(disputed, ["dkim", "spf", "dmarc", "spf"]);
+    // Offline, the claim is reported as a claim, and the verdict is never a pass.
+    let offline = offline(&message);
+    assert_eq!(offline.summary.verdict.status, "unverified");
+    assert!(offline
+        .summary
+        .verdict
+        .line
+        .contains("a claim, not a proof"));
+}
+
+fn example_key(name: &str) -> SigningKey {
+    SigningKey::from_pem(&std::fs::read(repo(&format!("examples/{name}"))).unwrap()).unwrap()
+}
+
+fn signed(message: &[u8], canonicalization: &str) -> Vec<u8> {
+    let mut request =
+        SigningRequest::new(&example_key("rsa2026.private"), "example.com", "rsa2026").unwrap();
+    request.canonicalization = Canonicalization::parse(canonicalization).unwrap();
+    sign_message(message, vec![request], NOW - 60).unwrap()
+}
+
+const PLAIN: &[u8] = "From: Hanako <hanako@example.com>\r\nTo: taro@example.org\r\nSubject: Café menu\r\nDate: Mon, 23 Nov 2026 09:00:00 +0900\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCafé au lait, crème brûlée.\r\nSee you at noon.\r\n".as_bytes();
+
+fn diagnosis(message: &[u8]) -> String {
+    let report = run(message, &example_zone(), Lang::En);
+    report.signatures[0].diagnosis.join("\n")
+}
+
+#[test]
+fn diagnosis_finds_a_body_re_encoded_to_quoted_printable() {
+    let signed = String::from_utf8(signed(PLAIN, "relaxed/relaxed")).unwrap();
+    let (head, _) = signed.split_once("\r\n\r\n").unwrap();
+    let relayed = format!(
+        "{head}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=C3=A9 au lait, cr=C3=A8me br=C3=BBl=C3=A9e.\r\nSee you at noon.\r\n"
+    );
+    let text = diagnosis(relayed.as_bytes());
+    assert!(text.contains("re-encoded to quoted-printable"), "{text}");
+    assert!(text.contains("signed header fields are intact"), "{text}");
+}
+
+#[test]
+fn diagnosis_finds_an_added_from_field() {
+    let mut relayed = b"From: CEO <ceo@example.com>\r\n".to_vec();
+    relayed.extend_from_slice(&signed(PLAIN, "relaxed/relaxed"));
+    let text = diagnosis(&relayed);
+    assert!(text.contains("A From field was added"), "{text}");
+    assert!(text.contains("ceo@example.com"), "{text}");
+}
+
+#[test]
+fn diagnosis_says_when_relaxed_would_have_matched() {
+    let signed = String::from_utf8(signed(PLAIN, "simple/simple")).unwrap();
+    // A relay that pads lines with spaces.
+    let padded = signed.replace("See you at noon.\r\n", "See you at noon.   \r\n");
+    let text = diagnosis(padded.as_bytes());
+    assert!(text.contains("relaxed would have matched"), "{text}");
+    assert!(
+        text.contains("Only white space changed in the body"),
+        "{text}"
+    );
+    // A relay that re-folds a signed field.
+    let refolded = signed.replace("To: taro@example.org", "To:\r\n taro@example.org");
+    let text = diagnosis(refolded.as_bytes());
+    assert!(text.contains("re-folded after signing"), "{text}");
+}
+
+#[test]
+fn diagnosis_admits_what_it_cannot_find() {
+    let signed = String::from_utf8(signed(PLAIN, "relaxed/relaxed")).unwrap();
+    let changed = signed.replace("Subject: Café menu", "Subject: Cafe menu");
+    let text = diagnosis(changed.as_bytes());
+    assert!(
+        text.contains("could not find which field changed"),
+        "{text}"
+    );
+    let changed = signed.replace("noon", "one");
+    let text = diagnosis(changed.as_bytes());
+    assert!(text.contains("could not undo"), "{text}");
+}
+
+/// The TXT records of dkim_verifier's DNS stub as a zone.
+fn dkim_verifier_zone() -> Zone {
+    let records = common::yaml("dkim_verifier/dns-txt.yml");
+    let mut text = String::from("$ORIGIN .\n");
+    for (name, value) in records["txt"].as_mapping().unwrap() {
+        let value = common::yaml_text(value).replace('"', "\\\"");
+        text.push_str(&format!(
+            "{}. 300 IN TXT \"{value}\"\n",
+            name.as_str().unwrap()
+        ));
+    }
+    Zone::parse(&text, ".").unwrap()
+}
+
+#[test]
+fn rfc6376_example_hops_tags_and_diagnosis() {
+    let zone = dkim_verifier_zone();
+    let report = run(
+        &common::read("dkim_verifier/rfc6376-A.2.eml"),
+        &zone,
+        Lang::En,
+    );
+    assert_eq!(report.hops.len(), 1);
+    assert_eq!(
+        report.hops[0].by.as_deref(),
+        Some("submitserver.example.com")
+    );
+    assert_eq!(report.hops[0].with.as_deref(), Some("SUBMISSION"));
+    // Date 21:00:37 -0700, Received 21:01:54 -0700.
+    assert_eq!(report.hops[0].delay_seconds, Some(77));
+    assert_eq!(report.summary.from[0].name.as_deref(), Some("Joe SixPack"));
+    let sig = &report.signatures[0];
+    assert_eq!(sig.check.as_ref().unwrap().verdict, "pass");
+    let c = sig.tags.iter().find(|t| t.tag == "c").unwrap();
+    assert!(c.meaning.contains("header fields simple"), "{}", c.meaning);
+    // RFC 6376's key is 1024 bits: a pass, with the advice to use 2048.
+    let body = run(
+        &common::read("dkim_verifier/rfc6376-A.2-body_modified.eml"),
+        &zone,
+        Lang::En,
+    );
+    let text = body.signatures[0].diagnosis.join("\n");
+    assert!(text.contains("The body changed"), "{text}");
+    let subject = run(
+        &common::read("dkim_verifier/rfc6376-A.2-header_subject_modified.eml"),
+        &zone,
+        Lang::En,
+    );
+    let text = subject.signatures[0].diagnosis.join("\n");
+    assert!(text.contains("A signed header field changed"), "{text}");
+}
+
+#[test]
+fn every_conformance_message_gets_a_report() {
+    let zone = dkim_verifier_zone();
+    let dir = common::conformance_dir();
+    let mut files = Vec::new();
+    for sub in [
+        "dkim_verifier",
+        "dkim_verifier/dkim",
+        "dkim_verifier/arh",
+        "go-msgauth/dkim",
+        "mail-dkim/corpus",
+        "stalwartlabs-mail-auth/dkim",
+        "stalwartlabs-mail-auth/arc",
+    ] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("eml" | "txt")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 100, "{} files", files.len());
+    for path in files {
+        let mut data = std::fs::read(&path).unwrap();
+        if path.to_string_lossy().contains("stalwartlabs") {
+            // mail-auth's files put the DNS records first, then an empty line, then the
+            // message.
+            let start = data.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+            data.drain(..start);
+        }
+        for report in [offline(&data), run(&data, &zone, Lang::Ja)] {
+            assert!(
+                !report.summary.verdict.line.is_empty(),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                report.signatures.len(),
+                count(&data, "dkim-signature:"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Lines starting with `name` (case-insensitive): the fields of that name in a message.
+fn count(data: &[u8], name: &str) -> usize {
+    let head = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(data, |end| &data[..end]);
+    String::from_utf8_lossy(head)
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with(name))
+        .count()
+}
+
+#[test]
+fn hostile_input_gets_a_report_that_says_what_it_could_not_read() {
+    // Binary data.
+    let junk: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let report = offline(&junk);
+    assert_eq!(report.summary.verdict.status, "unverified");
+    // 10 MB of header fields: read up to the limits, the rest counted.
+    let mut big = Vec::new();
+    while big.len() < 10 * 1024 * 1024 {
+        big.extend_from_slice(
+            b"X-Filler: 0123456789012345678901234567890123456789012345678901234567890123456789\n",
+        );
+    }
+    let report = offline(&big);
+    assert_eq!(report.input.header_fields, 10_000);
+    assert!(report.input.dropped_fields > 100_000);
+    assert!(
+        report.notes.iter().any(|n| n.contains("were not read")),
+        "{:?}",
+        report.notes
+    );
+    // 2,000 Received fields, oldest last, each a second apart: read in order.
+    let mut hops = Vec::new();
+    for i in (0..2_000).rev() {
+        hops.extend_from_slice(
+            format!(
+                "Received: from h{i}.example by h{}.example; 23 Nov 2026 00:{:02}:{:02} +0000\n",
+                i + 1,
+                i / 60,
+                i % 60
+            )
+            .as_bytes(),
+        );
+    }
+    let report = offline(&hops);
+    assert_eq!(report.hops.len(), 2_000);
+    assert_eq!(report.hops[1999].by.as_deref(), Some("h2000.example"));
+    assert!(report.hops[1..].iter().all(|h| h.delay_seconds == Some(1)));
+    // Dates nobody can read.
+    let report = offline(b"Received: by a; yesterday at noon\nReceived: by b\nDate: soon\n\n");
+    assert!(report.hops.iter().all(|h| h.date_problem.is_some()));
+    assert!(report
+        .notes
+        .iter()
+        .any(|n| n.contains("Date field could not be read")));
+    assert!(report.notes.iter().any(|n| n.contains("no readable date")));
+}
