@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the shipped examples: verify every examples/*.eml offline against
-# examples/example.com.zone and print each verdict; then check SPF for three connections.
+# examples/example.com.zone and print each verdict; then check SPF for three connections,
+# audit two domains and analyze one message's headers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p hanko-cli
@@ -30,3 +31,9 @@ for domain in example.com monitor.example; do
   ./target/release/hanko --zone examples/example.com.zone --zone examples/broken.zone check "$domain"
   echo "(exit status $?)"
 done
+
+# The header analyzer on a message that went through a mailing list: both signatures broke,
+# and the diagnosis says why.
+echo "== hanko analyze examples/analyze/mailing-list.eml"
+./target/release/hanko --zone examples/example.com.zone --zone examples/analyze/example.org.zone \
+  analyze examples/analyze/mailing-list.eml

@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("from_address", from_address),
     ("zone_file", zone_file),
     ("sign_verify", sign_verify),
+    ("analyze", analyze),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -263,6 +264,23 @@ pub fn sign_verify(data: &[u8]) {
     assert_eq!(ours.verdict, DkimVerdict::Pass, "{:?}", ours);
 }
 
+/// The header analyzer on anything pasted: offline, then re-verified against the fuzzing
+/// zone (whose key signs `sign_verify`'s messages, so mutated signed messages reach the
+/// diagnosis). Every report says something, and its hops are numbered oldest first.
+pub fn analyze(data: &[u8]) {
+    let (_, zone) = signing_setup();
+    let config = hanko::analyze::AnalyzeConfig::new(1_700_000_000);
+    let offline = hanko::analyze::analyze_offline(data, &config);
+    let online = pollster::block_on(hanko::analyze::analyze(data, Some(zone), &config));
+    for report in [offline, online] {
+        assert!(!report.summary.verdict.line.is_empty());
+        assert!(report.input.header_fields <= config.max_header_fields);
+        for (i, hop) in report.hops.iter().enumerate() {
+            assert_eq!(hop.number, i + 1);
+        }
+    }
+}
+
 /// The seed corpus: for each target, inputs taken from the conformance suites at
 /// `conformance` and from the repository's `examples/`.
 pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
@@ -290,6 +308,7 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
             add("header_split", bytes.clone());
             add("message_stream", bytes.clone());
             add("sign_verify", bytes.clone());
+            add("analyze", bytes.clone());
             let normalized = CrlfNormalizer::normalize(&bytes);
             let (head, _) = split_message(&normalized);
             if let Ok(headers) = Headers::parse(head, &MessageLimits::default()) {

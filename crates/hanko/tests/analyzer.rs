@@ -305,6 +305,25 @@ fn diagnosis_admits_what_it_cannot_find() {
     assert!(text.contains("could not undo"), "{text}");
 }
 
+#[test]
+fn only_the_first_five_broken_signatures_are_diagnosed() {
+    let key = example_key("ed2026.private");
+    let requests = (0..7)
+        .map(|_| SigningRequest::new(&key, "example.com", "ed2026").unwrap())
+        .collect();
+    let signed = String::from_utf8(sign_message(PLAIN, requests, NOW - 60).unwrap()).unwrap();
+    let broken = signed.replace("noon", "one");
+    let report = run(broken.as_bytes(), &example_zone(), Lang::En);
+    assert_eq!(report.signatures.len(), 7);
+    let diagnosed = report
+        .signatures
+        .iter()
+        .filter(|s| !s.diagnosis.is_empty())
+        .count();
+    assert_eq!(diagnosed, AnalyzeConfig::new(0).max_diagnosed_signatures);
+    assert_eq!(diagnosed, 5);
+}
+
 /// The TXT records of dkim_verifier's DNS stub as a zone.
 fn dkim_verifier_zone() -> Zone {
     let records = common::yaml("dkim_verifier/dns-txt.yml");

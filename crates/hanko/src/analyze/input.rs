@@ -317,6 +317,17 @@ mod tests {
     }
 
     #[test]
+    fn header_byte_limit() {
+        let input = b"A: 0123456789\nB: 0123456789\nC: 0123456789\n\nbody\n";
+        // Each field costs its length plus CRLF: 15 + 15 fit in 30, the third does not.
+        let p = read(input, 100, 30, Lang::En);
+        assert_eq!(p.headers.len(), 2);
+        assert_eq!(p.dropped_fields, 1);
+        let p = read(input, 100, 45, Lang::En);
+        assert_eq!(p.headers.len(), 3);
+    }
+
+    #[test]
     fn mbox_line_bom_and_binary() {
         let p = read(
             b"\xEF\xBB\xBFFrom joe@example.com Mon Nov 23 09:00:00 2026\nFrom: joe@example.com\n\n",
