@@ -324,6 +324,37 @@ fn only_the_first_five_broken_signatures_are_diagnosed() {
     assert_eq!(diagnosed, 5);
 }
 
+#[test]
+fn dns_failures_are_shown_as_such() {
+    // The key and the DMARC record time out: a temporary error, not a failed signature.
+    let mut dns = common::MapDns::default();
+    dns.add_timeout("rsa2026._domainkey.example.com");
+    dns.add_servfail("_dmarc.example.com");
+    let message = signed(PLAIN, "relaxed/relaxed");
+    let report = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(analyze(&message, Some(&dns), &AnalyzeConfig::new(NOW)));
+    let check = report.signatures[0].check.as_ref().unwrap();
+    assert_eq!(check.verdict, "temperror");
+    assert!(check
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("rsa2026._domainkey.example.com"));
+    assert!(report.signatures[0].diagnosis.is_empty());
+    assert_eq!(report.summary.verdict.status, "temperror");
+    assert!(
+        report
+            .summary
+            .verdict
+            .line
+            .starts_with("Could not be decided"),
+        "{}",
+        report.summary.verdict.line
+    );
+}
+
 /// The TXT records of dkim_verifier's DNS stub as a zone.
 fn dkim_verifier_zone() -> Zone {
     let records = common::yaml("dkim_verifier/dns-txt.yml");
