@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use hanko::analyze::{format_duration, Hop, Lang, Party, Report};
+use hanko::analyze::{format_duration, Hop, Lang, Party, Report, TagExplained};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -204,6 +204,19 @@ pub fn hop_chart(hops: &[Hop], lang: Lang) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// One table row per explained tag: name, value, meaning.
+fn tag_rows(out: &mut String, tags: &[TagExplained]) {
+    for tag in tags {
+        let _ = write!(
+            out,
+            "<tr><th><code>{}</code></th><td><code>{}</code></td><td>{}</td></tr>",
+            escape(&tag.tag),
+            escape(&tag.value),
+            escape(&tag.meaning)
+        );
+    }
 }
 
 /// The report's sections (everything below the page header).
@@ -418,15 +431,7 @@ pub fn report_sections(report: &Report) -> String {
             t("value"),
             t("meaning")
         );
-        for tag in &sig.tags {
-            let _ = write!(
-                out,
-                "<tr><th><code>{}</code></th><td><code>{}</code></td><td>{}</td></tr>",
-                escape(&tag.tag),
-                escape(&tag.value),
-                escape(&tag.meaning)
-            );
-        }
+        tag_rows(&mut out, &sig.tags);
         out.push_str("</table>");
     }
     out.push_str("</section>");
@@ -559,15 +564,7 @@ pub fn report_sections(report: &Report) -> String {
                 escape(&f.field),
                 f.instance.map_or("?".into(), |i| i.to_string())
             );
-            for tag in &f.tags {
-                let _ = write!(
-                    out,
-                    "<tr><th><code>{}</code></th><td><code>{}</code></td><td>{}</td></tr>",
-                    escape(&tag.tag),
-                    escape(&tag.value),
-                    escape(&tag.meaning)
-                );
-            }
+            tag_rows(&mut out, &f.tags);
             out.push_str("</table>");
         }
         out.push_str("</section>");
@@ -586,15 +583,7 @@ pub fn report_sections(report: &Report) -> String {
                 let _ = write!(out, "<p><code>{}</code></p>", escape(&f.raw));
             } else {
                 out.push_str("<table>");
-                for t in &f.decoded {
-                    let _ = write!(
-                        out,
-                        "<tr><th><code>{}</code></th><td><code>{}</code></td><td>{}</td></tr>",
-                        escape(&t.tag),
-                        escape(&t.value),
-                        escape(&t.meaning)
-                    );
-                }
+                tag_rows(&mut out, &f.decoded);
                 out.push_str("</table>");
             }
         }

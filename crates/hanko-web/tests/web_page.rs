@@ -80,6 +80,21 @@ fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Posts the page's form (multipart) to `target`.
+async fn post_form(
+    addr: SocketAddr,
+    target: &str,
+    fields: &[(&str, Option<&str>, &[u8])],
+) -> (u16, String) {
+    let (content_type, body) = multipart(fields);
+    request(
+        addr,
+        &format!("POST {target} HTTP/1.1\r\nContent-Type: {content_type}"),
+        &body,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn the_form_speaks_the_browsers_language() {
     let addr = start(ServeConfig::default(), Some(zone())).await;
@@ -95,11 +110,10 @@ async fn the_form_speaks_the_browsers_language() {
 async fn a_pasted_message_and_an_uploaded_file_get_the_report() {
     let addr = start(ServeConfig::default(), Some(zone())).await;
     let message = std::fs::read(examples("analyze/mailing-list.eml")).unwrap();
-    let (content_type, body) = multipart(&[("message", None, &message), ("lang", None, b"en")]);
-    let (status, page) = request(
+    let (status, page) = post_form(
         addr,
-        &format!("POST / HTTP/1.1\r\nContent-Type: {content_type}"),
-        &body,
+        "/",
+        &[("message", None, &message), ("lang", None, b"en")],
     )
     .await;
     assert_eq!(status, 200);
@@ -107,16 +121,15 @@ async fn a_pasted_message_and_an_uploaded_file_get_the_report() {
     assert!(page.contains("156 octets were appended"));
     assert_eq!(page.matches(r#"class="hop-bar""#).count(), 3);
     // The same message as a file, in Japanese, offline.
-    let (content_type, body) = multipart(&[
-        ("message", None, b""),
-        ("file", Some("list.eml"), &message),
-        ("offline", None, b"1"),
-        ("lang", None, b"ja"),
-    ]);
-    let (status, page) = request(
+    let (status, page) = post_form(
         addr,
-        &format!("POST / HTTP/1.1\r\nContent-Type: {content_type}"),
-        &body,
+        "/",
+        &[
+            ("message", None, b""),
+            ("file", Some("list.eml"), &message),
+            ("offline", None, b"1"),
+            ("lang", None, b"ja"),
+        ],
     )
     .await;
     assert_eq!(status, 200);
@@ -138,13 +151,7 @@ async fn the_api_returns_json_and_bad_input_still_gets_a_report() {
     assert_eq!(status, 200);
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["summary"]["verdict"]["status"], "unverified");
-    let (content_type, body) = multipart(&[("message", None, b"   ")]);
-    let (status, page) = request(
-        addr,
-        &format!("POST /?lang=en HTTP/1.1\r\nContent-Type: {content_type}"),
-        &body,
-    )
-    .await;
+    let (status, page) = post_form(addr, "/?lang=en", &[("message", None, b"   ")]).await;
     assert_eq!(status, 400);
     assert!(page.contains("Nothing to analyze"));
 }
@@ -160,11 +167,10 @@ async fn a_message_over_the_size_limit_is_refused_with_a_clear_message() {
     let (status, body) = request(addr, "POST /api/analyze HTTP/1.1", &big).await;
     assert_eq!(status, 413);
     assert!(body.contains("larger than 1 MB"), "{body}");
-    let (content_type, form) = multipart(&[("lang", None, b"ja"), ("message", None, &big)]);
-    let (status, page) = request(
+    let (status, page) = post_form(
         addr,
-        &format!("POST /?lang=ja HTTP/1.1\r\nContent-Type: {content_type}"),
-        &form,
+        "/?lang=ja",
+        &[("lang", None, b"ja"), ("message", None, &big)],
     )
     .await;
     assert_eq!(status, 413);

@@ -164,15 +164,26 @@ fn cat(value: &str, lang: Lang) -> String {
     )
 }
 
+/// The `KEY:value;` pairs of Microsoft's fields that `meaning` explains (it returns `None`
+/// for the keys it leaves out).
+fn key_values(value: &str, meaning: impl Fn(&str, &str) -> Option<String>) -> Vec<TagExplained> {
+    value
+        .split(';')
+        .filter_map(|part| {
+            let (key, v) = part.split_once(':')?;
+            let (key, v) = (key.trim(), v.trim());
+            Some(TagExplained {
+                meaning: meaning(&key.to_ascii_uppercase(), v)?,
+                tag: key.to_string(),
+                value: v.to_string(),
+            })
+        })
+        .collect()
+}
+
 fn forefront(value: &str, lang: Lang) -> Vec<TagExplained> {
-    let mut out = Vec::new();
-    for part in value.split(';') {
-        let Some((key, v)) = part.split_once(':') else {
-            continue;
-        };
-        let key = key.trim();
-        let v = v.trim();
-        let meaning = match key.to_ascii_uppercase().as_str() {
+    key_values(value, |key, v| {
+        Some(match key {
             "CIP" => tr!(
                 lang,
                 "Connecting IP address: {}.",
@@ -258,25 +269,14 @@ fn forefront(value: &str, lang: Lang) -> Vec<TagExplained> {
                     "スパムフィルター内部のルール ID。",
                 )
                 .into(),
-            _ => continue,
-        };
-        out.push(TagExplained {
-            tag: key.to_string(),
-            value: v.to_string(),
-            meaning,
-        });
-    }
-    out
+            _ => return None,
+        })
+    })
 }
 
 fn microsoft_antispam(value: &str, lang: Lang) -> Vec<TagExplained> {
-    let mut out = Vec::new();
-    for part in value.split(';') {
-        let Some((key, v)) = part.split_once(':') else {
-            continue;
-        };
-        let (key, v) = (key.trim(), v.trim());
-        let meaning = match key.to_ascii_uppercase().as_str() {
+    key_values(value, |key, v| {
+        Some(match key {
             "BCL" => {
                 let level = v.parse::<u32>().unwrap_or(99);
                 let (en, ja) = match level {
@@ -303,15 +303,9 @@ fn microsoft_antispam(value: &str, lang: Lang) -> Vec<TagExplained> {
                 "フィッシング信頼レベル {}。",
                 v
             ),
-            _ => continue,
-        };
-        out.push(TagExplained {
-            tag: key.to_string(),
-            value: v.to_string(),
-            meaning,
-        });
-    }
-    out
+            _ => return None,
+        })
+    })
 }
 
 fn spam_status(value: &str, lang: Lang) -> Vec<TagExplained> {
