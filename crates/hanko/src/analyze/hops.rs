@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{tr, Lang};
-use crate::message::{parse_date_time, DateTime, Headers, Received};
+use crate::message::{format_utc, parse_date_time, DateTime, Headers, Received};
 
 /// One hop: one Received field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,28 +125,6 @@ pub(crate) fn sent_date(headers: &Headers) -> Option<Result<DateTime, String>> {
     Some(parse_date_time(&field.unfolded_value()).map_err(|e| e.to_string()))
 }
 
-/// Unix seconds as RFC 3339 UTC (`2026-11-23T09:00:00Z`).
-pub fn format_utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let seconds = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3_600,
-        seconds % 3_600 / 60,
-        seconds % 60
-    )
-}
-
 /// A duration for people: `2 s`, `3 min 5 s`, `2 h 1 min`, `3 d 4 h`; negative with `-`.
 pub fn format_duration(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
@@ -166,11 +144,7 @@ mod tests {
     use crate::message::MessageLimits;
 
     #[test]
-    fn utc_formatting() {
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_utc(1_795_392_000), "2026-11-23T00:00:00Z");
-        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+    fn duration_formatting() {
         assert_eq!(format_duration(-5), "-5 s");
         assert_eq!(format_duration(3_725), "1 h 2 min");
     }

@@ -39,13 +39,14 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use crate::message::format_utc;
 pub use antispam::AntispamField;
 pub use claims::{ArcField, Claim, ClaimedProperty, ClaimedResult};
-pub use hops::{format_duration, format_utc, Hop};
+pub use hops::{format_duration, Hop};
 pub use signatures::{SignatureCheck, SignatureReport, TagExplained};
 
 use crate::authres;
-use crate::dkim::{DkimFailure, KeyRecord, Verifier, VerifyConfig};
+use crate::dkim::{DkimFailure, Verifier, VerifyConfig};
 use crate::dmarc::{self, DmarcOutcome, DmarcProblem, Identifiers};
 use crate::dns::{DnsError, Lookup, LookupFuture, Mx};
 use crate::message::{traced_connection, Headers};
@@ -664,7 +665,10 @@ async fn reverify<L: Lookup + ?Sized>(
         if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
             diagnosed += 1;
             let key = match &result.signature {
-                Some(sig) => fetch_key(lookup, &sig.key_name()).await,
+                Some(sig) => crate::dkim::fetch_key(lookup, &sig.key_name())
+                    .await
+                    .ok()
+                    .map(|(key, _)| key),
                 None => None,
             };
             let field = &headers.fields()[result.field_index];
@@ -768,11 +772,6 @@ fn spf_result(outcome: &SpfOutcome, lang: Lang) -> OwnResult {
         domain: Some(outcome.domain.clone()),
         detail,
     }
-}
-
-async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> Option<KeyRecord> {
-    let answer = lookup.txt_with_aliases(name).await.ok()?;
-    answer.records.iter().find_map(|r| KeyRecord::parse(r).ok())
 }
 
 /// Each claimed spf/dkim/dmarc result next to hanko's.

@@ -9,13 +9,13 @@
 
 use serde::Serialize;
 
-use super::hops::format_utc;
 use super::{tr, Lang};
 use crate::crypto::Hasher;
 use crate::dkim::{
     header_hash_input, BodyCanonicalizer, CanonicalizationAlgorithm, DkimFailure, DkimResult,
     DkimWarning, KeyRecord, Signature,
 };
+use crate::message::format_utc;
 use crate::message::{HeaderField, Headers, TagList};
 
 /// One tag of a tag=value field, with what it means.

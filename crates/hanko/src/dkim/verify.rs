@@ -618,7 +618,7 @@ impl Verifier {
 /// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
 /// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
 /// Returns the record and the CNAME targets that led to it.
-async fn fetch_key<L: Lookup + ?Sized>(
+pub(crate) async fn fetch_key<L: Lookup + ?Sized>(
     lookup: &L,
     name: &str,
 ) -> Result<(KeyRecord, Vec<String>), DkimFailure> {

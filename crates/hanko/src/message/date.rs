@@ -194,6 +194,28 @@ pub fn parse_date_time(text: &str) -> Result<DateTime, DateError> {
     })
 }
 
+/// Unix seconds as RFC 3339 UTC (`2026-11-23T09:00:00Z`).
+pub fn format_utc(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days, the inverse of days_from_civil above.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60
+    )
+}
+
 /// The date-time at the end of a `Received:` field value (after its last `;`, RFC 5321
 /// §4.4).
 pub fn received_date(value: &str) -> Result<DateTime, DateError> {
@@ -206,6 +228,14 @@ pub fn received_date(value: &str) -> Result<DateTime, DateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_795_392_000), "2026-11-23T00:00:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+    }
 
     #[test]
     fn modern_and_obsolete_forms() {

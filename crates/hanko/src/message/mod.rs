@@ -17,7 +17,7 @@ mod received;
 mod tag_list;
 
 pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
-pub use date::{parse_date_time, received_date, DateError, DateTime};
+pub use date::{format_utc, parse_date_time, received_date, DateError, DateTime};
 pub use header::{mbox_separator_len, HeaderField, Headers};
 pub use reader::{CrlfNormalizer, MessageReader};
 pub use received::{
