@@ -23,14 +23,22 @@ export HANKO_PYTHON="$VENV/bin/python"
 # From Debian: OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
 # its smtp-source load generator, and swaks for the milter's end-to-end tests (each test runs
-# a private Postfix instance from a temporary folder; the system's Postfix stays unconfigured).
-if ! command -v opendkim-testmsg >/dev/null 2>&1 || ! command -v postfix >/dev/null 2>&1 \
-  || ! command -v swaks >/dev/null 2>&1; then
+# a private Postfix instance from a temporary folder; the system's Postfix stays unconfigured);
+# Chromium and its WebDriver for the analyzer page's browser test, with a Japanese font so the
+# page's Japanese text is drawn in its screenshots.
+missing=""
+command -v opendkim-testmsg >/dev/null 2>&1 || missing="$missing opendkim-tools"
+command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
+command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+[ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing="$missing fonts-ipafont-gothic"
+if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  packages="opendkim-tools postfix swaks"
-  apt-get install -y -qq $packages >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get install -y -qq $packages >/dev/null; }
+  echo "installing from Debian:$missing" >&2
+  apt-get install -y -qq $missing >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq $missing >/dev/null; }
 fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

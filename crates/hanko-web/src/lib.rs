@@ -122,8 +122,9 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The form, with the previous input's offline choice kept.
-fn form_html(lang: Lang, offline: bool, config: &ServeConfig) -> String {
+/// The form, with the previous input kept: the offline choice and the pasted text (so it can
+/// be corrected and sent again; a chosen file cannot be put back by a page).
+fn form_html(lang: Lang, offline: bool, pasted: &str, config: &ServeConfig) -> String {
     let other = match lang {
         Lang::En => "ja",
         Lang::Ja => "en",
@@ -133,7 +134,7 @@ fn form_html(lang: Lang, offline: bool, config: &ServeConfig) -> String {
         r#"<section id="input"><form id="analyze-form" method="post" action="/?lang={code}" enctype="multipart/form-data">
 <input type="hidden" name="lang" value="{code}">
 <label for="message"><strong>{paste}</strong></label>
-<textarea id="message" name="message" spellcheck="false" placeholder="Received: from ...&#10;DKIM-Signature: v=1; ...&#10;From: ..."></textarea>
+<textarea id="message" name="message" spellcheck="false" placeholder="Received: from ...&#10;DKIM-Signature: v=1; ...&#10;From: ...">{pasted}</textarea>
 <div class="drop" id="drop">{drop} <input type="file" id="file" name="file" accept=".eml,.txt,message/rfc822"></div>
 <div class="actions"><button type="submit" id="submit">{analyze}</button>
 <label><input type="checkbox" id="offline" name="offline" value="1"{checked}> {offline_label}</label>
@@ -155,6 +156,13 @@ fn form_html(lang: Lang, offline: bool, config: &ServeConfig) -> String {
         offline_label = t("offline"),
         language = t("language"),
         max = config.max_message_bytes / 1024 / 1024,
+        // A textarea's first newline is dropped by HTML parsers; one extra keeps the text as
+        // it was.
+        pasted = if pasted.starts_with('\n') {
+            format!("\n{}", escape(pasted))
+        } else {
+            escape(pasted)
+        },
     )
 }
 
@@ -164,15 +172,15 @@ async fn form(
     headers: HeaderMap,
 ) -> Html<String> {
     let lang = language(options.lang.as_deref(), &headers);
-    Html(html::page(lang, &form_html(lang, false, &state.config)))
+    Html(html::page(lang, &form_html(lang, false, "", &state.config)))
 }
 
-fn error_page(status: StatusCode, lang: Lang, message: &str, config: &ServeConfig) -> Response {
+/// An error above the form (`form`: the form as [`form_html`] made it).
+fn error_page(status: StatusCode, lang: Lang, message: &str, form: &str) -> Response {
     let body = format!(
-        r#"<section id="error" class="error"><h2>{}</h2><p>{}</p></section>{}"#,
+        r#"<section id="error" class="error"><h2>{}</h2><p>{}</p></section>{form}"#,
         status.as_u16(),
         escape(message),
-        form_html(lang, false, config)
     );
     (status, Html(html::page(lang, &body))).into_response()
 }
@@ -255,7 +263,8 @@ async fn analyze_form(
             Ok(None) => break,
             Err(e) => {
                 let (status, message) = upload_problem(e.status(), lang, &state.config);
-                return error_page(status, lang, &message, &state.config);
+                let form = form_html(lang, false, "", &state.config);
+                return error_page(status, lang, &message, &form);
             }
         };
         let name = field.name().unwrap_or_default().to_string();
@@ -263,7 +272,8 @@ async fn analyze_form(
             Ok(data) => data,
             Err(e) => {
                 let (status, message) = upload_problem(e.status(), lang, &state.config);
-                return error_page(status, lang, &message, &state.config);
+                let form = form_html(lang, false, "", &state.config);
+                return error_page(status, lang, &message, &form);
             }
         };
         match name.as_str() {
@@ -278,24 +288,31 @@ async fn analyze_form(
             _ => {}
         }
     }
-    let message = if file.is_empty() { pasted } else { file };
+    // The paste goes back into the form unless a file was analyzed instead.
+    let (message, form) = if file.is_empty() {
+        let form = form_html(
+            lang,
+            offline,
+            &String::from_utf8_lossy(&pasted).replace("\r\n", "\n"),
+            &state.config,
+        );
+        (pasted, form)
+    } else {
+        (file, form_html(lang, offline, "", &state.config))
+    };
     if message.iter().all(u8::is_ascii_whitespace) {
         let text = lang.pick(
             "Nothing to analyze: paste a message or choose a file.",
             "解析する内容がありません。メッセージを貼り付けるか、ファイルを選んでください。",
         );
-        return error_page(StatusCode::BAD_REQUEST, lang, text, &state.config);
+        return error_page(StatusCode::BAD_REQUEST, lang, text, &form);
     }
     match run_analysis(&state, &message, offline, lang).await {
         Ok(report) => {
-            let body = format!(
-                "{}{}",
-                form_html(lang, offline, &state.config),
-                report_sections(&report)
-            );
+            let body = format!("{form}{}", report_sections(&report));
             Html(html::page(lang, &body)).into_response()
         }
-        Err((status, text)) => error_page(status, lang, &text, &state.config),
+        Err((status, text)) => error_page(status, lang, &text, &form),
     }
 }
 

@@ -139,6 +139,27 @@ async fn a_pasted_message_and_an_uploaded_file_get_the_report() {
 }
 
 #[tokio::test]
+async fn the_paste_comes_back_in_the_form_as_text() {
+    let addr = start(ServeConfig::default(), None).await;
+    let paste = b"\r\nSubject: </textarea><script>alert(1)</script>\r\nFrom: a@example.com\r\n";
+    let (status, page) = post_form(addr, "/?lang=en", &[("message", None, paste)]).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("<script>alert"), "{page}");
+    // The leading line break survives the textarea's parsing rule; CRLF becomes LF.
+    assert!(page.contains(
+        "\">\n\nSubject: &lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;\nFrom: a@example.com\n</textarea>"
+    ));
+    // A chosen file is not put back into the paste box.
+    let (_, page) = post_form(
+        addr,
+        "/?lang=en",
+        &[("message", None, b""), ("file", Some("m.eml"), paste)],
+    )
+    .await;
+    assert!(page.contains("From: ...\"></textarea>"));
+}
+
+#[tokio::test]
 async fn the_api_returns_json_and_bad_input_still_gets_a_report() {
     let addr = start(ServeConfig::default(), Some(zone())).await;
     let message = std::fs::read(examples("analyze/gmail.eml")).unwrap();

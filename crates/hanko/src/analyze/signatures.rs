@@ -23,7 +23,8 @@ use crate::message::{HeaderField, Headers, TagList};
 pub struct TagExplained {
     /// The tag name (`d`, `h`, ...).
     pub tag: String,
-    /// The value as written, white space removed for `b`/`bh`.
+    /// The value as written, unfolded (line breaks removed, tabs shown as spaces); white
+    /// space removed altogether for `b`/`bh`.
     pub value: String,
     /// What it means, in a sentence.
     pub meaning: String,
@@ -165,7 +166,12 @@ pub(crate) fn explain_tags(tags: &TagList, now: u64, lang: Lang) -> Vec<TagExpla
             let value = if matches!(t.name.as_str(), "b" | "bh") {
                 crate::message::strip_ws(&t.value)
             } else {
-                t.value.clone()
+                // Unfolding (RFC 5322 §2.2.3): the line breaks go, the white space stays.
+                t.value
+                    .chars()
+                    .filter(|c| !matches!(c, '\r' | '\n'))
+                    .map(|c| if c == '\t' { ' ' } else { c })
+                    .collect()
             };
             TagExplained {
                 meaning: explain_tag(&t.name, &value, now, lang),
@@ -772,5 +778,18 @@ mod tests {
         }
         assert!(explain_tag("x", "5", 10, Lang::En).starts_with("Expired"));
         assert!(explain_tag("c", "relaxed/simple", 0, Lang::En).contains("body simple"));
+    }
+
+    #[test]
+    fn folded_values_are_shown_unfolded() {
+        let tags = TagList::parse(
+            b"v=1; h=from:to:\r\n\tsubject:date; b=abc\r\n def; z=From:a@b.example\r\n |To:c@d.example",
+        )
+        .unwrap();
+        let shown = explain_tags(&tags, 0, Lang::En);
+        let value = |t: &str| shown.iter().find(|x| x.tag == t).unwrap().value.clone();
+        assert_eq!(value("h"), "from:to: subject:date");
+        assert_eq!(value("b"), "abcdef");
+        assert_eq!(value("z"), "From:a@b.example |To:c@d.example");
     }
 }
