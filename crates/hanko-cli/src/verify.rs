@@ -1,5 +1,8 @@
 //! `hanko verify`: the receiver's whole verdict — DKIM, SPF (given the connection), DMARC and
 //! ADSP — as an Authentication-Results field, a summary or JSON.
+//!
+//! One message (a file or standard input) gets the field and a summary; many (several paths,
+//! a directory, an mbox) are verified concurrently by [`crate::bulk`], one line each.
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -10,68 +13,110 @@ use clap::Args;
 use hanko::dkim::{Verifier, VerifyConfig};
 use hanko::dmarc::reporting::check_destinations;
 use hanko::dmarc::DmarcVerdict;
-use hanko::message::{MessageLimits, MessageReader};
+use hanko::dns::Lookup;
+use hanko::message::{Headers, MessageLimits, MessageReader};
 use hanko::receiver::{self, Receipt, ReceiverConfig};
 
 use crate::dns::DnsArgs;
 use crate::render::{self, Report};
 
 /// Options of `hanko verify`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct VerifyArgs {
     /// Print JSON: `dkim` (one entry per signature), `spf`, `dmarc`, `adsp` and
     /// `authentication_results`.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// The authserv-id written in Authentication-Results.
     #[arg(long, default_value = "hanko")]
-    authserv_id: String,
+    pub authserv_id: String,
     /// Verify as if it were this Unix time (for old messages and tests).
     #[arg(long, value_name = "UNIX")]
-    time: Option<u64>,
+    pub time: Option<u64>,
     /// The SMTP client's IP address: enables SPF (needs --helo and --mail-from, or
     /// --trust-received).
     #[arg(long)]
-    ip: Option<IpAddr>,
+    pub ip: Option<IpAddr>,
     /// The HELO/EHLO name the client gave.
     #[arg(long, value_name = "NAME")]
-    helo: Option<String>,
+    pub helo: Option<String>,
     /// The MAIL FROM address ('' for a bounce).
     #[arg(long = "mail-from", value_name = "ADDR")]
-    mail_from: Option<String>,
+    pub mail_from: Option<String>,
     /// Take the connection for SPF from the message: IP and HELO from the topmost Received
     /// field that records a client IP (or the Nth, to pass over your own internal hops), MAIL
     /// FROM from Return-Path. Only for mail your own server received: fields below the ones
     /// it wrote can be forged. --ip, --helo and --mail-from override single facts.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
-    trust_received: Option<usize>,
+    pub trust_received: Option<usize>,
     /// Skip the ADSP check (RFC 5617, historic).
     #[arg(long)]
-    no_adsp: bool,
-    /// The message (default: standard input). LF or CRLF line ends.
-    file: Option<PathBuf>,
+    pub no_adsp: bool,
+    /// Messages verified at once when there are many (bulk mode).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub jobs: usize,
+    /// The messages (default: standard input): message files (LF or CRLF line ends), mbox
+    /// files, directories (a Maildir's new/ and cur/, or every file below). More than one
+    /// message: one line each (one JSON object each with --json) and a summary.
+    #[arg(value_name = "PATH")]
+    pub files: Vec<PathBuf>,
 }
 
 pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
-    let input: Box<dyn Read> = match &args.file {
-        Some(path) => Box::new(
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdin()),
-    };
-    let name = args
-        .file
-        .as_ref()
-        .map_or("standard input".to_string(), |p| p.display().to_string());
-    let mut reader = MessageReader::new(std::io::BufReader::new(input), MessageLimits::default());
-    let headers = reader.read_headers().with_context(|| name.clone())?;
-    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
-    while let Some(chunk) = reader.next_body_chunk().with_context(|| name.clone())? {
-        verifier.body(chunk);
+    if crate::bulk::is_bulk(&args.files) {
+        return crate::bulk::run(args, dns).await;
     }
-    let connection = connection(&args, &headers)?;
+    let (input, name): (Box<dyn Read>, String) = match args.files.first() {
+        Some(path) => (
+            Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+            path.display().to_string(),
+        ),
+        None => (Box::new(std::io::stdin()), "standard input".to_string()),
+    };
+    let message = read_message(input, &name)?;
     let lookup = dns.lookup()?;
     let now = args.time.unwrap_or_else(crate::now);
+    let report = check_message(message, &args, &*lookup, now, true).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
+    } else {
+        print!("{}", render::authentication_results(&report));
+        print!("{}", render::summary(&report));
+    }
+    Ok(if passed(&report) { 0 } else { 1 })
+}
+
+/// A message read and hashed, waiting for its DNS lookups.
+pub(crate) struct ReadMessage {
+    headers: Headers,
+    verifier: Verifier,
+}
+
+/// Reads a message, streaming its body through the DKIM verifier.
+pub(crate) fn read_message(input: impl Read, name: &str) -> anyhow::Result<ReadMessage> {
+    let mut reader = MessageReader::new(std::io::BufReader::new(input), MessageLimits::default());
+    let headers = reader.read_headers().with_context(|| name.to_string())?;
+    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    while let Some(chunk) = reader.next_body_chunk().with_context(|| name.to_string())? {
+        verifier.body(chunk);
+    }
+    Ok(ReadMessage { headers, verifier })
+}
+
+/// The receiver's checks on a message read by [`read_message`]. `destinations`: also check
+/// the consent of each DMARC record's report destinations (a query or two more per message).
+pub(crate) async fn check_message(
+    message: ReadMessage,
+    args: &VerifyArgs,
+    lookup: &dyn Lookup,
+    now: u64,
+    destinations: bool,
+) -> anyhow::Result<Report> {
+    let ReadMessage { headers, verifier } = message;
+    let connection = connection(args, &headers)?;
     let mut config = ReceiverConfig::new(&args.authserv_id);
     config.adsp = !args.no_adsp;
     let facts = connection.as_ref().map(|c| receiver::Connection {
@@ -84,17 +129,19 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         spf,
         dmarc,
         adsp,
-    } = receiver::check(&*lookup, &headers, verifier, facts, &config, now).await;
+    } = receiver::check(lookup, &headers, verifier, facts, &config, now).await;
     // Where the owner wants reports, and whether those destinations agreed (RFC 7489 §7.1).
     let mut report_destinations = Vec::new();
-    for e in &dmarc.evaluations {
-        if let (Some(record), Some(at)) = (&e.record, &e.record_domain) {
-            let organization = e.organizational_domain.as_deref().unwrap_or(at);
-            let found = check_destinations(&*lookup, at, organization, record).await;
-            report_destinations.push((e.author_domain.clone(), found));
+    if destinations {
+        for e in &dmarc.evaluations {
+            if let (Some(record), Some(at)) = (&e.record, &e.record_domain) {
+                let organization = e.organizational_domain.as_deref().unwrap_or(at);
+                let found = check_destinations(lookup, at, organization, record).await;
+                report_destinations.push((e.author_domain.clone(), found));
+            }
         }
     }
-    let report = Report {
+    Ok(Report {
         authserv_id: args.authserv_id.clone(),
         dkim,
         spf,
@@ -102,19 +149,16 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         adsp,
         report_destinations,
         traced_from: connection.and_then(|c| c.traced_from),
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
-    } else {
-        print!("{}", render::authentication_results(&report));
-        print!("{}", render::summary(&report));
-    }
-    let passed = match report.dmarc.verdict {
+    })
+}
+
+/// The exit-status rule: DMARC passed, or without a DMARC policy every signature passed.
+pub(crate) fn passed(report: &Report) -> bool {
+    match report.dmarc.verdict {
         DmarcVerdict::Pass => true,
         DmarcVerdict::None => report.dkim.all_pass(),
         DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
-    };
-    Ok(if passed { 0 } else { 1 })
+    }
 }
 
 /// The SMTP connection SPF is evaluated for.
@@ -128,10 +172,7 @@ struct Connection {
 
 /// The connection from the flags, or from the message's trace fields with --trust-received
 /// (flags override single facts). `None` when SPF is not asked for.
-fn connection(
-    args: &VerifyArgs,
-    headers: &hanko::message::Headers,
-) -> anyhow::Result<Option<Connection>> {
+fn connection(args: &VerifyArgs, headers: &Headers) -> anyhow::Result<Option<Connection>> {
     let Some(hop) = args.trust_received else {
         return match (args.ip, &args.helo, &args.mail_from) {
             (None, None, None) => Ok(None),

@@ -221,7 +221,7 @@ impl Headers {
 
 /// True for an mbox `From ` separator line (without its line end): `From ` and no colon, or a
 /// colon after a space (field names cannot contain one).
-fn is_mbox_separator(line: &[u8]) -> bool {
+pub(crate) fn is_mbox_separator(line: &[u8]) -> bool {
     if !line.starts_with(b"From ") {
         return false;
     }

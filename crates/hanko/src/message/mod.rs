@@ -12,6 +12,7 @@
 mod address;
 mod date;
 mod header;
+mod mbox;
 mod reader;
 mod received;
 mod tag_list;
@@ -19,6 +20,7 @@ mod tag_list;
 pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
 pub use date::{format_utc, parse_date_time, received_date, DateError, DateTime};
 pub use header::{mbox_separator_len, HeaderField, Headers};
+pub use mbox::{MboxError, MboxMessage, MboxReader};
 pub use reader::{CrlfNormalizer, MessageReader};
 pub use received::{
     return_path, traced_connection, Clause, Client, Received, TraceError, TracedConnection,

@@ -1,0 +1,463 @@
+//! `hanko verify` over many messages: files, directories (Maildir `new/` and `cur/`, or every
+//! file below) and mbox files, verified concurrently.
+//!
+//! Each message is a task on the multi-threaded runtime (parsing and hashing run on every
+//! core; DNS answers are shared through the one lookup and its cache); at most `--jobs`
+//! messages are in flight, so memory stays bounded, and results are printed in input order
+//! (one line each, or one JSON object each with `--json`), then a summary. A progress bar
+//! shows on standard error when it is a terminal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use hanko::dkim::DkimVerdict;
+use hanko::dmarc::DmarcVerdict;
+use hanko::dns::Lookup;
+use hanko::message::{MboxError, MboxReader};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use crate::dns::DnsArgs;
+use crate::render::{self, Report};
+use crate::verify::{check_message, passed, read_message, VerifyArgs};
+
+/// Deepest directory level walked (symbolic links can make loops).
+const MAX_DEPTH: usize = 32;
+
+/// True when `files` asks for bulk mode: more than one path, a directory, or an mbox.
+pub fn is_bulk(files: &[PathBuf]) -> bool {
+    match files {
+        [] => false,
+        [one] => one.is_dir() || is_mbox(one).unwrap_or(false),
+        _ => true,
+    }
+}
+
+/// True when the file's first non-empty line is an mbox `From ` separator.
+fn is_mbox(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut start = [0u8; 512];
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < start.len() {
+        match file.read(&mut start[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let text = &start[..filled];
+    let first = text
+        .iter()
+        .position(|b| !b"\r\n".contains(b))
+        .map_or(&[][..], |i| &text[i..]);
+    Ok(hanko::message::mbox_separator_len(first) > 0)
+}
+
+/// What one message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Status {
+    Pass,
+    Fail,
+    TempError,
+    PermError,
+    /// No DMARC policy and no signature: nothing vouches for it.
+    None,
+    /// The message could not be read.
+    Error,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::TempError => "temperror",
+            Status::PermError => "permerror",
+            Status::None => "none",
+            Status::Error => "error",
+        }
+    }
+
+    /// The message's status by the exit-status rule of `hanko verify`: DMARC's verdict, or
+    /// without a policy, DKIM's.
+    fn of(report: &Report) -> Status {
+        if passed(report) {
+            return Status::Pass;
+        }
+        match report.dmarc.verdict {
+            DmarcVerdict::Pass => Status::Pass,
+            DmarcVerdict::Fail => Status::Fail,
+            DmarcVerdict::TempError => Status::TempError,
+            DmarcVerdict::PermError => Status::PermError,
+            DmarcVerdict::None => {
+                let results = &report.dkim.results;
+                if results.is_empty() {
+                    Status::None
+                } else if results.iter().any(|r| r.verdict == DkimVerdict::TempError) {
+                    Status::TempError
+                } else {
+                    Status::Fail
+                }
+            }
+        }
+    }
+}
+
+/// One message's result, rendered.
+struct Outcome {
+    status: Status,
+    line: String,
+}
+
+/// The fixed parts every task needs.
+struct Shared {
+    args: VerifyArgs,
+    lookup: Arc<dyn Lookup>,
+    now: u64,
+}
+
+/// A message to verify.
+enum Source {
+    File(PathBuf),
+    Mboxed { name: String, message: Vec<u8> },
+}
+
+/// One line for a message: status, name, then dmarc, dkim (each signature) and spf.
+fn text_line(status: Status, name: &str, report: &Report) -> String {
+    let dmarc = &report.dmarc;
+    let mut line = format!("{:<10}{name}  dmarc={}", status.word(), dmarc.verdict);
+    if let Some(author) = &dmarc.author_domain {
+        line.push_str(&format!(" ({author})"));
+    }
+    let signatures: Vec<String> = report
+        .dkim
+        .results
+        .iter()
+        .map(|r| {
+            let domain = r.domain.as_deref().unwrap_or("?");
+            match &r.failure {
+                None => format!("{} ({domain})", r.verdict),
+                Some(f) => format!("{} ({domain}: {f})", r.verdict),
+            }
+        })
+        .collect();
+    if signatures.is_empty() {
+        line.push_str(" dkim=none");
+    } else {
+        line.push_str(&format!(" dkim={}", signatures.join(", ")));
+    }
+    if let Some(spf) = &report.spf {
+        line.push_str(&format!(" spf={} ({})", spf.verdict, spf.domain));
+    }
+    line
+}
+
+fn error_outcome(name: &str, error: &str, json: bool) -> Outcome {
+    let line = if json {
+        json!({ "source": name, "status": "error", "error": error }).to_string()
+    } else {
+        format!("{:<10}{name}  {error}", Status::Error.word())
+    };
+    Outcome {
+        status: Status::Error,
+        line,
+    }
+}
+
+/// Reads, verifies and renders one message.
+async fn verify(source: Source, shared: Arc<Shared>) -> Outcome {
+    let json = shared.args.json;
+    let (name, read) = match source {
+        Source::File(path) => {
+            let name = path.display().to_string();
+            let read = std::fs::File::open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot open: {e}"))
+                .and_then(|file| read_message(file, &name));
+            (name, read)
+        }
+        Source::Mboxed { name, message } => {
+            let read = read_message(&message[..], &name);
+            (name, read)
+        }
+    };
+    let report = match read {
+        Ok(message) => {
+            check_message(message, &shared.args, &*shared.lookup, shared.now, false).await
+        }
+        Err(e) => Err(e),
+    };
+    match report {
+        Ok(report) => {
+            let status = Status::of(&report);
+            let line = if json {
+                let mut value = render::json(&report);
+                if let Value::Object(map) = &mut value {
+                    map.insert("source".into(), json!(name));
+                    map.insert("status".into(), json!(status.word()));
+                }
+                value.to_string()
+            } else {
+                text_line(status, &name, &report)
+            };
+            Outcome { status, line }
+        }
+        Err(e) => error_outcome(&name, &format!("{e:#}"), json),
+    }
+}
+
+/// The inputs, directories walked: message or mbox files, and what could not be read.
+fn collect(paths: &[PathBuf]) -> Vec<Result<PathBuf, (String, String)>> {
+    let mut out = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, 0, &mut out),
+            Ok(_) => out.push(Ok(path.clone())),
+            Err(e) => out.push(Err((
+                path.display().to_string(),
+                format!("cannot open: {e}"),
+            ))),
+        }
+    }
+    out
+}
+
+/// The entries of `dir`, sorted by name, hidden ones (`.name`) left out unless `hidden`.
+fn entries(dir: &Path, hidden: bool) -> Result<Vec<(PathBuf, bool)>, String> {
+    let mut list = Vec::new();
+    let read = std::fs::read_dir(dir).map_err(|e| format!("cannot read the directory: {e}"))?;
+    for entry in read.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if !hidden && name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        // Follows symbolic links.
+        let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+        list.push((path, is_dir));
+    }
+    list.sort();
+    Ok(list)
+}
+
+/// A Maildir (its `new/` and `cur/`, then its Maildir++ sub-folders `.Name`; not `tmp/`,
+/// where deliveries are still being written, nor the index files beside them), or any other
+/// directory (every file, sub-directories included).
+fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<PathBuf, (String, String)>>) {
+    if depth > MAX_DEPTH {
+        out.push(Err((
+            dir.display().to_string(),
+            format!("more than {MAX_DEPTH} directory levels; not read"),
+        )));
+        return;
+    }
+    let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
+    let list = match entries(dir, is_maildir) {
+        Ok(list) => list,
+        Err(e) => {
+            out.push(Err((dir.display().to_string(), e)));
+            return;
+        }
+    };
+    if !is_maildir {
+        for (path, is_dir) in list {
+            if is_dir {
+                walk(&path, depth + 1, out);
+            } else {
+                out.push(Ok(path));
+            }
+        }
+        return;
+    }
+    for part in ["new", "cur"] {
+        let sub = dir.join(part);
+        if !sub.is_dir() {
+            continue;
+        }
+        match entries(&sub, false) {
+            Ok(files) => out.extend(
+                files
+                    .into_iter()
+                    .filter(|(_, is_dir)| !is_dir)
+                    .map(|(path, _)| Ok(path)),
+            ),
+            Err(e) => out.push(Err((sub.display().to_string(), e))),
+        }
+    }
+    for (path, is_dir) in list {
+        let folder = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if is_dir && folder {
+            walk(&path, depth + 1, out);
+        }
+    }
+}
+
+/// Messages in flight, printed in input order as they finish.
+struct Queue {
+    in_flight: VecDeque<JoinHandle<Outcome>>,
+    limit: usize,
+    bar: ProgressBar,
+    counts: BTreeMap<Status, usize>,
+}
+
+impl Queue {
+    fn print(&mut self, outcome: Outcome) {
+        self.bar.suspend(|| println!("{}", outcome.line));
+        self.bar.inc(1);
+        *self.counts.entry(outcome.status).or_default() += 1;
+    }
+
+    async fn finish_one(&mut self) {
+        if let Some(handle) = self.in_flight.pop_front() {
+            let outcome = handle.await.unwrap_or_else(|e| Outcome {
+                status: Status::Error,
+                line: format!("{:<10}(a verification task failed: {e})", "error"),
+            });
+            self.print(outcome);
+        }
+    }
+
+    async fn push(&mut self, handle: JoinHandle<Outcome>) {
+        while self.in_flight.len() >= self.limit {
+            self.finish_one().await;
+        }
+        self.in_flight.push_back(handle);
+    }
+
+    /// A result known without verifying (an unreadable input): printed in its turn.
+    async fn push_ready(&mut self, outcome: Outcome) {
+        self.push(tokio::spawn(async move { outcome })).await;
+    }
+}
+
+/// Verifies every message of `args.files`; exit status 0 when every one passed.
+pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
+    if args.ip.is_some() || args.helo.is_some() || args.mail_from.is_some() {
+        anyhow::bail!(
+            "--ip, --helo and --mail-from describe one connection; with many messages use \
+             --trust-received"
+        );
+    }
+    let started = Instant::now();
+    let json = args.json;
+    let inputs = collect(&args.files);
+    let lookup: Arc<dyn Lookup> = Arc::from(dns.lookup()?);
+    let shared = Arc::new(Shared {
+        now: args.time.unwrap_or_else(crate::now),
+        lookup,
+        args,
+    });
+    let bar =
+        ProgressBar::with_draw_target(Some(inputs.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} messages, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut queue = Queue {
+        in_flight: VecDeque::new(),
+        limit: shared.args.jobs.max(1),
+        bar,
+        counts: BTreeMap::new(),
+    };
+    for input in inputs {
+        let path = match input {
+            Ok(path) => path,
+            Err((name, error)) => {
+                queue.push_ready(error_outcome(&name, &error, json)).await;
+                continue;
+            }
+        };
+        match is_mbox(&path) {
+            Ok(true) => read_mbox(&path, &shared, &mut queue).await,
+            Ok(false) => {
+                let task = verify(Source::File(path), shared.clone());
+                queue.push(tokio::spawn(task)).await;
+            }
+            Err(e) => {
+                let outcome = error_outcome(
+                    &path.display().to_string(),
+                    &format!("cannot open: {e}"),
+                    json,
+                );
+                queue.push_ready(outcome).await;
+            }
+        }
+    }
+    while !queue.in_flight.is_empty() {
+        queue.finish_one().await;
+    }
+    queue.bar.finish_and_clear();
+    let total: usize = queue.counts.values().sum();
+    let seconds = started.elapsed().as_secs_f64();
+    let counts: Vec<String> = queue
+        .counts
+        .iter()
+        .map(|(status, n)| format!("{n} {}", status.word()))
+        .collect();
+    let summary = format!(
+        "{total} messages in {seconds:.2} s ({:.0} per second): {}",
+        total as f64 / seconds.max(1e-9),
+        if counts.is_empty() {
+            "nothing found".to_string()
+        } else {
+            counts.join(", ")
+        }
+    );
+    if json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+    let all_passed = queue.counts.keys().all(|s| *s == Status::Pass);
+    Ok(if all_passed && total > 0 { 0 } else { 1 })
+}
+
+/// Queues every message of an mbox file, reading it as the queue drains.
+async fn read_mbox(path: &Path, shared: &Arc<Shared>, queue: &mut Queue) {
+    let json = shared.args.json;
+    let name = path.display().to_string();
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            let outcome = error_outcome(&name, &format!("cannot open: {e}"), json);
+            return queue.push_ready(outcome).await;
+        }
+    };
+    let mut count = 0u64;
+    for item in MboxReader::new(BufReader::new(file)) {
+        count += 1;
+        if count > 1 {
+            queue.bar.inc_length(1);
+        }
+        match item {
+            Ok(message) => {
+                let source = Source::Mboxed {
+                    name: format!("{name}#{}", message.number),
+                    message: message.message,
+                };
+                queue
+                    .push(tokio::spawn(verify(source, shared.clone())))
+                    .await;
+            }
+            Err(e) => {
+                let at = match &e {
+                    MboxError::TooLarge { number, .. } => format!("{name}#{number}"),
+                    MboxError::Io(_) | MboxError::NotMbox => name.clone(),
+                };
+                queue
+                    .push_ready(error_outcome(&at, &e.to_string(), json))
+                    .await;
+            }
+        }
+    }
+    if count == 0 {
+        // An empty mbox: nothing to count.
+        let length = queue.bar.length().unwrap_or(1);
+        queue.bar.set_length(length.saturating_sub(1));
+    }
+}
