@@ -16,15 +16,27 @@ impl CrlfNormalizer {
         Self::default()
     }
 
-    /// Appends the normalized form of `input` to `out`.
+    /// Appends the normalized form of `input` to `out`: the runs between LFs are copied
+    /// whole, and a CR goes in front of each LF that lacks one.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len() + input.len() / 32);
-        for &b in input {
-            if b == b'\n' && !self.last_was_cr {
+        let mut rest = input;
+        while let Some(lf) = memchr::memchr(b'\n', rest) {
+            let before_cr = match lf {
+                0 => self.last_was_cr,
+                _ => rest[lf - 1] == b'\r',
+            };
+            out.extend_from_slice(&rest[..lf]);
+            if !before_cr {
                 out.push(b'\r');
             }
-            out.push(b);
-            self.last_was_cr = b == b'\r';
+            out.push(b'\n');
+            self.last_was_cr = false;
+            rest = &rest[lf + 1..];
+        }
+        if let Some(&last) = rest.last() {
+            out.extend_from_slice(rest);
+            self.last_was_cr = last == b'\r';
         }
     }
 
@@ -152,6 +164,39 @@ impl<R: Read> MessageReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalizing_in_any_pieces_adds_a_cr_to_each_bare_lf_only() {
+        let alphabet = b"a\r\n\n";
+        let mut state: u64 = 11;
+        for round in 0..1_000usize {
+            let input: Vec<u8> = (0..round % 53)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(5);
+                    alphabet[(state >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            // The rule, octet by octet.
+            let mut expected = Vec::new();
+            for (i, &b) in input.iter().enumerate() {
+                if b == b'\n' && (i == 0 || input[i - 1] != b'\r') {
+                    expected.push(b'\r');
+                }
+                expected.push(b);
+            }
+            let mut normalizer = CrlfNormalizer::new();
+            let mut out = Vec::new();
+            let cut = round % (input.len() + 1);
+            for piece in [&input[..cut], &input[cut..]] {
+                for part in piece.chunks(1 + round % 4) {
+                    normalizer.push(part, &mut out);
+                }
+            }
+            assert_eq!(out, expected, "{input:?}");
+        }
+    }
 
     /// A reader that returns one byte at a time, to cross every boundary.
     struct Trickle<'a>(&'a [u8]);
