@@ -157,6 +157,18 @@ impl Browser {
         value.as_str().unwrap_or_default().to_string()
     }
 
+    /// Clicks the form's submit button and waits for the report.
+    async fn submit(&self) {
+        self.client
+            .find(Locator::Css("#submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.wait_for_report().await;
+    }
+
     /// Waits (up to 20 s) for the report page after a submit.
     async fn wait_for_report(&self) {
         self.client
@@ -214,13 +226,7 @@ async fn a_pasted_message_shows_a_green_verdict_and_the_hop_chart() {
     )
     .await
     .unwrap();
-    c.find(Locator::Css("#submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser.wait_for_report().await;
+    browser.submit().await;
 
     let verdict = browser.text("#verdict-line").await;
     assert!(
@@ -289,13 +295,7 @@ async fn a_dropped_file_in_japanese_shows_a_red_verdict_and_the_diagnosis() {
         .await
         .unwrap();
     assert_eq!(chosen, json!([true, 1, "list.eml"]));
-    c.find(Locator::Css("#submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser.wait_for_report().await;
+    browser.submit().await;
 
     let verdict = browser.text("#verdict-line").await;
     assert!(verdict.contains("example.com"), "{verdict}");
@@ -346,13 +346,7 @@ async fn a_chosen_headers_only_file_shows_an_amber_verdict() {
         .send_keys(&path.display().to_string())
         .await
         .unwrap();
-    c.find(Locator::Css("#submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser.wait_for_report().await;
+    browser.submit().await;
     let verdict = browser.text("#verdict-line").await;
     assert!(verdict.starts_with("Headers only"), "{verdict}");
     assert_eq!(
