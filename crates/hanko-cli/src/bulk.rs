@@ -126,6 +126,16 @@ enum Source {
     Mboxed { name: String, message: Vec<u8> },
 }
 
+impl Source {
+    /// How the message is named in the output.
+    fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Mboxed { name, .. } => name.clone(),
+        }
+    }
+}
+
 /// One line for a message: status, name, then dmarc, dkim (each signature) and spf.
 fn text_line(status: Status, name: &str, report: &Report) -> String {
     let dmarc = &report.dmarc;
@@ -171,18 +181,12 @@ fn error_outcome(name: &str, error: &str, json: bool) -> Outcome {
 /// Reads, verifies and renders one message.
 async fn verify(source: Source, shared: Arc<Shared>) -> Outcome {
     let json = shared.args.json;
-    let (name, read) = match source {
-        Source::File(path) => {
-            let name = path.display().to_string();
-            let read = std::fs::File::open(&path)
-                .map_err(|e| anyhow::anyhow!("cannot open: {e}"))
-                .and_then(|file| read_message(file, &name));
-            (name, read)
-        }
-        Source::Mboxed { name, message } => {
-            let read = read_message(&message[..], &name);
-            (name, read)
-        }
+    let name = source.name();
+    let read = match source {
+        Source::File(path) => std::fs::File::open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open: {e}"))
+            .and_then(|file| read_message(file, &name)),
+        Source::Mboxed { message, .. } => read_message(&message[..], &name),
     };
     let report = match read {
         Ok(message) => {
@@ -297,10 +301,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<PathBuf, (String, String)
     }
 }
 
-/// Messages in flight, printed in input order as they finish.
+/// Messages in flight (each with its name), printed in input order as they finish.
 struct Queue {
-    in_flight: VecDeque<JoinHandle<Outcome>>,
+    in_flight: VecDeque<(String, JoinHandle<Outcome>)>,
     limit: usize,
+    json: bool,
     bar: ProgressBar,
     counts: BTreeMap<Status, usize>,
 }
@@ -313,25 +318,33 @@ impl Queue {
     }
 
     async fn finish_one(&mut self) {
-        if let Some(handle) = self.in_flight.pop_front() {
-            let outcome = handle.await.unwrap_or_else(|e| Outcome {
-                status: Status::Error,
-                line: format!("{:<10}(a verification task failed: {e})", "error"),
+        if let Some((name, handle)) = self.in_flight.pop_front() {
+            let outcome = handle.await.unwrap_or_else(|e| {
+                error_outcome(&name, &format!("the verification failed: {e}"), self.json)
             });
             self.print(outcome);
         }
     }
 
-    async fn push(&mut self, handle: JoinHandle<Outcome>) {
+    async fn push(&mut self, name: String, handle: JoinHandle<Outcome>) {
         while self.in_flight.len() >= self.limit {
             self.finish_one().await;
         }
-        self.in_flight.push_back(handle);
+        self.in_flight.push_back((name, handle));
+    }
+
+    /// Verifies `source` in a task of its own.
+    async fn spawn(&mut self, source: Source, shared: &Arc<Shared>) {
+        let name = source.name();
+        self.push(name, tokio::spawn(verify(source, shared.clone())))
+            .await;
     }
 
     /// A result known without verifying (an unreadable input): printed in its turn.
-    async fn push_ready(&mut self, outcome: Outcome) {
-        self.push(tokio::spawn(async move { outcome })).await;
+    async fn push_ready(&mut self, name: &str, error: &str) {
+        let outcome = error_outcome(name, error, self.json);
+        self.push(name.to_string(), tokio::spawn(async move { outcome }))
+            .await;
     }
 }
 
@@ -361,6 +374,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let mut queue = Queue {
         in_flight: VecDeque::new(),
         limit: shared.args.jobs.max(1),
+        json,
         bar,
         counts: BTreeMap::new(),
     };
@@ -368,23 +382,16 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         let path = match input {
             Ok(path) => path,
             Err((name, error)) => {
-                queue.push_ready(error_outcome(&name, &error, json)).await;
+                queue.push_ready(&name, &error).await;
                 continue;
             }
         };
         match is_mbox(&path) {
             Ok(true) => read_mbox(&path, &shared, &mut queue).await,
-            Ok(false) => {
-                let task = verify(Source::File(path), shared.clone());
-                queue.push(tokio::spawn(task)).await;
-            }
+            Ok(false) => queue.spawn(Source::File(path), &shared).await,
             Err(e) => {
-                let outcome = error_outcome(
-                    &path.display().to_string(),
-                    &format!("cannot open: {e}"),
-                    json,
-                );
-                queue.push_ready(outcome).await;
+                let name = path.display().to_string();
+                queue.push_ready(&name, &format!("cannot open: {e}")).await;
             }
         }
     }
@@ -419,14 +426,10 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
 
 /// Queues every message of an mbox file, reading it as the queue drains.
 async fn read_mbox(path: &Path, shared: &Arc<Shared>, queue: &mut Queue) {
-    let json = shared.args.json;
     let name = path.display().to_string();
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(e) => {
-            let outcome = error_outcome(&name, &format!("cannot open: {e}"), json);
-            return queue.push_ready(outcome).await;
-        }
+        Err(e) => return queue.push_ready(&name, &format!("cannot open: {e}")).await,
     };
     let mut count = 0u64;
     for item in MboxReader::new(BufReader::new(file)) {
@@ -440,18 +443,14 @@ async fn read_mbox(path: &Path, shared: &Arc<Shared>, queue: &mut Queue) {
                     name: format!("{name}#{}", message.number),
                     message: message.message,
                 };
-                queue
-                    .push(tokio::spawn(verify(source, shared.clone())))
-                    .await;
+                queue.spawn(source, shared).await;
             }
             Err(e) => {
                 let at = match &e {
                     MboxError::TooLarge { number, .. } => format!("{name}#{number}"),
                     MboxError::Io(_) | MboxError::NotMbox => name.clone(),
                 };
-                queue
-                    .push_ready(error_outcome(&at, &e.to_string(), json))
-                    .await;
+                queue.push_ready(&at, &e.to_string()).await;
             }
         }
     }
