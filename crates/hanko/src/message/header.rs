@@ -219,6 +219,12 @@ impl Headers {
     }
 }
 
+/// `line` without its line end (CRLF or bare LF).
+pub(crate) fn without_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 /// True for an mbox `From ` separator line (without its line end): `From ` and no colon, or a
 /// colon after a space (field names cannot contain one).
 pub(crate) fn is_mbox_separator(line: &[u8]) -> bool {
@@ -239,10 +245,7 @@ pub fn mbox_separator_len(message: &[u8]) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(message.len(), |i| i + 1);
-    let line = &message[..end];
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if is_mbox_separator(line) {
+    if is_mbox_separator(without_line_end(&message[..end])) {
         end
     } else {
         0

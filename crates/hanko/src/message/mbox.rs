@@ -17,7 +17,7 @@
 use std::fmt;
 use std::io::BufRead;
 
-use super::header::is_mbox_separator;
+use super::header::{is_mbox_separator, without_line_end};
 
 /// One message of an mbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,11 +90,6 @@ pub struct MboxReader<R> {
 
 fn is_blank(line: &[u8]) -> bool {
     matches!(line, b"\n" | b"\r\n")
-}
-
-fn without_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 impl<R: BufRead> MboxReader<R> {
