@@ -7,6 +7,7 @@
 //! PTR and CNAME are served; SPF (type 99, which RFC 7208 §3.1 says not to query), NS, SOA and
 //! other types are accepted and make their owner exist, but are not served.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -414,8 +415,8 @@ impl Zone {
 
     /// The records of `name` exactly (no CNAME following).
     pub fn records(&self, name: &str) -> &[ZoneRecord] {
-        let key = name.trim_end_matches('.').to_ascii_lowercase();
-        self.records.get(&key).map_or(&[], Vec::as_slice)
+        let key = owner_key(name);
+        self.records.get(key.as_ref()).map_or(&[], Vec::as_slice)
     }
 
     /// True when `name` owns records or has names below it (an empty non-terminal exists,
@@ -449,7 +450,7 @@ impl Zone {
         select: impl Fn(&RecordData) -> Option<T>,
     ) -> Result<(Vec<T>, Vec<String>), DnsError> {
         check_name(name)?;
-        let mut current = name.trim_end_matches('.').to_ascii_lowercase();
+        let mut current = owner_key(name);
         let mut aliases = Vec::new();
         for _ in 0..=MAX_CNAME_CHAIN {
             let records = self.records(&current);
@@ -463,7 +464,7 @@ impl Zone {
             }) {
                 Some(target) => {
                     aliases.push(target.clone());
-                    current = target;
+                    current = Cow::Owned(target);
                 }
                 None if self.name_exists(&current) => return Err(DnsError::NoRecords),
                 None => return Err(DnsError::NxDomain),
@@ -472,6 +473,17 @@ impl Zone {
         Err(DnsError::ServerFailure(format!(
             "more than {MAX_CNAME_CHAIN} CNAMEs from {name}"
         )))
+    }
+}
+
+/// `name` as the zone keys owners: without the trailing dot, in lower case (copied only
+/// when it has capitals).
+fn owner_key(name: &str) -> Cow<'_, str> {
+    let name = name.trim_end_matches('.');
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
     }
 }
 

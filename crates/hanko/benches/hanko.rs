@@ -8,19 +8,19 @@ use std::hint::black_box;
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey, ED25519, RSA_PKCS1_2048_8192_SHA256,
-    RSA_PKCS1_SHA256,
+    Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair, UnparsedPublicKey, ED25519,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::{
     key_record_for, sign_message, BodyHasher, Canonicalization, CanonicalizationAlgorithm,
-    HashAlgorithm, SigningRequest, Verifier, VerifyConfig,
+    HashAlgorithm, KeyCache, SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::{self, Identifiers};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{split_message, Headers, MessageLimits};
-use hanko::spf::{check_mail_from, SpfConfig};
+use hanko::spf::{check_mail_from, RecordCache, SpfConfig};
 use hanko_dns::{RecordData, Zone};
 
 /// A message of about `size` octets: a realistic header section and lines of text.
@@ -101,19 +101,31 @@ fn dkim(c: &mut Criterion) {
         }
         sign_group.finish();
         let mut verify_group = c.benchmark_group(format!("dkim_verify_{size_name}"));
+        // Without a key cache every message parses its key record; with one (bulk verify,
+        // the milter) the parsed key is reused while DNS returns the same record.
+        let cached = VerifyConfig {
+            key_cache: Some(KeyCache::default()),
+            ..VerifyConfig::default()
+        };
         for (alg, key, selector) in [("rsa2048", &keys.rsa, "rsa"), ("ed25519", &keys.ed, "ed")] {
             for (canon_name, canon) in canons {
                 let signed = sign(&m, key, selector, canon);
-                verify_group.bench_function(BenchmarkId::new(alg, canon_name), |b| {
-                    b.iter(|| {
-                        let (head, body) = split_message(black_box(&signed));
-                        let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
-                        let mut verifier = Verifier::new(&headers, VerifyConfig::default());
-                        verifier.body(body);
-                        let outcome = rt.block_on(verifier.finish(&keys.zone, 1_795_000_000));
-                        assert!(outcome.all_pass());
-                    })
-                });
+                for (suffix, config) in [
+                    ("", VerifyConfig::default()),
+                    ("+key_cache", cached.clone()),
+                ] {
+                    let id = BenchmarkId::new(alg, format!("{canon_name}{suffix}"));
+                    verify_group.bench_function(id, |b| {
+                        b.iter(|| {
+                            let (head, body) = split_message(black_box(&signed));
+                            let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+                            let mut verifier = Verifier::new(&headers, config.clone());
+                            verifier.body(body);
+                            let outcome = rt.block_on(verifier.finish(&keys.zone, 1_795_000_000));
+                            assert!(outcome.all_pass());
+                        })
+                    });
+                }
             }
         }
         verify_group.finish();
@@ -182,19 +194,36 @@ _spf.c.example. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
     .unwrap();
     let config = SpfConfig::default();
     let ip = "192.0.2.77".parse().unwrap();
-    c.bench_function("spf_three_includes_warm", |b| {
-        b.iter(|| {
-            let outcome = rt.block_on(check_mail_from(
-                &zone,
-                &config,
-                black_box(ip),
-                "hanako@example.com",
-                "mail.example.com",
-                1_795_000_000,
-            ));
-            assert_eq!(outcome.verdict.as_str(), "pass");
-        })
-    });
+    // Without a record cache every policy is parsed on each evaluation; with one (bulk
+    // verify, the milter) the parsed policies are reused while DNS returns the same text.
+    let cached = SpfConfig {
+        record_cache: Some(RecordCache::default()),
+        ..SpfConfig::default()
+    };
+    // What the milter and bulk verification run: the cache and no trace.
+    let untraced = SpfConfig {
+        keep_trace: false,
+        ..cached.clone()
+    };
+    for (name, config) in [
+        ("spf_three_includes_warm", &config),
+        ("spf_three_includes_warm+record_cache", &cached),
+        ("spf_three_includes_warm+record_cache-trace", &untraced),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = rt.block_on(check_mail_from(
+                    &zone,
+                    config,
+                    black_box(ip),
+                    "hanako@example.com",
+                    "mail.example.com",
+                    1_795_000_000,
+                ));
+                assert_eq!(outcome.verdict.as_str(), "pass");
+            })
+        });
+    }
     let spf = rt.block_on(check_mail_from(
         &zone,
         &config,
@@ -243,12 +272,25 @@ fn crypto_floor(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // A key parsed once and kept (what a cache of parsed key records gives).
+    let rsa_parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &rsa_public).unwrap();
+    group.bench_function("rsa2048_verify_parsed_key", |b| {
+        b.iter(|| rsa_parsed.verify_sig(black_box(&data), &rsa_sig).unwrap())
+    });
     group.bench_function("ed25519_sign", |b| b.iter(|| ed.sign(black_box(&data))));
     let ed_public = ed.public_key().as_ref().to_vec();
     group.bench_function("ed25519_verify", |b| {
         b.iter(|| {
             UnparsedPublicKey::new(&ED25519, &ed_public)
                 .verify(black_box(&data), ed_sig.as_ref())
+                .unwrap()
+        })
+    });
+    let ed_parsed = ParsedPublicKey::new(&ED25519, &ed_public).unwrap();
+    group.bench_function("ed25519_verify_parsed_key", |b| {
+        b.iter(|| {
+            ed_parsed
+                .verify_sig(black_box(&data), ed_sig.as_ref())
                 .unwrap()
         })
     });

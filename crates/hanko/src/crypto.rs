@@ -4,7 +4,9 @@
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{
+    self, Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair, UnparsedPublicKey,
+};
 
 /// The longest RSA key the backend verifies with (aws-lc-rs's `RSA_PKCS1_1024_8192_*`).
 pub(crate) const MAX_RSA_BITS: usize = 8192;
@@ -56,13 +58,35 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
 }
 
 /// A public key as a DKIM key record's `p=` carries it, checked by the backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum PublicKey {
-    /// RSA, kept as PKCS#1 `RSAPublicKey` DER with its modulus size.
-    Rsa { pkcs1: Vec<u8>, bits: usize },
+    /// RSA, kept as PKCS#1 `RSAPublicKey` DER with its modulus size, and parsed once for
+    /// rsa-sha256 when the backend takes the size (1024 to 8192 bits): a key kept in a
+    /// [`KeyCache`](crate::dkim::KeyCache) is then not parsed again for each message.
+    Rsa {
+        pkcs1: Vec<u8>,
+        bits: usize,
+        sha256: Option<ParsedPublicKey>,
+    },
     /// Ed25519, the 32 raw octets (RFC 8463 §4.2).
     Ed25519([u8; 32]),
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        match (self, other) {
+            (PublicKey::Rsa { pkcs1: a, .. }, PublicKey::Rsa { pkcs1: b, .. }) => a == b,
+            (PublicKey::Ed25519(a), PublicKey::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PublicKey {}
+
+/// RSA PKCS#1 v1.5 with SHA-256 for any size the backend verifies.
+const RSA_SHA256: &signature::RsaParameters =
+    &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY;
 
 impl PublicKey {
     /// Parses an RSA key in either `SubjectPublicKeyInfo` (what RFC 6376 §3.6.1 specifies)
@@ -75,9 +99,13 @@ impl PublicKey {
             Some(&top) => n.len() * 8 - top.leading_zeros() as usize,
             None => 0,
         };
+        let pkcs1 = key.as_ref().to_vec();
+        // Refused when the size is outside 1024..=8192; verification then reports the size.
+        let sha256 = ParsedPublicKey::new(RSA_SHA256, &pkcs1).ok();
         Some(PublicKey::Rsa {
-            pkcs1: key.as_ref().to_vec(),
+            pkcs1,
             bits,
+            sha256,
         })
     }
 
@@ -95,19 +123,24 @@ impl PublicKey {
     /// Checks `sig` over `data` (the canonicalized header hash input, RFC 6376 §3.7).
     /// Ed25519 signs the SHA-256 of the data (RFC 8463 §3).
     pub(crate) fn verify(&self, hash: HashAlgorithm, data: &[u8], sig: &[u8]) -> bool {
-        match self {
-            PublicKey::Rsa { pkcs1, .. } => {
+        match (self, hash) {
+            (
+                PublicKey::Rsa {
+                    sha256: Some(parsed),
+                    ..
+                },
+                HashAlgorithm::Sha256,
+            ) => parsed.verify_sig(data, sig).is_ok(),
+            (PublicKey::Rsa { pkcs1, .. }, _) => {
                 let params = match hash {
-                    HashAlgorithm::Sha256 => {
-                        &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
-                    }
+                    HashAlgorithm::Sha256 => RSA_SHA256,
                     HashAlgorithm::Sha1 => &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 };
                 UnparsedPublicKey::new(params, pkcs1)
                     .verify(data, sig)
                     .is_ok()
             }
-            PublicKey::Ed25519(raw) => {
+            (PublicKey::Ed25519(raw), _) => {
                 let digest = sha256(data);
                 UnparsedPublicKey::new(&signature::ED25519, raw)
                     .verify(&digest, sig)

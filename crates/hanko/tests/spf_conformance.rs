@@ -10,7 +10,8 @@
 
 mod spf_suite;
 
-use spf_suite::{load, run_case};
+use hanko::spf::{RecordCache, SpfConfig};
+use spf_suite::{load, run_case, run_case_with, suite_config};
 
 /// Runs every case of a suite file, which must hold `count` tests, and fails listing each
 /// wrong one.
@@ -37,4 +38,30 @@ async fn rfc7208_suite_passes_whole() {
 #[tokio::test]
 async fn rfc4408_suite_passes_too() {
     run_suite("openspf-pyspf/rfc4408-tests.yml", 191).await;
+}
+
+/// Both suites again through one configuration shared by every case, as the milter and bulk
+/// verification run: a cache of parsed records (records of different cases that read the
+/// same share one parse) and no trace. Each case runs twice, the second time from the cache;
+/// every answer must stay right.
+#[tokio::test]
+async fn both_suites_pass_through_a_shared_record_cache() {
+    let cache = RecordCache::default();
+    let config = SpfConfig {
+        record_cache: Some(cache.clone()),
+        keep_trace: false,
+        ..suite_config()
+    };
+    let mut failures = Vec::new();
+    let mut cases = load("openspf-pyspf/rfc7208-tests.yml");
+    cases.extend(load("openspf-pyspf/rfc4408-tests.yml"));
+    for round in ["cold", "warm"] {
+        for case in &cases {
+            if let Err(why) = run_case_with(case, &config).await {
+                failures.push(format!("{round}: {why}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cache.len() > 100, "{} records kept", cache.len());
 }

@@ -665,15 +665,19 @@ async fn reverify<L: Lookup + ?Sized>(
         if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
             diagnosed += 1;
             let key = match &result.signature {
-                Some(sig) => crate::dkim::fetch_key(lookup, &sig.key_name())
-                    .await
-                    .ok()
-                    .map(|(key, _)| key),
+                Some(sig) => crate::dkim::fetch_key(
+                    lookup,
+                    &sig.key_name(),
+                    config.verify.key_cache.as_ref(),
+                )
+                .await
+                .ok()
+                .map(|(key, _)| key),
                 None => None,
             };
             let field = &headers.fields()[result.field_index];
             report.diagnosis =
-                signatures::diagnose(headers, field, result, key.as_ref(), body, lang);
+                signatures::diagnose(headers, field, result, key.as_deref(), body, lang);
         }
     }
     if dkim.skipped > 0 {

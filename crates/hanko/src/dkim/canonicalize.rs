@@ -5,7 +5,7 @@
 
 use super::{CanonicalizationAlgorithm as Algo, Signature};
 use crate::crypto::{HashAlgorithm, Hasher};
-use crate::message::{HeaderField, Headers, TagList};
+use crate::message::{HeaderField, Headers, Tag, TagList};
 
 fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -25,23 +25,32 @@ pub fn canonicalize_header(algorithm: Algo, raw: &[u8], out: &mut Vec<u8>) {
             let name_end = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
             out.extend(name[..name_end].iter().map(u8::to_ascii_lowercase));
             out.push(b':');
-            let value = raw.get(colon + 1..).unwrap_or_default();
+            let mut rest = raw.get(colon + 1..).unwrap_or_default();
             let mut pending_space = false;
             let mut started = false;
-            for &b in value {
-                if b == b'\r' || b == b'\n' {
-                    continue; // unfold
-                }
-                if is_wsp(b) {
-                    pending_space = true;
+            // Runs of octets other than WSP, CR and LF go out whole: CR and LF vanish
+            // (unfolding), a run of WSP becomes one SP when text follows it.
+            while let Some(&first) = rest.first() {
+                if first == b'\r' || first == b'\n' {
+                    rest = &rest[1..];
                     continue;
                 }
+                if is_wsp(first) {
+                    pending_space = true;
+                    rest = &rest[1..];
+                    continue;
+                }
+                let run = rest
+                    .iter()
+                    .position(|&b| b <= b' ' && (is_wsp(b) || b == b'\r' || b == b'\n'))
+                    .unwrap_or(rest.len());
                 if pending_space && started {
                     out.push(b' ');
                 }
                 pending_space = false;
                 started = true;
-                out.push(b);
+                out.extend_from_slice(&rest[..run]);
+                rest = &rest[run..];
             }
         }
     }
@@ -68,12 +77,17 @@ pub fn select_headers<'h>(headers: &'h [HeaderField], names: &[String]) -> Vec<&
 /// The raw DKIM-Signature field with the value of `b=` (and the white space around it)
 /// deleted, as the header hash covers it (RFC 6376 §3.7).
 pub fn without_b_value(field: &HeaderField) -> Vec<u8> {
+    let b = TagList::parse(field.value())
+        .ok()
+        .and_then(|t| t.tag("b").cloned());
+    cut_b_value(field, b.as_ref())
+}
+
+/// `field`'s raw octets with `b`'s raw value cut out (all of them when there is no `b`).
+fn cut_b_value(field: &HeaderField, b: Option<&Tag>) -> Vec<u8> {
     let raw = field.raw();
     let offset = field.value_offset();
-    match TagList::parse(field.value())
-        .ok()
-        .and_then(|t| t.tag("b").cloned())
-    {
+    match b {
         Some(tag) => {
             let mut out = raw[..offset + tag.raw_value_span.start].to_vec();
             out.extend_from_slice(&raw[offset + tag.raw_value_span.end..]);
@@ -96,7 +110,19 @@ pub fn header_hash_input(
         canonicalize_header(algorithm, field.raw(), &mut out);
         out.extend_from_slice(b"\r\n");
     }
-    canonicalize_header(algorithm, &without_b_value(signature_field), &mut out);
+    // The signature's own tags say where b= is when they were read from this field (as the
+    // verifier's always are); otherwise the field is read again.
+    let b = signature
+        .tags
+        .tag("b")
+        .filter(|b| signature_field.value().get(b.value_span.clone()) == Some(b.value.as_bytes()));
+    let unsigned = match b {
+        Some(b) if signature_field.value().len() >= b.raw_value_span.end => {
+            cut_b_value(signature_field, Some(b))
+        }
+        _ => without_b_value(signature_field),
+    };
+    canonicalize_header(algorithm, &unsigned, &mut out);
     out
 }
 
@@ -536,6 +562,46 @@ mod tests {
     }
 
     #[test]
+    fn long_bodies_agree_with_the_reference() {
+        // Long bodies, given whole and in pieces of up to 300 octets.
+        let alphabets: [&[u8]; 3] = [
+            b"ab!  \t\r\n\r\n",
+            b"abcdefghij \r\n",
+            b"xy      \t\t\r\r\n\n\r\n",
+        ];
+        let mut state: u64 = 13;
+        let mut next = |bound: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(7);
+            (state >> 33) as usize % bound
+        };
+        for round in 0..1_500usize {
+            let alphabet = alphabets[round % alphabets.len()];
+            let length = next(700);
+            let input: Vec<u8> = (0..length)
+                .map(|_| alphabet[next(alphabet.len())])
+                .collect();
+            let reference = reference(Algo::Relaxed, &input);
+            let mut whole = Vec::new();
+            let mut c = BodyCanonicalizer::new(Algo::Relaxed);
+            c.push(&input, &mut whole);
+            c.finish(&mut whole);
+            assert_eq!(whole, reference, "{input:?}");
+            let mut pieces = Vec::new();
+            let mut c = BodyCanonicalizer::new(Algo::Relaxed);
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let take = (next(300) + 1).min(rest.len());
+                c.push(&rest[..take], &mut pieces);
+                rest = &rest[take..];
+            }
+            c.finish(&mut pieces);
+            assert_eq!(pieces, reference, "{input:?}");
+        }
+    }
+
+    #[test]
     fn double_spaces_found_eight_octets_at_a_time() {
         for len in 0..40 {
             for at in 0..len {
@@ -570,6 +636,80 @@ mod tests {
         let r = h.finish();
         assert_eq!((r.hashed, r.total), (3, 8));
         assert_eq!(r.digest, crate::crypto::sha256(b"abc"));
+    }
+
+    /// RFC 6376 §3.4.2 relaxed header canonicalization, an octet at a time.
+    fn reference_header(raw: &[u8]) -> Vec<u8> {
+        let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+        let mut out: Vec<u8> = raw[..colon].iter().map(u8::to_ascii_lowercase).collect();
+        while out.last().is_some_and(|&b| is_wsp(b)) {
+            out.pop();
+        }
+        out.push(b':');
+        let unfolded: Vec<u8> = raw
+            .get(colon + 1..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect();
+        let mut value = Vec::new();
+        for b in unfolded {
+            let b = if is_wsp(b) { b' ' } else { b };
+            if b == b' ' && (value.is_empty() || value.last() == Some(&b' ')) {
+                continue;
+            }
+            value.push(b);
+        }
+        while value.last() == Some(&b' ') {
+            value.pop();
+        }
+        out.extend_from_slice(&value);
+        out
+    }
+
+    #[test]
+    fn relaxed_header_runs_agree_with_octets() {
+        let alphabet = b"aB;=  \t\r\n\r\n\x01\xc3";
+        let mut state: u64 = 11;
+        for round in 0..3_000u64 {
+            let length = (round % 61) as usize;
+            let mut raw = b"X-Test \t:".to_vec();
+            raw.extend((0..length).map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(5);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            }));
+            let mut out = Vec::new();
+            canonicalize_header(Algo::Relaxed, &raw, &mut out);
+            assert_eq!(out, reference_header(&raw), "{raw:?}");
+        }
+        let mut out = Vec::new();
+        canonicalize_header(Algo::Relaxed, b"SubJect :  a\r\n\t b  \r\n c \t", &mut out);
+        assert_eq!(out, b"subject:a b c");
+    }
+
+    #[test]
+    fn header_hash_input_cuts_b_from_the_field_given() {
+        let value =
+            b"v=1; a=rsa-sha256; c=relaxed; d=example.com; s=s; h=from; bh=YWJj; b=ZGVm\r\n Zw==";
+        let mut raw = b"DKIM-Signature: ".to_vec();
+        raw.extend_from_slice(value);
+        let field = HeaderField::parse(raw.clone()).unwrap();
+        let headers = Headers::parse(b"From: a@example.com\r\n", &Default::default()).unwrap();
+        let sig = Signature::parse(value).unwrap();
+        let input = header_hash_input(&headers, &field, &sig);
+        assert!(input.ends_with(
+            b"dkim-signature:v=1; a=rsa-sha256; c=relaxed; d=example.com; s=s; h=from; bh=YWJj; b="
+        ));
+        // A signature parsed from another field (its b= spans point elsewhere): the field
+        // given is read again.
+        let other = Signature::parse(&value[..value.len() - 6]).unwrap();
+        let mut longer = b"DKIM-Signature: x=;  ".to_vec();
+        longer.extend_from_slice(value);
+        let field = HeaderField::parse(longer).unwrap();
+        assert!(header_hash_input(&headers, &field, &other).ends_with(b"bh=YWJj; b="));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use canonicalize::{
     canonicalize_header, header_hash_input, select_headers, without_b_value, BodyCanonicalizer,
     BodyHash, BodyHasher,
 };
-pub use key_record::{key_record_for, KeyRecord, KeyRecordError, KeyRecordOptions};
+pub use key_record::{key_record_for, KeyCache, KeyRecord, KeyRecordError, KeyRecordOptions};
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub(crate) use verify::fetch_key;

@@ -144,18 +144,21 @@ pub struct Signer {
 }
 
 fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
-    let defaults: Vec<String> = DEFAULT_SIGNED_HEADERS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let wanted = request.headers.as_ref().unwrap_or(&defaults);
-    let mut seen: Vec<String> = Vec::new();
+    let wanted: Vec<&str> = match &request.headers {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => DEFAULT_SIGNED_HEADERS.to_vec(),
+    };
+    let mut seen: Vec<&str> = Vec::new();
     let mut names = Vec::new();
-    for name in wanted.iter().chain(request.oversign.iter()) {
-        let lower = name.to_ascii_lowercase();
-        if seen.contains(&lower) {
+    for name in wanted
+        .iter()
+        .copied()
+        .chain(request.oversign.iter().map(String::as_str))
+    {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
             continue;
         }
+        seen.push(name);
         let mut count = headers.named(name).count();
         if request
             .oversign
@@ -164,8 +167,9 @@ fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
         {
             count += 1;
         }
-        names.extend(std::iter::repeat_n(lower.clone(), count));
-        seen.push(lower);
+        if count > 0 {
+            names.extend(std::iter::repeat_n(name.to_ascii_lowercase(), count));
+        }
     }
     names
 }

@@ -314,12 +314,10 @@ impl Signature {
     /// The first characters of `b=` that RFC 6008 puts in Authentication-Results `header.b`
     /// (8, enough to tell signatures apart).
     pub fn header_b(&self) -> String {
-        let full = self
-            .tags
+        self.tags
             .get("b")
-            .map(crate::message::strip_ws)
-            .unwrap_or_default();
-        full.chars().take(8).collect()
+            .map(|b| crate::message::first_non_ws(b, 8))
+            .unwrap_or_default()
     }
 
     /// The agent or user identifier: `i=`, or `@` + `d=` when `i=` is absent (RFC 6376

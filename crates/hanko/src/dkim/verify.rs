@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::canonicalize::{header_hash_input, BodyHash, BodyHasher};
 use super::{
-    CanonicalizationAlgorithm, KeyRecord, KeyRecordError, Signature, SignatureError,
+    CanonicalizationAlgorithm, KeyCache, KeyRecord, KeyRecordError, Signature, SignatureError,
     SigningAlgorithm,
 };
 use crate::crypto::HashAlgorithm;
@@ -31,6 +32,10 @@ pub struct VerifyConfig {
     /// [`DkimWarning::FutureTimestamp`]. Default: off, because RFC 6376 §3.5 only allows it
     /// and genuine signers with fast clocks exist (mail-auth's real message 004 is one).
     pub reject_future_timestamps: bool,
+    /// Key records kept parsed across messages; clones of this configuration share it.
+    /// Default: `None` (each message parses its keys). A program that verifies many
+    /// messages (hanko's bulk `verify`, the milter) sets `Some(KeyCache::default())`.
+    pub key_cache: Option<KeyCache>,
 }
 
 impl Default for VerifyConfig {
@@ -41,6 +46,7 @@ impl Default for VerifyConfig {
             min_rsa_bits: 1024,
             weak_rsa_bits: 2048,
             reject_future_timestamps: false,
+            key_cache: None,
         }
     }
 }
@@ -330,7 +336,6 @@ pub const SINGLE_INSTANCE: &[&str] = &[
     "Subject",
 ];
 
-/// The warnings about which header fields `sig` leaves unsigned.
 /// The warnings about what `sig` leaves unsigned in `headers`: fields that should be signed
 /// and are not, and single-instance fields with more copies than `h=` signs.
 pub fn coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning> {
@@ -343,8 +348,12 @@ pub fn coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning>
             .count()
     };
     for name in SINGLE_INSTANCE {
-        let (present, signed) = (count(name), signed(name));
-        if signed > 0 && present > signed {
+        let signed = signed(name);
+        if signed == 0 {
+            continue;
+        }
+        let present = count(name);
+        if present > signed {
             warnings.push(DkimWarning::UnsignedHeaderAdded {
                 name: (*name).to_string(),
                 present,
@@ -456,6 +465,9 @@ impl Verification {
 
 type HasherKey = (CanonicalizationAlgorithm, HashAlgorithm, Option<u64>);
 
+/// A key record fetched for a message and the CNAME targets that led to it, or why not.
+type FetchedKey = Result<(Arc<KeyRecord>, Vec<String>), DkimFailure>;
+
 struct Entry {
     field_index: usize,
     raw_tags: Option<TagList>,
@@ -505,8 +517,13 @@ impl Verifier {
         field_index: usize,
         hashers: &mut Vec<(HasherKey, BodyHasher)>,
     ) -> Entry {
-        let raw_tags = TagList::parse(field.value()).ok();
         let parsed = Signature::parse(field.value());
+        // A parsed signature keeps its tags; only a broken one needs them read again, for
+        // the d=, s=, a= and i= shown in its result.
+        let raw_tags = match &parsed {
+            Ok(_) => None,
+            Err(_) => TagList::parse(field.value()).ok(),
+        };
         let header_warnings = match &parsed {
             Ok(sig) => coverage_warnings(headers, sig),
             Err(_) => Vec::new(),
@@ -556,17 +573,14 @@ impl Verifier {
     pub async fn finish<L: Lookup + ?Sized>(self, lookup: &L, now: u64) -> Verification {
         let body_hashes: Vec<BodyHash> =
             self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
-        let mut keys: HashMap<String, Result<(KeyRecord, Vec<String>), DkimFailure>> =
-            HashMap::new();
+        let mut keys: HashMap<String, FetchedKey> = HashMap::new();
         let mut results = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
-            let raw = |name: &str| {
-                entry
-                    .raw_tags
-                    .as_ref()
-                    .and_then(|t| t.get(name))
-                    .map(str::to_string)
+            let tags = match &entry.parsed {
+                Ok(sig) => Some(&sig.tags),
+                Err(_) => entry.raw_tags.as_ref(),
             };
+            let raw = |name: &str| tags.and_then(|t| t.get(name)).map(str::to_string);
             let mut result = DkimResult {
                 verdict: DkimVerdict::Pass,
                 failure: None,
@@ -575,7 +589,9 @@ impl Verifier {
                 selector: raw("s"),
                 algorithm: raw("a"),
                 identity: raw("i"),
-                header_b: raw("b").map(|b| crate::message::strip_ws(&b).chars().take(8).collect()),
+                header_b: tags
+                    .and_then(|t| t.get("b"))
+                    .map(|b| crate::message::first_non_ws(b, 8)),
                 key: None,
                 warnings: Vec::new(),
                 field_index: entry.field_index,
@@ -621,7 +637,8 @@ impl Verifier {
 pub(crate) async fn fetch_key<L: Lookup + ?Sized>(
     lookup: &L,
     name: &str,
-) -> Result<(KeyRecord, Vec<String>), DkimFailure> {
+    cache: Option<&KeyCache>,
+) -> FetchedKey {
     let answer =
         lookup
             .txt_with_aliases(name)
@@ -632,7 +649,11 @@ pub(crate) async fn fetch_key<L: Lookup + ?Sized>(
             })?;
     let mut first_error = None;
     for record in &answer.records {
-        match KeyRecord::parse(record) {
+        let parsed = match cache {
+            Some(cache) => cache.parse(record),
+            None => KeyRecord::parse(record).map(Arc::new),
+        };
+        match parsed {
             Ok(key) => return Ok((key, answer.aliases)),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -656,7 +677,7 @@ async fn check<L: Lookup + ?Sized>(
     body: Option<&BodyHash>,
     lookup: &L,
     now: u64,
-    keys: &mut HashMap<String, Result<(KeyRecord, Vec<String>), DkimFailure>>,
+    keys: &mut HashMap<String, FetchedKey>,
     result: &mut DkimResult,
 ) -> Result<(), DkimFailure> {
     // RFC 6376 §6.1.1: time checks need no DNS.
@@ -678,7 +699,7 @@ async fn check<L: Lookup + ?Sized>(
     // §6.1.2: the key.
     let name = sig.key_name();
     if !keys.contains_key(&name) {
-        let fetched = fetch_key(lookup, &name).await;
+        let fetched = fetch_key(lookup, &name, config.key_cache.as_ref()).await;
         keys.insert(name.clone(), fetched);
     }
     let (key, aliases) = match keys.get(&name) {

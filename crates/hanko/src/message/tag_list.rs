@@ -68,13 +68,10 @@ fn is_wsp(b: u8) -> bool {
 impl TagList {
     /// Parses `input`. Empty tag-specs (`;;`, a trailing `;`) are skipped.
     pub fn parse(input: &[u8]) -> Result<TagList, TagListError> {
-        let mut tags: Vec<Tag> = Vec::new();
+        let mut tags: Vec<Tag> = Vec::with_capacity(12);
         let mut start = 0;
-        while start <= input.len() {
-            let end = input[start..]
-                .iter()
-                .position(|&b| b == b';')
-                .map_or(input.len(), |p| start + p);
+        loop {
+            let end = memchr::memchr(b';', &input[start..]).map_or(input.len(), |p| start + p);
             let spec = &input[start..end];
             if !spec.iter().all(|&b| is_wsp(b)) {
                 let tag = parse_spec(spec, start)?;
@@ -83,9 +80,11 @@ impl TagList {
                 }
                 tags.push(tag);
             }
+            if end == input.len() {
+                return Ok(TagList { tags });
+            }
             start = end + 1;
         }
-        Ok(TagList { tags })
     }
 
     /// The value of tag `name`, if present.
@@ -105,7 +104,7 @@ impl TagList {
 }
 
 fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag, TagListError> {
-    let eq = spec.iter().position(|&b| b == b'=').ok_or_else(|| {
+    let eq = memchr::memchr(b'=', spec).ok_or_else(|| {
         TagListError::MissingEquals(String::from_utf8_lossy(spec).trim().to_string())
     })?;
     let name_bytes = trim(&spec[..eq]);
@@ -120,15 +119,19 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag, TagListError> {
     let raw_value = &spec[eq + 1..];
     let lead = raw_value.iter().take_while(|&&b| is_wsp(b)).count();
     let value_bytes = trim(raw_value);
-    // VALCHAR is printable ASCII but ';'; UTF-8 is allowed (RFC 8616).
-    if value_bytes
+    // VALCHAR is printable ASCII but ';'; UTF-8 is allowed (RFC 8616). Counted without an
+    // early exit so the loop runs a word at a time.
+    let bad = value_bytes
         .iter()
-        .any(|&b| b < 0x21 && !is_wsp(b) || b == 0x7f)
-    {
+        .map(|&b| usize::from((b < 0x21 && !is_wsp(b)) | (b == 0x7f)))
+        .sum::<usize>();
+    if bad > 0 {
         return Err(TagListError::BadValue(name));
     }
-    let value = String::from_utf8(value_bytes.to_vec())
-        .map_err(|_| TagListError::BadValue(name.clone()))?;
+    let value = match std::str::from_utf8(value_bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => return Err(TagListError::BadValue(name)),
+    };
     let value_start = offset + eq + 1 + lead;
     Ok(Tag {
         name,
@@ -152,7 +155,25 @@ fn trim(bytes: &[u8]) -> &[u8] {
 
 /// Removes all folding white space from a value (for base64 in `b=`, `bh=` and `p=`).
 pub(crate) fn strip_ws(value: &str) -> String {
-    value.chars().filter(|c| !c.is_ascii_whitespace()).collect()
+    if !value.bytes().any(|b| b.is_ascii_whitespace()) {
+        return value.to_owned();
+    }
+    // Removing ASCII octets from UTF-8 leaves UTF-8, so the lossy path never replaces anything.
+    let octets: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    match String::from_utf8(octets) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The first `count` characters of `value` that are not white space (RFC 6008 `header.b`
+/// takes the first characters of a folded `b=`).
+pub(crate) fn first_non_ws(value: &str, count: usize) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take(count)
+        .collect()
 }
 
 #[cfg(test)]
@@ -169,6 +190,10 @@ mod tests {
         assert_eq!(b.value, "abc\r\n def");
         assert_eq!(&input[b.value_span.clone()], b"abc\r\n def");
         assert_eq!(strip_ws(&b.value), "abcdef");
+        assert_eq!(strip_ws("abc"), "abc");
+        assert_eq!(strip_ws(" é\t\r\nü "), "éü");
+        assert_eq!(first_non_ws("ab\r\n cdef", 3), "abc");
+        assert_eq!(first_non_ws(" a ", 8), "a");
     }
 
     #[test]

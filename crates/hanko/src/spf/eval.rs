@@ -1,8 +1,10 @@
 //! `check_host()` (RFC 7208 §4–§6) over an injected [`Lookup`].
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::macros::{MacroContext, MacroString};
@@ -13,11 +15,45 @@ use super::{
 use crate::dns::{DnsError, Lookup};
 
 /// What a policy evaluation produced, before the explanation is fetched.
-struct Found {
+struct Found<'s> {
     verdict: SpfVerdict,
-    matched: Option<MatchedTerm>,
-    /// The `exp=` of the record that decided, with the domain it was in (for `%{d}`).
-    explanation: Option<(MacroString, String)>,
+    /// The directive that matched, if one did.
+    decided: Option<Decided<'s>>,
+}
+
+/// The record whose directive matched, which one, and the domain publishing it (borrowed
+/// while it can be: nested includes only need the verdict, so nothing is copied for them).
+struct Decided<'s> {
+    record: Arc<Record>,
+    directive: usize,
+    domain: Cow<'s, str>,
+}
+
+impl Found<'_> {
+    fn into_owned(self) -> Found<'static> {
+        Found {
+            verdict: self.verdict,
+            decided: self.decided.map(|d| Decided {
+                record: d.record,
+                directive: d.directive,
+                domain: Cow::Owned(d.domain.into_owned()),
+            }),
+        }
+    }
+
+    /// The term that matched, for [`SpfOutcome::matched`].
+    fn matched_term(&self) -> Option<MatchedTerm> {
+        let decided = self.decided.as_ref()?;
+        Some(MatchedTerm {
+            domain: decided.domain.to_string(),
+            term: decided
+                .record
+                .directives
+                .get(decided.directive)?
+                .text
+                .clone(),
+        })
+    }
 }
 
 type Step<'a, T> = Pin<Box<dyn Future<Output = Result<T, SpfProblem>> + Send + 'a>>;
@@ -26,9 +62,9 @@ struct Evaluation<'a, L: Lookup + ?Sized> {
     lookup: &'a L,
     config: &'a SpfConfig,
     ip: IpAddr,
-    local_part: String,
-    sender_domain: String,
-    helo: String,
+    local_part: &'a str,
+    sender_domain: &'a str,
+    helo: &'a str,
     now: u64,
     started: Instant,
     dns_terms: usize,
@@ -39,24 +75,44 @@ struct Evaluation<'a, L: Lookup + ?Sized> {
 /// Whether `domain` may be checked at all (§4.3): a multi-label name with labels of 1 to 63
 /// octets (one trailing dot allowed), no more than 253 octets.
 pub(crate) fn valid_domain(domain: &str) -> bool {
-    let trimmed = domain.strip_suffix('.').unwrap_or(domain);
-    trimmed.len() <= 253
-        && trimmed.contains('.')
-        && trimmed
-            .split('.')
-            .all(|label| !label.is_empty() && label.len() <= 63)
+    let trimmed = domain.strip_suffix('.').unwrap_or(domain).as_bytes();
+    if trimmed.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut label) = (1, 0);
+    for &b in trimmed {
+        if b == b'.' {
+            if label == 0 {
+                return false;
+            }
+            labels += 1;
+            label = 0;
+        } else {
+            label += 1;
+            if label > 63 {
+                return false;
+            }
+        }
+    }
+    labels > 1 && label > 0
 }
 
 /// §4.8: names longer than 253 octets lose labels on the left until they fit.
-fn truncate_name(name: &str) -> String {
-    let mut name = name.strip_suffix('.').unwrap_or(name);
-    while name.len() > 253 {
-        match name.split_once('.') {
-            Some((_, rest)) => name = rest,
+fn truncate_name(mut name: String) -> String {
+    if name.ends_with('.') {
+        name.pop();
+    }
+    if name.len() <= 253 {
+        return name;
+    }
+    let mut kept = name.as_str();
+    while kept.len() > 253 {
+        match kept.split_once('.') {
+            Some((_, rest)) => kept = rest,
             None => break,
         }
     }
-    name.to_string()
+    kept.to_string()
 }
 
 fn in_network(ip: IpAddr, network: IpAddr, prefix: u8) -> bool {
@@ -90,17 +146,23 @@ enum Answer<T> {
 }
 
 impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
-    fn record(&mut self, depth: usize, event: TraceEvent) {
-        self.trace.push(TraceStep { depth, event });
+    /// Adds a step to the trace, built only when the trace is kept.
+    fn record(&mut self, depth: usize, event: impl FnOnce() -> TraceEvent) {
+        if self.config.keep_trace {
+            self.trace.push(TraceStep {
+                depth,
+                event: event(),
+            });
+        }
     }
 
     fn context<'c>(&'c self, domain: &'c str) -> MacroContext<'c> {
         MacroContext {
-            local_part: &self.local_part,
-            sender_domain: &self.sender_domain,
+            local_part: self.local_part,
+            sender_domain: self.sender_domain,
             domain,
             ip: self.ip,
-            helo: &self.helo,
+            helo: self.helo,
             receiver: &self.config.receiver,
             now: self.now,
         }
@@ -151,17 +213,14 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     {
         self.check_budget()?;
         let result = run.await;
-        self.record(
-            depth,
-            TraceEvent::Lookup {
-                kind,
-                name: name.to_string(),
-                answer: result
-                    .as_ref()
-                    .map(|records| records.iter().map(show).collect())
-                    .map_err(Clone::clone),
-            },
-        );
+        self.record(depth, || TraceEvent::Lookup {
+            kind,
+            name: name.to_string(),
+            answer: result
+                .as_ref()
+                .map(|records| records.iter().map(show).collect())
+                .map_err(Clone::clone),
+        });
         match result {
             Ok(records) if !records.is_empty() => Ok(Answer::Records(records)),
             Ok(_) | Err(DnsError::NxDomain) | Err(DnsError::NoRecords) => Ok(Answer::Void),
@@ -241,7 +300,7 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         } else {
             None
         };
-        truncate_name(&spec.expand(&self.context(domain), validated.as_deref()))
+        truncate_name(spec.expand(&self.context(domain), validated.as_deref()))
     }
 
     /// §7.3 `p`: a validated name within `domain` if there is one, else any validated name.
@@ -260,7 +319,11 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     }
 
     /// Fetches and parses the one SPF record of `domain` (§4.4, §4.5).
-    async fn fetch_record(&mut self, depth: usize, domain: &str) -> Result<Record, SpfProblem> {
+    async fn fetch_record(
+        &mut self,
+        depth: usize,
+        domain: &str,
+    ) -> Result<Arc<Record>, SpfProblem> {
         let lookup = self.lookup;
         let answer = self
             .query(depth, "TXT", domain, lookup.txt(domain), |t| {
@@ -275,75 +338,76 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                 })
             }
         };
-        let spf: Vec<&Vec<u8>> = records.iter().filter(|r| is_spf_record(r)).collect();
-        match spf.as_slice() {
-            [] => Err(SpfProblem::NoSpfRecord {
+        let mut spf = records.iter().filter(|r| is_spf_record(r));
+        match (spf.next(), spf.next()) {
+            (None, _) => Err(SpfProblem::NoSpfRecord {
                 domain: domain.to_string(),
             }),
-            [one] => {
-                let record = Record::parse(one).map_err(|error| SpfProblem::Record {
+            (Some(one), None) => {
+                let parsed = match &self.config.record_cache {
+                    Some(cache) => cache.parse(one),
+                    None => Record::parse(one).map(Arc::new),
+                };
+                let record = parsed.map_err(|error| SpfProblem::Record {
                     domain: domain.to_string(),
                     error,
                 })?;
-                self.record(
-                    depth,
-                    TraceEvent::Record {
-                        domain: domain.to_string(),
-                        text: record.text.clone(),
-                    },
-                );
+                self.record(depth, || TraceEvent::Record {
+                    domain: domain.to_string(),
+                    text: record.text.clone(),
+                });
                 Ok(record)
             }
-            more => Err(SpfProblem::MultipleRecords {
+            (Some(_), Some(_)) => Err(SpfProblem::MultipleRecords {
                 domain: domain.to_string(),
-                count: more.len(),
+                count: records.iter().filter(|r| is_spf_record(r)).count(),
             }),
         }
     }
 
     /// `check_host()` for one domain: returns a verdict from a matching directive, a
     /// redirect, or the default `neutral`; `Err` for none, temperror and permerror.
-    fn check<'s>(&'s mut self, domain: String, depth: usize) -> Step<'s, Found>
+    fn check<'s, 'd: 's>(&'s mut self, domain: &'d str, depth: usize) -> Step<'s, Found<'d>>
     where
         'a: 's,
     {
         Box::pin(async move {
-            let domain = domain.trim_end_matches('.').to_string();
-            let record = self.fetch_record(depth, &domain).await?;
-            for directive in &record.directives {
-                let matched = self.evaluate(&directive.mechanism, &domain, depth).await;
-                self.record(
-                    depth,
-                    TraceEvent::Term {
-                        term: directive.text.clone(),
-                        matched: *matched.as_ref().unwrap_or(&false),
-                    },
-                );
+            let domain = domain.trim_end_matches('.');
+            let record = self.fetch_record(depth, domain).await?;
+            for (index, directive) in record.directives.iter().enumerate() {
+                // all, ip4 and ip6 need no DNS: decided here without building the (large)
+                // future of a DNS mechanism.
+                let matched = match self.evaluate_locally(&directive.mechanism) {
+                    Some(matched) => Ok(matched),
+                    None => self.evaluate(&directive.mechanism, domain, depth).await,
+                };
+                self.record(depth, || TraceEvent::Term {
+                    term: directive.text.clone(),
+                    matched: *matched.as_ref().unwrap_or(&false),
+                });
                 if matched? {
                     return Ok(Found {
                         verdict: verdict_of(directive.qualifier),
-                        matched: Some(MatchedTerm {
-                            domain: domain.clone(),
-                            term: directive.text.clone(),
+                        decided: Some(Decided {
+                            record: Arc::clone(&record),
+                            directive: index,
+                            domain: Cow::Borrowed(domain),
                         }),
-                        explanation: record.explanation.clone().map(|e| (e, domain.clone())),
                     });
                 }
             }
             // §6.1: redirect only when nothing matched (an `all` always matches first).
             if let Some(redirect) = &record.redirect {
                 self.count_dns_term()?;
-                let target = self.expand_domain(depth, redirect, &domain).await;
-                self.record(
-                    depth,
-                    TraceEvent::Redirect {
-                        domain: target.clone(),
-                    },
-                );
+                let target = self.expand_domain(depth, redirect, domain).await;
+                self.record(depth, || TraceEvent::Redirect {
+                    domain: target.clone(),
+                });
                 if !valid_domain(&target) {
                     return Err(SpfProblem::RedirectWithoutPolicy { domain: target });
                 }
-                return match self.check(target.clone(), depth + 1).await {
+                let outcome = self.check(&target, depth + 1).await.map(Found::into_owned);
+                return match outcome {
                     Err(problem) if problem.verdict() == SpfVerdict::None => {
                         Err(SpfProblem::RedirectWithoutPolicy { domain: target })
                     }
@@ -352,10 +416,24 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             }
             Ok(Found {
                 verdict: SpfVerdict::Neutral,
-                matched: None,
-                explanation: None,
+                decided: None,
             })
         })
+    }
+
+    /// Whether `all`, `ip4` or `ip6` matches the client (§5.1, §5.6); `None` for the
+    /// mechanisms that query DNS.
+    fn evaluate_locally(&self, mechanism: &Mechanism) -> Option<bool> {
+        match mechanism {
+            Mechanism::All => Some(true),
+            Mechanism::Ip4 { network, prefix } => {
+                Some(in_network(self.ip, IpAddr::V4(*network), *prefix))
+            }
+            Mechanism::Ip6 { network, prefix } => {
+                Some(in_network(self.ip, IpAddr::V6(*network), *prefix))
+            }
+            _ => None,
+        }
     }
 
     /// Whether `mechanism` matches the client (§5).
@@ -369,12 +447,8 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             self.count_dns_term()?;
         }
         match mechanism {
-            Mechanism::All => Ok(true),
-            Mechanism::Ip4 { network, prefix } => {
-                Ok(in_network(self.ip, IpAddr::V4(*network), *prefix))
-            }
-            Mechanism::Ip6 { network, prefix } => {
-                Ok(in_network(self.ip, IpAddr::V6(*network), *prefix))
+            Mechanism::All | Mechanism::Ip4 { .. } | Mechanism::Ip6 { .. } => {
+                Ok(self.evaluate_locally(mechanism).unwrap_or(false))
             }
             Mechanism::A { domain: spec, cidr } => {
                 let target = self.target(depth, spec.as_ref(), domain).await;
@@ -442,18 +516,15 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             }
             Mechanism::Include { domain: spec } => {
                 let target = self.expand_domain(depth, spec, domain).await;
-                self.record(
-                    depth,
-                    TraceEvent::Include {
-                        domain: target.clone(),
-                    },
-                );
+                self.record(depth, || TraceEvent::Include {
+                    domain: target.clone(),
+                });
                 if !valid_domain(&target) {
                     return Err(SpfProblem::IncludeWithoutPolicy { domain: target });
                 }
                 // §5.2: pass matches; fail, softfail and neutral do not; errors propagate;
                 // none is a permerror.
-                match self.check(target.clone(), depth + 1).await {
+                match self.check(&target, depth + 1).await {
                     Ok(found) => Ok(found.verdict == SpfVerdict::Pass),
                     Err(problem) if problem.verdict() == SpfVerdict::None => {
                         Err(SpfProblem::IncludeWithoutPolicy { domain: target })
@@ -472,8 +543,12 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     }
 
     /// §6.2: the explanation for a `fail`. Any problem means the default explanation.
-    async fn explanation(&mut self, found: &Found) -> String {
-        if let Some((spec, domain)) = &found.explanation {
+    async fn explanation(&mut self, found: &Found<'_>) -> String {
+        let exp = found.decided.as_ref().and_then(|d| {
+            let spec = d.record.explanation.as_ref()?;
+            Some((spec, d.domain.as_ref()))
+        });
+        if let Some((spec, domain)) = exp {
             let name = self.expand_domain(0, spec, domain).await;
             let lookup = self.lookup;
             if let Ok(Answer::Records(records)) = self
@@ -497,9 +572,9 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             }
         }
         let domain = found
-            .matched
+            .decided
             .as_ref()
-            .map_or(self.sender_domain.clone(), |m| m.domain.clone());
+            .map_or(self.sender_domain.to_string(), |d| d.domain.to_string());
         match MacroString::parse_explanation(&self.config.default_explanation) {
             Ok(template) => template.expand(&self.context(&domain), None),
             Err(_) => self.config.default_explanation.clone(),
@@ -526,9 +601,9 @@ pub(crate) async fn run<L: Lookup + ?Sized>(
         lookup,
         config,
         ip,
-        local_part: local_part.to_string(),
-        sender_domain: sender_domain.to_string(),
-        helo: helo.to_string(),
+        local_part,
+        sender_domain,
+        helo,
         now,
         started: Instant::now(),
         dns_terms: 0,
@@ -551,7 +626,7 @@ pub(crate) async fn run<L: Lookup + ?Sized>(
     };
     // §4.3: a malformed or single-label domain has no policy.
     let result = if valid_domain(domain) {
-        evaluation.check(domain.to_string(), 0).await
+        evaluation.check(domain, 0).await
     } else {
         Err(SpfProblem::InvalidDomain {
             domain: domain.to_string(),
@@ -563,7 +638,7 @@ pub(crate) async fn run<L: Lookup + ?Sized>(
             if found.verdict == SpfVerdict::Fail {
                 outcome.explanation = Some(evaluation.explanation(&found).await);
             }
-            outcome.matched = found.matched;
+            outcome.matched = found.matched_term();
         }
         Err(problem) => {
             outcome.verdict = problem.verdict();
@@ -603,7 +678,7 @@ mod tests {
         assert!(!valid_domain("a..example.com"));
         assert!(!valid_domain(&format!("{}.com", "a".repeat(64))));
         let long = format!("{}.example.com", ["abcdefghij"; 30].join("."));
-        let cut = truncate_name(&long);
+        let cut = truncate_name(long.clone());
         assert!(cut.len() <= 253 && cut.ends_with(".example.com"));
         assert!(long.ends_with(&cut));
     }

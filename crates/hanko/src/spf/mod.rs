@@ -54,7 +54,7 @@ use crate::dns::{DnsError, Lookup};
 
 pub use eval::DEFAULT_TIME_BUDGET;
 pub use received::received_spf;
-pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError};
+pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordCache, RecordError};
 
 /// The SPF result (RFC 7208 §2.6), with the RFC 8601 words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,6 +136,14 @@ pub struct SpfConfig {
     /// This host's name, for `%{r}` and Received-SPF `receiver=`. Default: `unknown`
     /// (RFC 7208 §7.3's value when the name is not known).
     pub receiver: String,
+    /// Records kept parsed across evaluations; clones of this configuration share it.
+    /// Default: `None` (every policy is parsed when it is fetched). A program that checks
+    /// many messages (hanko's bulk `verify`, the milter) sets `Some(RecordCache::default())`.
+    pub record_cache: Option<RecordCache>,
+    /// Keep every step in [`SpfOutcome::trace`] (each query and its answer, each record and
+    /// term), as `hanko spf --trace` shows it. Default: on. Checks that never show the trace
+    /// (the milter, bulk verification) turn it off and save building it.
+    pub keep_trace: bool,
 }
 
 impl Default for SpfConfig {
@@ -148,6 +156,8 @@ impl Default for SpfConfig {
             time_budget: DEFAULT_TIME_BUDGET,
             default_explanation: "%{c} is not allowed to send mail for %{o}".into(),
             receiver: "unknown".into(),
+            record_cache: None,
+            keep_trace: true,
         }
     }
 }
@@ -362,7 +372,7 @@ pub struct SpfOutcome {
     pub dns_lookups: usize,
     /// Lookups that found nothing.
     pub void_lookups: usize,
-    /// Every record and lookup, in order.
+    /// Every record and lookup, in order; empty when [`SpfConfig::keep_trace`] is off.
     pub trace: Vec<TraceStep>,
 }
 

@@ -281,12 +281,17 @@ pub fn judge(case: &SuiteCase, outcome: &SpfOutcome) -> Result<(), String> {
 
 /// Runs one case through the library.
 pub async fn run_case(case: &SuiteCase) -> Result<(), String> {
+    run_case_with(case, &suite_config()).await
+}
+
+/// Runs one case through the library with `config`.
+pub async fn run_case_with(case: &SuiteCase, config: &SpfConfig) -> Result<(), String> {
     let ip: IpAddr = case
         .host
         .parse()
         .map_err(|_| format!("{}: bad host {}", case.name, case.host))?;
     let dns = SuiteDns(case.zone.clone());
-    let outcome = check_mail_from(&dns, &suite_config(), ip, &case.mail_from, &case.helo, 0).await;
+    let outcome = check_mail_from(&dns, config, ip, &case.mail_from, &case.helo, 0).await;
     judge(case, &outcome)
 }
 
