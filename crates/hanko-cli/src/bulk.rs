@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::dns::DnsArgs;
 use crate::render::{self, Report};
-use crate::verify::{check_message, passed, read_message, VerifyArgs};
+use crate::verify::{check_message, passed, read_message, Caches, VerifyArgs};
 
 /// Deepest directory level walked (symbolic links can make loops).
 const MAX_DEPTH: usize = 32;
@@ -117,6 +117,8 @@ struct Outcome {
 struct Shared {
     args: VerifyArgs,
     lookup: Arc<dyn Lookup>,
+    /// Key records and SPF policies parsed once for all messages.
+    caches: Caches,
     now: u64,
 }
 
@@ -185,12 +187,20 @@ async fn verify(source: Source, shared: Arc<Shared>) -> Outcome {
     let read = match source {
         Source::File(path) => std::fs::File::open(&path)
             .map_err(|e| anyhow::anyhow!("cannot open: {e}"))
-            .and_then(|file| read_message(file, &name)),
-        Source::Mboxed { message, .. } => read_message(&message[..], &name),
+            .and_then(|file| read_message(file, &name, &shared.caches)),
+        Source::Mboxed { message, .. } => read_message(&message[..], &name, &shared.caches),
     };
     let report = match read {
         Ok(message) => {
-            check_message(message, &shared.args, &*shared.lookup, shared.now, false).await
+            check_message(
+                message,
+                &shared.args,
+                &*shared.lookup,
+                &shared.caches,
+                shared.now,
+                false,
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -363,6 +373,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let shared = Arc::new(Shared {
         now: args.time.unwrap_or_else(crate::now),
         lookup,
+        caches: Caches::default(),
         args,
     });
     let bar =

@@ -10,12 +10,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::dkim::{Verifier, VerifyConfig};
+use hanko::dkim::{KeyCache, Verifier, VerifyConfig};
 use hanko::dmarc::reporting::check_destinations;
 use hanko::dmarc::DmarcVerdict;
 use hanko::dns::Lookup;
 use hanko::message::{Headers, MessageLimits, MessageReader};
 use hanko::receiver::{self, Receipt, ReceiverConfig};
+use hanko::spf::RecordCache;
 
 use crate::dns::DnsArgs;
 use crate::render::{self, Report};
@@ -76,10 +77,11 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         ),
         None => (Box::new(std::io::stdin()), "standard input".to_string()),
     };
-    let message = read_message(input, &name)?;
+    let caches = Caches::default();
+    let message = read_message(input, &name, &caches)?;
     let lookup = dns.lookup()?;
     let now = args.time.unwrap_or_else(crate::now);
-    let report = check_message(message, &args, &*lookup, now, true).await?;
+    let report = check_message(message, &args, &*lookup, &caches, now, true).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
     } else {
@@ -95,11 +97,28 @@ pub(crate) struct ReadMessage {
     verifier: Verifier,
 }
 
+/// Records parsed once and kept for every message of a run (bulk mode shares one set).
+#[derive(Clone, Default)]
+pub(crate) struct Caches {
+    /// DKIM key records.
+    pub keys: KeyCache,
+    /// SPF policies.
+    pub spf: RecordCache,
+}
+
 /// Reads a message, streaming its body through the DKIM verifier.
-pub(crate) fn read_message(input: impl Read, name: &str) -> anyhow::Result<ReadMessage> {
+pub(crate) fn read_message(
+    input: impl Read,
+    name: &str,
+    caches: &Caches,
+) -> anyhow::Result<ReadMessage> {
     let mut reader = MessageReader::new(std::io::BufReader::new(input), MessageLimits::default());
     let headers = reader.read_headers().with_context(|| name.to_string())?;
-    let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+    let config = VerifyConfig {
+        key_cache: Some(caches.keys.clone()),
+        ..VerifyConfig::default()
+    };
+    let mut verifier = Verifier::new(&headers, config);
     while let Some(chunk) = reader.next_body_chunk().with_context(|| name.to_string())? {
         verifier.body(chunk);
     }
@@ -112,6 +131,7 @@ pub(crate) async fn check_message(
     message: ReadMessage,
     args: &VerifyArgs,
     lookup: &dyn Lookup,
+    caches: &Caches,
     now: u64,
     destinations: bool,
 ) -> anyhow::Result<Report> {
@@ -119,6 +139,9 @@ pub(crate) async fn check_message(
     let connection = connection(args, &headers)?;
     let mut config = ReceiverConfig::new(&args.authserv_id);
     config.adsp = !args.no_adsp;
+    // The report shows no SPF trace (`hanko spf --trace` does).
+    config.spf.record_cache = Some(caches.spf.clone());
+    config.spf.keep_trace = false;
     let facts = connection.as_ref().map(|c| receiver::Connection {
         ip: c.ip,
         helo: &c.helo,

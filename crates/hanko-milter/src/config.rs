@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use hanko::dkim::KeyCache;
 use hanko::dkim::{Canonicalization, SigningRequest};
 use hanko::keys::SigningKey;
+use hanko::spf::RecordCache;
 use serde::Deserialize;
 
 /// What the milter does with a message.
@@ -324,6 +326,11 @@ pub struct Settings {
     pub message_timeout: Duration,
     /// `socket_mode`, parsed.
     pub socket_mode: Option<u32>,
+    /// DKIM key records kept parsed across messages (found again by their text, so a
+    /// changed record is parsed anew; see [`hanko::dkim::KeyCache`]).
+    pub key_cache: KeyCache,
+    /// SPF policies kept parsed across messages ([`hanko::spf::RecordCache`]).
+    pub spf_cache: RecordCache,
 }
 
 impl Settings {
@@ -429,6 +436,8 @@ impl Settings {
             message_timeout: Duration::from_secs_f64(file.message_timeout),
             socket_mode,
             file,
+            key_cache: KeyCache::default(),
+            spf_cache: RecordCache::default(),
         })
     }
 

@@ -183,7 +183,11 @@ impl MessageFilter {
             Mode::Auto => trusted,
         };
         if !sign {
-            let verifier = Verifier::new(&self.headers, VerifyConfig::default());
+            let config = VerifyConfig {
+                key_cache: Some(settings.key_cache.clone()),
+                ..VerifyConfig::default()
+            };
+            let verifier = Verifier::new(&self.headers, config);
             self.stage = Stage::Verifying(Box::new(verifier));
             return;
         }
@@ -265,10 +269,13 @@ impl MessageFilter {
         let settings = &self.settings;
         let verify = &settings.file.verify;
         let lookup = &*self.lookup;
-        let config = ReceiverConfig {
+        let mut config = ReceiverConfig {
             adsp: verify.adsp,
             ..ReceiverConfig::new(&settings.authserv_id)
         };
+        // Policies kept parsed across messages; the trace is never shown here.
+        config.spf.record_cache = Some(settings.spf_cache.clone());
+        config.spf.keep_trace = false;
         let connection = match self.envelope.client_ip {
             Some(ip) if verify.spf => Some(receiver::Connection {
                 ip,
