@@ -80,7 +80,7 @@
 pub mod adsp;
 pub mod analyze;
 pub mod authres;
-mod cache;
+pub mod cache;
 pub mod check;
 mod crypto;
 pub mod dkim;

@@ -107,7 +107,10 @@ async fn the_cache_keeps_at_most_its_capacity() {
         assert!(outcome.all_pass());
         assert!(cache.len() <= 4, "{} records kept", cache.len());
     }
-    assert_eq!(format!("{cache:?}"), "KeyCache { records: 4, capacity: 4 }");
+    assert_eq!(
+        format!("{cache:?}"),
+        "ParsedCache { records: 4, capacity: 4 }"
+    );
     // A cache of nothing still verifies.
     let none = VerifyConfig {
         key_cache: Some(KeyCache::new(0)),

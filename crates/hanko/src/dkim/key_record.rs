@@ -14,11 +14,10 @@
 //! carries it is honoured as RFC 4871 §3.6.1 says, because the key owner meant it.
 
 use std::fmt;
-use std::sync::Arc;
 
 use base64::Engine;
 
-use crate::cache::ParsedCache;
+use crate::cache::{ParseRecord, ParsedCache};
 use crate::crypto::PublicKey;
 use crate::keys::{KeyType, SigningKey};
 use crate::message::{TagList, TagListError};
@@ -198,70 +197,16 @@ impl KeyRecord {
 /// returns exactly the record it was parsed from: a rotated or revoked key is never served
 /// from here. What it saves is parsing the record and setting up the public key (for RSA,
 /// aws-lc-rs's parsed key object) again for each message. At most
-/// [`capacity`](Self::capacity) records are kept, the ones least recently used going first.
-#[derive(Clone)]
-pub struct KeyCache(Arc<ParsedCache<KeyRecord>>);
+/// [`capacity`](ParsedCache::capacity) records are kept, the least recently used going
+/// first.
+pub type KeyCache = ParsedCache<KeyRecord>;
 
-impl KeyCache {
-    /// How many records [`KeyCache::default`] keeps: 1,000.
-    pub const DEFAULT_CAPACITY: usize = 1_000;
-
-    /// A cache keeping at most `capacity` key records (0 keeps none).
-    pub fn new(capacity: usize) -> KeyCache {
-        KeyCache(Arc::new(ParsedCache::new(capacity)))
-    }
-
-    /// The most records kept.
-    pub fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-
-    /// How many records are kept now.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no record is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The key record `text` parses into: from the cache, or parsed now and kept when it
-    /// parses.
-    pub fn parse(&self, text: &[u8]) -> Result<Arc<KeyRecord>, KeyRecordError> {
-        if let Some(record) = self.0.get(text) {
-            return Ok(record);
-        }
-        let record = Arc::new(KeyRecord::parse(text)?);
-        self.0.insert(text, Arc::clone(&record));
-        Ok(record)
+impl ParseRecord for KeyRecord {
+    type Error = KeyRecordError;
+    fn parse_record(text: &[u8]) -> Result<KeyRecord, KeyRecordError> {
+        KeyRecord::parse(text)
     }
 }
-
-impl Default for KeyCache {
-    /// A cache of [`KeyCache::DEFAULT_CAPACITY`] records.
-    fn default() -> Self {
-        KeyCache::new(KeyCache::DEFAULT_CAPACITY)
-    }
-}
-
-impl fmt::Debug for KeyCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyCache")
-            .field("records", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
-    }
-}
-
-/// Two handles are equal when they share one cache.
-impl PartialEq for KeyCache {
-    fn eq(&self, other: &KeyCache) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for KeyCache {}
 
 /// Options for the key record that publishes a signing key (`hanko keygen`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

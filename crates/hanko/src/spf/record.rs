@@ -19,10 +19,9 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use super::macros::{MacroError, MacroString};
-use crate::cache::ParsedCache;
+use crate::cache::{ParseRecord, ParsedCache};
 
 /// The qualifier of a directive (§4.6.2): the result when its mechanism matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,70 +130,16 @@ pub struct Directive {
 /// A record is found again by its text, so every lookup RFC 7208 asks for is still made (and
 /// counted against the limits of §4.6.4); a kept record is used only while DNS returns exactly
 /// the text it was parsed from. What it saves is parsing each policy, and each policy of its
-/// includes, again for every message. At most [`capacity`](Self::capacity) records are kept,
-/// the ones least recently used going first.
-#[derive(Clone)]
-pub struct RecordCache(Arc<ParsedCache<Record>>);
+/// includes, again for every message. At most [`capacity`](ParsedCache::capacity) records
+/// are kept, the ones least recently used going first.
+pub type RecordCache = ParsedCache<Record>;
 
-impl RecordCache {
-    /// How many records [`RecordCache::default`] keeps: 1,000.
-    pub const DEFAULT_CAPACITY: usize = 1_000;
-
-    /// A cache keeping at most `capacity` records (0 keeps none).
-    pub fn new(capacity: usize) -> RecordCache {
-        RecordCache(Arc::new(ParsedCache::new(capacity)))
-    }
-
-    /// The most records kept.
-    pub fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-
-    /// How many records are kept now.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no record is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The record `txt` parses into: from the cache, or parsed now and kept when it parses.
-    pub fn parse(&self, txt: &[u8]) -> Result<Arc<Record>, RecordError> {
-        if let Some(record) = self.0.get(txt) {
-            return Ok(record);
-        }
-        let record = Arc::new(Record::parse(txt)?);
-        self.0.insert(txt, Arc::clone(&record));
-        Ok(record)
+impl ParseRecord for Record {
+    type Error = RecordError;
+    fn parse_record(text: &[u8]) -> Result<Record, RecordError> {
+        Record::parse(text)
     }
 }
-
-impl Default for RecordCache {
-    /// A cache of [`RecordCache::DEFAULT_CAPACITY`] records.
-    fn default() -> Self {
-        RecordCache::new(RecordCache::DEFAULT_CAPACITY)
-    }
-}
-
-impl fmt::Debug for RecordCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordCache")
-            .field("records", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
-    }
-}
-
-/// Two handles are equal when they share one cache.
-impl PartialEq for RecordCache {
-    fn eq(&self, other: &RecordCache) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for RecordCache {}
 
 /// A parsed SPF record.
 #[derive(Debug, Clone, PartialEq, Eq)]
