@@ -454,17 +454,43 @@ mod tests {
         assert_eq!(body(Algo::Simple, b"a\rb\r"), b"a\rb\r\r\n");
     }
 
-    /// The same input in pieces of pseudo-random sizes.
-    fn body_in_pieces(algorithm: Algo, input: &[u8], seed: u64) -> Vec<u8> {
+    /// A fixed-seed pseudo-random generator for the randomized tests (Knuth's MMIX LCG).
+    struct Lcg(u64);
+
+    impl Lcg {
+        /// The next number below `bound`.
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) as usize % bound
+        }
+
+        /// `length` octets drawn from `alphabet`.
+        fn text(&mut self, alphabet: &[u8], length: usize) -> Vec<u8> {
+            (0..length)
+                .map(|_| alphabet[self.below(alphabet.len())])
+                .collect()
+        }
+    }
+
+    /// The whole input in one push.
+    fn body_whole(algorithm: Algo, input: &[u8]) -> Vec<u8> {
         let mut c = BodyCanonicalizer::new(algorithm);
         let mut out = Vec::new();
-        let mut state = seed;
+        c.push(input, &mut out);
+        c.finish(&mut out);
+        out
+    }
+
+    /// The same input in pieces of pseudo-random sizes, 1 to `largest` octets.
+    fn body_in_pieces(algorithm: Algo, input: &[u8], sizes: &mut Lcg, largest: usize) -> Vec<u8> {
+        let mut c = BodyCanonicalizer::new(algorithm);
+        let mut out = Vec::new();
         let mut rest = input;
         while !rest.is_empty() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            let take = ((state >> 33) as usize % 40 + 1).min(rest.len());
+            let take = (sizes.below(largest) + 1).min(rest.len());
             c.push(&rest[..take], &mut out);
             rest = &rest[take..];
         }
@@ -524,17 +550,9 @@ mod tests {
         // Lines the fast path copies and lines it must not (runs of spaces, tabs, spaces at
         // either end, bare CR and LF, empty lines), cut at every place.
         let alphabet = b"ab!  \t\r\n\r\n";
-        let mut state: u64 = 7;
-        for round in 0..2_000u64 {
-            let length = (round % 97) as usize;
-            let input: Vec<u8> = (0..length)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(3);
-                    alphabet[(state >> 33) as usize % alphabet.len()]
-                })
-                .collect();
+        let mut random = Lcg(7);
+        for round in 0..2_000usize {
+            let input = random.text(alphabet, round % 97);
             for algorithm in [Algo::Relaxed, Algo::Simple] {
                 let reference = reference(algorithm, &input);
                 assert_eq!(
@@ -542,13 +560,13 @@ mod tests {
                     reference,
                     "{algorithm:?} {input:?}"
                 );
-                let mut whole = Vec::new();
-                let mut c = BodyCanonicalizer::new(algorithm);
-                c.push(&input, &mut whole);
-                c.finish(&mut whole);
-                assert_eq!(whole, reference, "{algorithm:?} {input:?}");
                 assert_eq!(
-                    body_in_pieces(algorithm, &input, round),
+                    body_whole(algorithm, &input),
+                    reference,
+                    "{algorithm:?} {input:?}"
+                );
+                assert_eq!(
+                    body_in_pieces(algorithm, &input, &mut random, 40),
                     reference,
                     "{algorithm:?} {input:?}"
                 );
@@ -556,7 +574,7 @@ mod tests {
         }
         let text = b"Dear  team,\r\n \tthe report\tis here. \r\nA line\r\n\r\n";
         assert_eq!(
-            body_in_pieces(Algo::Relaxed, text, 1),
+            body_in_pieces(Algo::Relaxed, text, &mut Lcg(1), 40),
             b"Dear team,\r\n the report is here.\r\nA line\r\n"
         );
     }
@@ -569,35 +587,17 @@ mod tests {
             b"abcdefghij \r\n",
             b"xy      \t\t\r\r\n\n\r\n",
         ];
-        let mut state: u64 = 13;
-        let mut next = |bound: usize| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(7);
-            (state >> 33) as usize % bound
-        };
+        let mut random = Lcg(13);
         for round in 0..1_500usize {
-            let alphabet = alphabets[round % alphabets.len()];
-            let length = next(700);
-            let input: Vec<u8> = (0..length)
-                .map(|_| alphabet[next(alphabet.len())])
-                .collect();
+            let length = random.below(700);
+            let input = random.text(alphabets[round % alphabets.len()], length);
             let reference = reference(Algo::Relaxed, &input);
-            let mut whole = Vec::new();
-            let mut c = BodyCanonicalizer::new(Algo::Relaxed);
-            c.push(&input, &mut whole);
-            c.finish(&mut whole);
-            assert_eq!(whole, reference, "{input:?}");
-            let mut pieces = Vec::new();
-            let mut c = BodyCanonicalizer::new(Algo::Relaxed);
-            let mut rest = &input[..];
-            while !rest.is_empty() {
-                let take = (next(300) + 1).min(rest.len());
-                c.push(&rest[..take], &mut pieces);
-                rest = &rest[take..];
-            }
-            c.finish(&mut pieces);
-            assert_eq!(pieces, reference, "{input:?}");
+            assert_eq!(body_whole(Algo::Relaxed, &input), reference, "{input:?}");
+            assert_eq!(
+                body_in_pieces(Algo::Relaxed, &input, &mut random, 300),
+                reference,
+                "{input:?}"
+            );
         }
     }
 
@@ -671,16 +671,10 @@ mod tests {
     #[test]
     fn relaxed_header_runs_agree_with_octets() {
         let alphabet = b"aB;=  \t\r\n\r\n\x01\xc3";
-        let mut state: u64 = 11;
-        for round in 0..3_000u64 {
-            let length = (round % 61) as usize;
+        let mut random = Lcg(11);
+        for round in 0..3_000usize {
             let mut raw = b"X-Test \t:".to_vec();
-            raw.extend((0..length).map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(5);
-                alphabet[(state >> 33) as usize % alphabet.len()]
-            }));
+            raw.extend(random.text(alphabet, round % 61));
             let mut out = Vec::new();
             canonicalize_header(Algo::Relaxed, &raw, &mut out);
             assert_eq!(out, reference_header(&raw), "{raw:?}");
