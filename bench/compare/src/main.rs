@@ -124,6 +124,16 @@ Content-Type: text/plain; charset=utf-8\r\n\r\n"
     m
 }
 
+/// One workload, run through each library.
+struct Workload<'a> {
+    /// Its row in the table.
+    name: String,
+    /// Its name for `--run`.
+    id: String,
+    hanko: Box<dyn FnMut() + 'a>,
+    mail_auth: Box<dyn FnMut() + 'a>,
+}
+
 /// Median time of one call of `work`, from 15 samples of about 40 ms each after a warm-up.
 fn measure(mut work: impl FnMut()) -> Duration {
     let warm_up = Instant::now();
@@ -254,51 +264,6 @@ fn main() {
             && !results.is_empty()
     };
 
-    let mut rows: Vec<(String, Duration, Duration)> = Vec::new();
-    for (size_name, size) in [("4 KB", 4 * 1024), ("100 KB", 100 * 1024)] {
-        let m = message(size);
-        for (alg, key, selector) in [
-            ("RSA-2048", &hanko_rsa, "rsa2026"),
-            ("Ed25519", &hanko_ed, "ed2026"),
-        ] {
-            // The same signed message for both verifiers.
-            let signed = sign_message(&m, vec![request(key, selector)], SIGNED_AT).unwrap();
-            assert!(hanko_verify(&signed).all_pass(), "hanko verifies");
-            assert!(ma_verify(&signed), "mail-auth verifies {alg} {size_name}");
-            let h = measure(|| {
-                black_box(hanko_verify(black_box(&signed)));
-            });
-            let a = measure(|| {
-                black_box(ma_verify(black_box(&signed)));
-            });
-            rows.push((format!("DKIM verify, {alg}, relaxed, {size_name}"), h, a));
-
-            // Signing: each library signs the message; the other one must verify it.
-            let ma_sign = |m: &[u8]| -> String {
-                let signature = match alg {
-                    "RSA-2048" => ma_rsa.sign(m),
-                    _ => ma_ed.sign(m),
-                };
-                signature.expect("mail-auth signs").to_header()
-            };
-            let mut by_ma = ma_sign(&m).into_bytes();
-            by_ma.extend_from_slice(&m);
-            assert!(
-                hanko_verify(&by_ma).all_pass(),
-                "hanko verifies mail-auth's signature"
-            );
-            let h = measure(|| {
-                black_box(
-                    sign_message(black_box(&m), vec![request(key, selector)], SIGNED_AT).unwrap(),
-                );
-            });
-            let a = measure(|| {
-                black_box(ma_sign(black_box(&m)));
-            });
-            rows.push((format!("DKIM sign, {alg}, relaxed, {size_name}"), h, a));
-        }
-    }
-
     // SPF: a policy with three includes, the client in the last one.
     let ip: IpAddr = "192.0.2.77".parse().unwrap();
     let config = SpfConfig {
@@ -331,13 +296,108 @@ fn main() {
     };
     assert_eq!(hanko_spf().verdict.as_str(), "pass");
     assert_eq!(ma_spf().result(), SpfResult::Pass);
-    let h = measure(|| {
-        black_box(hanko_spf());
+    let (ma_rsa, ma_ed) = (&ma_rsa, &ma_ed);
+    let mut workloads: Vec<Workload> = Vec::new();
+    for (size_name, size) in [("4 KB", 4 * 1024), ("100 KB", 100 * 1024)] {
+        let m = message(size);
+        for (alg, key, selector) in [
+            ("RSA-2048", &hanko_rsa, "rsa2026"),
+            ("Ed25519", &hanko_ed, "ed2026"),
+        ] {
+            // The same signed message for both verifiers.
+            let signed = sign_message(&m, vec![request(key, selector)], SIGNED_AT).unwrap();
+            assert!(hanko_verify(&signed).all_pass(), "hanko verifies");
+            assert!(ma_verify(&signed), "mail-auth verifies {alg} {size_name}");
+            let id = format!("{}-{}", alg.to_lowercase(), size_name.replace(' ', "").to_lowercase());
+            let signed_for_ma = signed.clone();
+            workloads.push(Workload {
+                name: format!("DKIM verify, {alg}, relaxed, {size_name}"),
+                id: format!("verify-{id}"),
+                hanko: Box::new(move || {
+                    black_box(hanko_verify(black_box(&signed)));
+                }),
+                mail_auth: Box::new(move || {
+                    black_box(ma_verify(black_box(&signed_for_ma)));
+                }),
+            });
+
+            // Signing: each library signs the message; the other one must verify it.
+            let ma_sign = move |m: &[u8]| -> String {
+                let signature = match alg {
+                    "RSA-2048" => ma_rsa.sign(m),
+                    _ => ma_ed.sign(m),
+                };
+                signature.expect("mail-auth signs").to_header()
+            };
+            let mut by_ma = ma_sign(&m).into_bytes();
+            by_ma.extend_from_slice(&m);
+            assert!(
+                hanko_verify(&by_ma).all_pass(),
+                "hanko verifies mail-auth's signature"
+            );
+            let for_ma = m.clone();
+            let m = m.clone();
+            workloads.push(Workload {
+                name: format!("DKIM sign, {alg}, relaxed, {size_name}"),
+                id: format!("sign-{id}"),
+                hanko: Box::new(move || {
+                    black_box(
+                        sign_message(black_box(&m), vec![request(key, selector)], SIGNED_AT)
+                            .unwrap(),
+                    );
+                }),
+                mail_auth: Box::new(move || {
+                    black_box(ma_sign(black_box(&for_ma)));
+                }),
+            });
+        }
+    }
+
+    workloads.push(Workload {
+        name: "SPF, three includes, answers from memory".into(),
+        id: "spf-three-includes".into(),
+        hanko: Box::new(move || {
+            black_box(hanko_spf());
+        }),
+        mail_auth: Box::new(move || {
+            black_box(ma_spf());
+        }),
     });
-    let a = measure(|| {
-        black_box(ma_spf());
-    });
-    rows.push(("SPF, three includes, answers from memory".into(), h, a));
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => {}
+        ["--list"] => {
+            for w in &workloads {
+                println!("{}\t{}", w.id, w.name);
+            }
+            return;
+        }
+        ["--run", id, library, count] => {
+            let count: u32 = count.parse().expect("--run ID hanko|mail-auth COUNT");
+            let w = workloads
+                .iter_mut()
+                .find(|w| w.id == *id)
+                .unwrap_or_else(|| panic!("no workload {id} (see --list)"));
+            let work = match *library {
+                "hanko" => &mut w.hanko,
+                "mail-auth" => &mut w.mail_auth,
+                other => panic!("library {other}: hanko or mail-auth"),
+            };
+            for _ in 0..count {
+                work();
+            }
+            return;
+        }
+        _ => panic!("usage: hanko-compare [--list | --run ID hanko|mail-auth COUNT]"),
+    }
+
+    let mut rows: Vec<(String, Duration, Duration)> = Vec::new();
+    for w in &mut workloads {
+        let h = measure(&mut w.hanko);
+        let a = measure(&mut w.mail_auth);
+        rows.push((w.name.clone(), h, a));
+    }
 
     println!("| workload | hanko | mail-auth 0.15.1 | mail-auth / hanko |");
     println!("| --- | --- | --- | --- |");

@@ -415,8 +415,12 @@ impl Zone {
 
     /// The records of `name` exactly (no CNAME following).
     pub fn records(&self, name: &str) -> &[ZoneRecord] {
-        let key = owner_key(name);
-        self.records.get(key.as_ref()).map_or(&[], Vec::as_slice)
+        self.records_of(&owner_key(name))
+    }
+
+    /// The records of an owner already in the zone's form ([`owner_key`]).
+    fn records_of(&self, key: &str) -> &[ZoneRecord] {
+        self.records.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// True when `name` owns records or has names below it (an empty non-terminal exists,
@@ -453,7 +457,7 @@ impl Zone {
         let mut current = owner_key(name);
         let mut aliases = Vec::new();
         for _ in 0..=MAX_CNAME_CHAIN {
-            let records = self.records(&current);
+            let records = self.records_of(&current);
             let found: Vec<T> = records.iter().filter_map(|r| select(&r.data)).collect();
             if !found.is_empty() {
                 return Ok((found, aliases));
@@ -464,7 +468,7 @@ impl Zone {
             }) {
                 Some(target) => {
                     aliases.push(target.clone());
-                    current = Cow::Owned(target);
+                    current = Cow::Owned(owner_key(&target).into_owned());
                 }
                 None if self.name_exists(&current) => return Err(DnsError::NoRecords),
                 None => return Err(DnsError::NxDomain),
@@ -479,8 +483,16 @@ impl Zone {
 /// `name` as the zone keys owners: without the trailing dot, in lower case (copied only
 /// when it has capitals).
 fn owner_key(name: &str) -> Cow<'_, str> {
-    let name = name.trim_end_matches('.');
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+    let mut end = name.len();
+    while end > 0 && name.as_bytes()[end - 1] == b'.' {
+        end -= 1;
+    }
+    let name = &name[..end];
+    let mut capitals = false;
+    for &octet in name.as_bytes() {
+        capitals |= octet.is_ascii_uppercase();
+    }
+    if capitals {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
         Cow::Borrowed(name)

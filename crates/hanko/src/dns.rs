@@ -82,6 +82,12 @@ pub type LookupFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> 
 /// follow CNAME chains themselves (a DKIM selector delegated by CNAME, as Exchange Online's
 /// `selector1` is, must resolve to the TXT at the end of the chain). An empty answer is
 /// `Err(DnsError::NoRecords)`, never `Ok(vec![])`.
+///
+/// The futures must not block: an answer at hand (a zone, a cache) is ready at the first
+/// poll, anything else waits by returning `Pending`. SPF's time budget
+/// ([`SpfConfig::time_budget`](crate::spf::SpfConfig::time_budget)) starts at the first
+/// query that waits, so answers from memory cost no clock reads; a lookup that blocked
+/// inside `poll` would also stall the executor.
 pub trait Lookup: Send + Sync {
     /// TXT records. Each element is one record, its character-strings joined without
     /// separator (RFC 6376 §3.6.2.2, RFC 7208 §3.3).
@@ -179,16 +185,26 @@ pub fn check_name(name: &str) -> Result<(), DnsError> {
             trimmed.len()
         )));
     }
-    for label in trimmed.split('.') {
-        if label.is_empty() {
-            return Err(DnsError::InvalidName(format!("empty label in {name:?}")));
+    // One pass over the octets (this runs before every lookup).
+    let octets = trimmed.as_bytes();
+    let mut start = 0;
+    let mut end = 0;
+    while end <= octets.len() {
+        if end < octets.len() && octets[end] != b'.' {
+            end += 1;
+            continue;
         }
-        if label.len() > 63 {
-            return Err(DnsError::InvalidName(format!(
-                "label of {} octets is longer than 63",
-                label.len()
-            )));
+        match end - start {
+            0 => return Err(DnsError::InvalidName(format!("empty label in {name:?}"))),
+            1..=63 => {}
+            long => {
+                return Err(DnsError::InvalidName(format!(
+                    "label of {long} octets is longer than 63"
+                )))
+            }
         }
+        end += 1;
+        start = end;
     }
     Ok(())
 }
@@ -235,6 +251,11 @@ mod tests {
         assert!(check_name("example.com.").is_ok());
         assert!(check_name("a..b").is_err());
         assert!(check_name(&"a".repeat(64)).is_err());
+        assert!(check_name(&format!("{}.example", "a".repeat(63))).is_ok());
+        assert!(check_name(&format!("x.{}.example", "a".repeat(64))).is_err());
+        assert!(check_name(&format!("x.{}", "a".repeat(64))).is_err());
+        assert!(check_name(".example").is_err());
+        assert!(check_name("example..").is_err());
         assert!(check_name(&["a"; 130].join(".")).is_err());
         assert!(!DnsError::NxDomain.is_temporary());
         assert!(DnsError::Timeout.is_temporary());

@@ -66,7 +66,8 @@ struct Evaluation<'a, L: Lookup + ?Sized> {
     sender_domain: &'a str,
     helo: &'a str,
     now: u64,
-    started: Instant,
+    /// When the first query that had to wait began; answers from memory read no clock.
+    started: Option<Instant>,
     dns_terms: usize,
     void_lookups: usize,
     trace: Vec<TraceStep>,
@@ -169,7 +170,10 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     }
 
     fn check_budget(&self) -> Result<(), SpfProblem> {
-        if self.started.elapsed() > self.config.time_budget {
+        if self
+            .started
+            .is_some_and(|started| started.elapsed() > self.config.time_budget)
+        {
             return Err(SpfProblem::TimeBudgetExceeded {
                 budget: self.config.time_budget,
             });
@@ -212,7 +216,18 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         F: Future<Output = Result<Vec<T>, DnsError>>,
     {
         self.check_budget()?;
-        let result = run.await;
+        // The budget's clock starts when a query first has to wait: a lookup answered from
+        // memory is ready at its first poll and costs no clock read.
+        let started = &mut self.started;
+        let mut run = std::pin::pin!(run);
+        let result = std::future::poll_fn(|context| {
+            let poll = run.as_mut().poll(context);
+            if poll.is_pending() && started.is_none() {
+                *started = Some(Instant::now());
+            }
+            poll
+        })
+        .await;
         self.record(depth, || TraceEvent::Lookup {
             kind,
             name: name.to_string(),
@@ -605,22 +620,8 @@ pub(crate) async fn run<L: Lookup + ?Sized>(
         sender_domain,
         helo,
         now,
-        started: Instant::now(),
+        started: None,
         dns_terms: 0,
-        void_lookups: 0,
-        trace: Vec::new(),
-    };
-    let mut outcome = SpfOutcome {
-        verdict: SpfVerdict::None,
-        identity,
-        ip,
-        sender: format!("{local_part}@{sender_domain}"),
-        domain: domain.to_string(),
-        helo: helo.to_string(),
-        explanation: None,
-        problem: None,
-        matched: None,
-        dns_lookups: 0,
         void_lookups: 0,
         trace: Vec::new(),
     };
@@ -632,23 +633,34 @@ pub(crate) async fn run<L: Lookup + ?Sized>(
             domain: domain.to_string(),
         })
     };
-    match result {
+    let (verdict, explanation, problem, matched) = match result {
         Ok(found) => {
-            outcome.verdict = found.verdict;
-            if found.verdict == SpfVerdict::Fail {
-                outcome.explanation = Some(evaluation.explanation(&found).await);
-            }
-            outcome.matched = found.matched_term();
+            let explanation = if found.verdict == SpfVerdict::Fail {
+                // Boxed: only a fail needs it, and inline it would double the size of
+                // every evaluation's future (which the executor moves around).
+                Some(Box::pin(evaluation.explanation(&found)).await)
+            } else {
+                None
+            };
+            (found.verdict, explanation, None, found.matched_term())
         }
-        Err(problem) => {
-            outcome.verdict = problem.verdict();
-            outcome.problem = Some(problem);
-        }
+        Err(problem) => (problem.verdict(), None, Some(problem), None),
+    };
+    // Built last, so the future does not carry it across the queries.
+    SpfOutcome {
+        verdict,
+        identity,
+        ip,
+        sender: format!("{local_part}@{sender_domain}"),
+        domain: domain.to_string(),
+        helo: helo.to_string(),
+        explanation,
+        problem,
+        matched,
+        dns_lookups: evaluation.dns_terms,
+        void_lookups: evaluation.void_lookups,
+        trace: evaluation.trace,
     }
-    outcome.dns_lookups = evaluation.dns_terms;
-    outcome.void_lookups = evaluation.void_lookups;
-    outcome.trace = evaluation.trace;
-    outcome
 }
 
 /// The default whole-evaluation budget: RFC 7208 §4.6.4 lets a verifier give up after at

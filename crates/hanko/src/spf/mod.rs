@@ -127,8 +127,9 @@ pub struct SpfConfig {
     pub max_ptr_names: usize,
     /// Most lookups answering NXDOMAIN or nothing; one more is a permerror. Default: 2.
     pub max_void_lookups: usize,
-    /// Time for the whole evaluation; checked before each query, so the worst case is this
-    /// plus one query timeout. Default: 20 s.
+    /// Time for the whole evaluation, counted from the first query that has to wait for its
+    /// answer (answers from memory read no clock); checked before each query, so the worst
+    /// case is this plus one query timeout. Default: 20 s.
     pub time_budget: Duration,
     /// The explanation for a `fail` when the policy has no usable `exp=` (an explain-string,
     /// macros allowed). Default: `%{c} is not allowed to send mail for %{o}`.
