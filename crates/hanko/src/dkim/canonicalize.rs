@@ -105,8 +105,11 @@ pub fn header_hash_input(
     signature: &Signature,
 ) -> Vec<u8> {
     let algorithm = signature.canonicalization.header;
-    let mut out = Vec::new();
-    for field in select_headers(headers.fields(), &signature.signed_headers) {
+    let selected = select_headers(headers.fields(), &signature.signed_headers);
+    // Canonical forms are never longer than the raw fields: one allocation.
+    let room = selected.iter().map(|f| f.raw().len() + 2).sum::<usize>();
+    let mut out = Vec::with_capacity(room + signature_field.raw().len());
+    for field in selected {
         canonicalize_header(algorithm, field.raw(), &mut out);
         out.extend_from_slice(b"\r\n");
     }

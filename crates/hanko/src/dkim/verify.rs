@@ -339,21 +339,20 @@ pub const SINGLE_INSTANCE: &[&str] = &[
 /// The warnings about what `sig` leaves unsigned in `headers`: fields that should be signed
 /// and are not, and single-instance fields with more copies than `h=` signs.
 pub fn coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning> {
+    // How many of each listed name the header has and `h=` signs: one pass over the fields
+    // and one over `h=` (this runs for every signature, so no name is searched for twice).
+    let mut present = Tally::default();
+    let mut signed = Tally::default();
+    for field in headers.fields() {
+        present.add(field.name().as_bytes());
+    }
+    for name in &sig.signed_headers {
+        signed.add(name.as_bytes());
+    }
     let mut warnings = Vec::new();
-    let count = |name: &str| headers.fields().iter().filter(|f| f.is(name)).count();
-    let signed = |name: &str| {
-        sig.signed_headers
-            .iter()
-            .filter(|h| h.eq_ignore_ascii_case(name))
-            .count()
-    };
-    for name in SINGLE_INSTANCE {
-        let signed = signed(name);
-        if signed == 0 {
-            continue;
-        }
-        let present = count(name);
-        if present > signed {
+    for (i, name) in SINGLE_INSTANCE.iter().enumerate() {
+        let (present, signed) = (present.single[i], signed.single[i]);
+        if signed > 0 && present > signed {
             warnings.push(DkimWarning::UnsignedHeaderAdded {
                 name: (*name).to_string(),
                 present,
@@ -361,14 +360,38 @@ pub fn coverage_warnings(headers: &Headers, sig: &Signature) -> Vec<DkimWarning>
             });
         }
     }
-    for name in SHOULD_BE_SIGNED {
-        if signed(name) == 0 && count(name) > 0 {
+    for (i, name) in SHOULD_BE_SIGNED.iter().enumerate() {
+        if signed.should[i] == 0 && present.should[i] > 0 {
             warnings.push(DkimWarning::UnsignedHeader {
                 name: (*name).to_string(),
             });
         }
     }
     warnings
+}
+
+/// Counts of the names of [`SINGLE_INSTANCE`] and [`SHOULD_BE_SIGNED`], by position.
+#[derive(Default)]
+struct Tally {
+    single: [usize; SINGLE_INSTANCE.len()],
+    should: [usize; SHOULD_BE_SIGNED.len()],
+}
+
+impl Tally {
+    fn add(&mut self, name: &[u8]) {
+        if let Some(i) = listed(SINGLE_INSTANCE, name) {
+            self.single[i] += 1;
+        }
+        if let Some(i) = listed(SHOULD_BE_SIGNED, name) {
+            self.should[i] += 1;
+        }
+    }
+}
+
+/// Where `name` is in `list`, letter case ignored (lengths compared first: most differ).
+fn listed(list: &[&str], name: &[u8]) -> Option<usize> {
+    list.iter()
+        .position(|n| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
 }
 
 impl fmt::Display for DkimWarning {

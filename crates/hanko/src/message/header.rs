@@ -119,6 +119,13 @@ impl Headers {
             });
         }
         let mut headers = Headers::new();
+        // Room for a typical section (a field every 60 octets or so), capped so that a
+        // hostile section cannot ask for more than its fields will use.
+        let guess = (section.len() / 60)
+            .max(8)
+            .min(limits.max_header_fields)
+            .min(1024);
+        headers.fields.reserve(guess);
         let mut current: Option<Vec<u8>> = None;
         let mut current_line = 0;
         let mut rest = section;

@@ -143,6 +143,52 @@ pub fn split_message(message: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// Where `needle` first occurs in `haystack`: memchr for its first octet, then a compare.
+/// The needles here are short line ends (a searcher built per call would cost more).
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(offset) = memchr::memchr(first, &haystack[from..]) {
+        let at = from + offset;
+        if haystack[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_agrees_with_a_plain_search() {
+        let plain = |h: &[u8], n: &[u8]| h.windows(n.len()).position(|w| w == n);
+        let texts: [&[u8]; 7] = [
+            b"",
+            b"\r",
+            b"a\r\nb",
+            b"a\r\r\n\r\nb",
+            b"\r\n\r\r\n\r\n",
+            b"x\r\n\r",
+            b"no line end",
+        ];
+        for text in texts {
+            for needle in [&b"\r\n"[..], b"\r\n\r\n", b"\n"] {
+                assert_eq!(
+                    find(text, needle),
+                    plain(text, needle),
+                    "{text:?} {needle:?}"
+                );
+            }
+        }
+        assert_eq!(find(b"abc", b""), Some(0));
+        assert_eq!(
+            split_message(b"A: 1\r\n\r\r\n\r\nbody"),
+            (&b"A: 1\r\n\r\r\n"[..], &b"body"[..])
+        );
+    }
 }
