@@ -488,11 +488,7 @@ fn owner_key(name: &str) -> Cow<'_, str> {
         end -= 1;
     }
     let name = &name[..end];
-    let mut capitals = false;
-    for &octet in name.as_bytes() {
-        capitals |= octet.is_ascii_uppercase();
-    }
-    if capitals {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
         Cow::Borrowed(name)

@@ -188,25 +188,24 @@ pub fn check_name(name: &str) -> Result<(), DnsError> {
     // One pass over the octets (this runs before every lookup).
     let octets = trimmed.as_bytes();
     let mut start = 0;
-    let mut end = 0;
-    while end <= octets.len() {
-        if end < octets.len() && octets[end] != b'.' {
-            end += 1;
-            continue;
+    for (at, &octet) in octets.iter().enumerate() {
+        if octet == b'.' {
+            check_label(name, at - start)?;
+            start = at + 1;
         }
-        match end - start {
-            0 => return Err(DnsError::InvalidName(format!("empty label in {name:?}"))),
-            1..=63 => {}
-            long => {
-                return Err(DnsError::InvalidName(format!(
-                    "label of {long} octets is longer than 63"
-                )))
-            }
-        }
-        end += 1;
-        start = end;
     }
-    Ok(())
+    check_label(name, octets.len() - start)
+}
+
+/// A label of `length` octets is 1 to 63 long.
+fn check_label(name: &str, length: usize) -> Result<(), DnsError> {
+    match length {
+        0 => Err(DnsError::InvalidName(format!("empty label in {name:?}"))),
+        1..=63 => Ok(()),
+        long => Err(DnsError::InvalidName(format!(
+            "label of {long} octets is longer than 63"
+        ))),
+    }
 }
 
 /// The reverse-lookup name of `ip`: `4.3.2.1.in-addr.arpa` or the nibble form in `ip6.arpa`.

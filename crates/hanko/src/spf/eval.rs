@@ -76,26 +76,9 @@ struct Evaluation<'a, L: Lookup + ?Sized> {
 /// Whether `domain` may be checked at all (§4.3): a multi-label name with labels of 1 to 63
 /// octets (one trailing dot allowed), no more than 253 octets.
 pub(crate) fn valid_domain(domain: &str) -> bool {
-    let trimmed = domain.strip_suffix('.').unwrap_or(domain).as_bytes();
-    if trimmed.len() > 253 {
-        return false;
-    }
-    let (mut labels, mut label) = (1, 0);
-    for &b in trimmed {
-        if b == b'.' {
-            if label == 0 {
-                return false;
-            }
-            labels += 1;
-            label = 0;
-        } else {
-            label += 1;
-            if label > 63 {
-                return false;
-            }
-        }
-    }
-    labels > 1 && label > 0
+    // What any query needs (`check_name`), and more than one label.
+    crate::dns::check_name(domain).is_ok()
+        && domain.strip_suffix('.').unwrap_or(domain).contains('.')
 }
 
 /// §4.8: names longer than 253 octets lose labels on the left until they fit.
