@@ -104,25 +104,8 @@ impl DnsCache for Memory {
     }
 }
 
-/// A message of about `size` octets (CRLF), the text of hanko's own criterion benchmark.
-fn message(size: usize) -> Vec<u8> {
-    let mut m = b"Received: from mail.example.com (mail.example.com [192.0.2.25])\r\n\
-\tby mx.example.net (Postfix) with ESMTPS id 4Zx1y2z3;\r\n\
-\tMon, 23 Nov 2026 10:00:00 +0000 (UTC)\r\n\
-From: Hanako Yamada <hanako@example.com>\r\n\
-To: Ann Example <ann@example.net>\r\n\
-Subject: Quarterly figures, as promised\r\n\
-Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\
-Message-ID: <20261123100000.abcdef@example.com>\r\n\
-MIME-Version: 1.0\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        .to_vec();
-    let line = b"The quick brown fox jumps over the lazy dog;  then   rests a while.\r\n";
-    while m.len() < size {
-        m.extend_from_slice(line);
-    }
-    m
-}
+// `message(size)`: the text of hanko's own criterion benchmark, the same file.
+include!("../../../crates/hanko/benches/common/message.rs");
 
 /// One workload, run through each library.
 struct Workload<'a> {
@@ -198,27 +181,19 @@ fn main() {
     };
     // mail-auth's cache gets the same records, parsed by mail-auth.
     let mut records = HashMap::new();
-    for name in [
-        "rsa2026._domainkey.example.com",
-        "ed2026._domainkey.example.com",
-    ] {
-        let txt = rt.block_on(zone.txt(name)).expect("key record");
-        records.insert(
-            format!("{name}.").into_boxed_str(),
-            TxtRecord::from(DomainKey::parse(&txt[0])),
-        );
-    }
-    for name in [
-        "spf.example.com",
-        "_spf.a.example",
-        "_spf.b.example",
-        "_spf.c.example",
-    ] {
-        let txt = rt.block_on(zone.txt(name)).expect("SPF record");
-        records.insert(
-            format!("{name}.").into_boxed_str(),
-            TxtRecord::from(SpfRecord::parse(&txt[0])),
-        );
+    let key = |text: &[u8]| TxtRecord::from(DomainKey::parse(text));
+    let spf = |text: &[u8]| TxtRecord::from(SpfRecord::parse(text));
+    let parsed: [(&str, &dyn Fn(&[u8]) -> TxtRecord); 6] = [
+        ("rsa2026._domainkey.example.com", &key),
+        ("ed2026._domainkey.example.com", &key),
+        ("spf.example.com", &spf),
+        ("_spf.a.example", &spf),
+        ("_spf.b.example", &spf),
+        ("_spf.c.example", &spf),
+    ];
+    for (name, parse) in parsed {
+        let txt = rt.block_on(zone.txt(name)).expect("record in the zone");
+        records.insert(format!("{name}.").into_boxed_str(), parse(&txt[0]));
     }
     let memory = Memory {
         txt: TxtMemory(records),
