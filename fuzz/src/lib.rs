@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 
 use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::{
-    key_record_for, sign_message, DkimVerdict, KeyRecord, Signature, SigningRequest, Verifier,
-    VerifyConfig,
+    key_record_for, sign_message, BodyCanonicalizer, CanonicalizationAlgorithm, DkimVerdict,
+    KeyRecord, Signature, SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::DmarcRecord;
 use hanko::keys::{KeySpec, SigningKey};
@@ -48,6 +48,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("zone_file", zone_file),
     ("sign_verify", sign_verify),
     ("analyze", analyze),
+    ("body_canonicalization", body_canonicalization),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -281,6 +282,54 @@ pub fn analyze(data: &[u8]) {
     }
 }
 
+/// Body canonicalization (RFC 6376 §3.4.3, §3.4.4): the first octet picks chunk sizes, the
+/// rest is the body. Whole, in those chunks and octet by octet give the same octets; simple
+/// is the body with its trailing line ends made one; relaxed leaves no tab, no run of
+/// spaces, no space before a line end and no empty line at the end.
+pub fn body_canonicalization(data: &[u8]) {
+    let Some((&seed, body)) = data.split_first() else {
+        return;
+    };
+    for algorithm in [
+        CanonicalizationAlgorithm::Simple,
+        CanonicalizationAlgorithm::Relaxed,
+    ] {
+        let canonical = |sizes: &mut dyn FnMut() -> usize| {
+            let mut canonicalizer = BodyCanonicalizer::new(algorithm);
+            let mut out = Vec::new();
+            let mut rest = body;
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(sizes().clamp(1, rest.len()));
+                canonicalizer.push(chunk, &mut out);
+                rest = tail;
+            }
+            canonicalizer.finish(&mut out);
+            out
+        };
+        let whole = canonical(&mut || usize::MAX);
+        let mut step = 0usize;
+        let chunked = canonical(&mut || {
+            step += 1;
+            (usize::from(seed) * step) % 97 + 1
+        });
+        assert_eq!(whole, chunked, "chunk sizes changed the canonical body");
+        assert_eq!(whole, canonical(&mut || 1), "octet by octet differs");
+        if algorithm == CanonicalizationAlgorithm::Simple {
+            let mut content = body;
+            while let Some(before) = content.strip_suffix(b"\r\n") {
+                content = before;
+            }
+            assert_eq!(whole, [content, b"\r\n"].concat());
+        } else {
+            for bad in [&b"\t"[..], b"  ", b" \r\n"] {
+                assert!(!whole.windows(bad.len()).any(|w| w == bad), "{bad:?} left");
+            }
+            assert!(whole.is_empty() || whole.ends_with(b"\r\n"));
+            assert!(whole != b"\r\n" && !whole.ends_with(b"\r\n\r\n"));
+        }
+    }
+}
+
 /// The seed corpus: for each target, inputs taken from the conformance suites at
 /// `conformance` and from the repository's `examples/`.
 pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
@@ -309,6 +358,9 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
             add("message_stream", bytes.clone());
             add("sign_verify", bytes.clone());
             add("analyze", bytes.clone());
+            let normalized_body = CrlfNormalizer::normalize(&bytes);
+            let (_, body) = split_message(&normalized_body);
+            add("body_canonicalization", [&[7u8][..], body].concat());
             let normalized = CrlfNormalizer::normalize(&bytes);
             let (head, _) = split_message(&normalized);
             if let Ok(headers) = Headers::parse(head, &MessageLimits::default()) {
