@@ -1,7 +1,8 @@
 //! Canonicalization (RFC 6376 §3.4) and the body hash (§3.7).
 //!
-//! The body canonicalizer is a small state machine that sees each octet once, so a body
-//! streams through in chunks of any size with memory independent of line length.
+//! The body canonicalizer is a small state machine over chunks of any size, with memory
+//! independent of line length: relaxed tests windows of octets for the few places it may
+//! change (see [`is_stop`]) and copies everything between them as it is.
 
 use super::{CanonicalizationAlgorithm as Algo, Signature};
 use crate::crypto::{HashAlgorithm, Hasher};
