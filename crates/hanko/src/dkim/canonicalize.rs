@@ -157,7 +157,9 @@ fn block_stops(window: &[u8; 18]) -> u128 {
 
 /// Copies `chunk[i..]` to `out` up to the first stop, thirty-two then sixteen octets at a
 /// time while whole windows fit (one octet either side of those tested). Returns where it
-/// ended and whether that is a stop (`false`: too near the end of `chunk` for a window).
+/// ended and whether that is a stop (`false`: too near the end of `chunk` for a window; the
+/// caller goes on octet by octet). Without the sixteen-octet loop the compiler builds the
+/// first one less well: 10 % more instructions even on text that never reaches the second.
 ///
 /// Each window is copied whole, one vector store, and cut back to the stop; a memcpy per
 /// run would cost more than the scan on lines that stop twice or more.
@@ -274,20 +276,27 @@ impl BodyCanonicalizer {
         }
     }
 
+    /// Settles a CR held back at the end of the previous chunk: with an LF first in `chunk`
+    /// it ends a line, else it is content. Returns how many octets of `chunk` it used.
+    fn take_pending_cr(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> usize {
+        if !self.pending_cr || chunk.is_empty() {
+            return 0;
+        }
+        self.pending_cr = false;
+        if chunk[0] == b'\n' {
+            self.end_line(out);
+            1
+        } else {
+            self.content(b"\r", out);
+            0
+        }
+    }
+
     /// Relaxed (RFC 6376 §3.4.4). Between the places [`is_stop`] marks, the body goes out as
     /// it is, line ends included; those places (a run of white space, a CR) are handled one
     /// at a time.
     fn push_relaxed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut i = 0;
-        if self.pending_cr && !chunk.is_empty() {
-            self.pending_cr = false;
-            if chunk[0] == b'\n' {
-                self.end_line(out);
-                i = 1;
-            } else {
-                self.content(b"\r", out);
-            }
-        }
+        let mut i = self.take_pending_cr(chunk, out);
         while let Some(&octet) = chunk.get(i) {
             match octet {
                 b' ' | b'\t' => {
@@ -365,16 +374,7 @@ impl BodyCanonicalizer {
     /// trailing CRLFs (and a CR at its very end), which are held back as a count until
     /// content follows or the body ends.
     fn push_simple(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut rest = chunk;
-        if self.pending_cr && !rest.is_empty() {
-            self.pending_cr = false;
-            if rest[0] == b'\n' {
-                self.end_line(out);
-                rest = &rest[1..];
-            } else {
-                self.content(b"\r", out);
-            }
-        }
+        let rest = &chunk[self.take_pending_cr(chunk, out)..];
         let trailing_cr = rest.last() == Some(&b'\r');
         let mut end = rest.len() - usize::from(trailing_cr);
         let mut line_ends = 0;
