@@ -13,7 +13,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use hanko::dns::{check_name, reverse_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
+use hanko::dns::{
+    check_name, reverse_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecord, TxtRecords,
+};
 
 /// One resource record's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +70,16 @@ impl std::error::Error for ZoneError {}
 /// The records of one or more zone files, by owner name (lower case, no trailing dot).
 #[derive(Debug, Clone, Default)]
 pub struct Zone {
-    records: HashMap<String, Vec<ZoneRecord>>,
+    owners: HashMap<String, Owner>,
+}
+
+/// The records of one owner name.
+#[derive(Debug, Clone, Default)]
+struct Owner {
+    records: Vec<ZoneRecord>,
+    /// Its TXT records joined, as [`Lookup::txt_records`] hands them out: the same records
+    /// on every query, so what a protocol parses from one is kept with the zone.
+    txt: Option<TxtRecords>,
 }
 
 /// Most CNAMEs followed in one lookup before giving up.
@@ -407,10 +418,13 @@ impl Zone {
     /// Adds one record.
     pub fn add(&mut self, owner: &str, ttl: u32, data: RecordData) {
         let owner = owner.trim_end_matches('.').to_ascii_lowercase();
-        self.records
-            .entry(owner)
-            .or_default()
-            .push(ZoneRecord { ttl, data });
+        let owner = self.owners.entry(owner).or_default();
+        if let RecordData::Txt(strings) = &data {
+            let joined = TxtRecord::new(strings.concat());
+            let kept = owner.txt.as_deref().unwrap_or_default();
+            owner.txt = Some(kept.iter().cloned().chain([joined]).collect());
+        }
+        owner.records.push(ZoneRecord { ttl, data });
     }
 
     /// The records of `name` exactly (no CNAME following).
@@ -420,7 +434,9 @@ impl Zone {
 
     /// The records of an owner already in the zone's form ([`owner_key`]).
     fn records_of(&self, key: &str) -> &[ZoneRecord] {
-        self.records.get(key).map_or(&[], Vec::as_slice)
+        self.owners
+            .get(key)
+            .map_or(&[], |owner| owner.records.as_slice())
     }
 
     /// True when `name` owns records or has names below it (an empty non-terminal exists,
@@ -428,12 +444,12 @@ impl Zone {
     pub fn name_exists(&self, name: &str) -> bool {
         let key = name.trim_end_matches('.').to_ascii_lowercase();
         let suffix = format!(".{key}");
-        self.records.contains_key(&key) || self.records.keys().any(|k| k.ends_with(&suffix))
+        self.owners.contains_key(&key) || self.owners.keys().any(|k| k.ends_with(&suffix))
     }
 
     /// All owner names.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.records.keys().map(String::as_str)
+        self.owners.keys().map(String::as_str)
     }
 
     /// Resolves `name` for records `select` picks, following CNAMEs: the chain of
@@ -453,16 +469,37 @@ impl Zone {
         name: &str,
         select: impl Fn(&RecordData) -> Option<T>,
     ) -> Result<(Vec<T>, Vec<String>), DnsError> {
+        self.resolve_owner(name, select)
+            .map(|(_, found, aliases)| (found, aliases))
+    }
+
+    /// Follows CNAMEs from `name` to the owner holding records `select` picks: that owner,
+    /// what was picked, and the CNAME targets followed.
+    fn resolve_owner<T>(
+        &self,
+        name: &str,
+        select: impl Fn(&RecordData) -> Option<T>,
+    ) -> Result<(&Owner, Vec<T>, Vec<String>), DnsError> {
         check_name(name)?;
         let mut current = owner_key(name);
         let mut aliases = Vec::new();
         for _ in 0..=MAX_CNAME_CHAIN {
-            let records = self.records_of(&current);
-            let found: Vec<T> = records.iter().filter_map(|r| select(&r.data)).collect();
+            let Some(owner) = self.owners.get(current.as_ref()) else {
+                return Err(if self.name_exists(&current) {
+                    DnsError::NoRecords
+                } else {
+                    DnsError::NxDomain
+                });
+            };
+            let found: Vec<T> = owner
+                .records
+                .iter()
+                .filter_map(|r| select(&r.data))
+                .collect();
             if !found.is_empty() {
-                return Ok((found, aliases));
+                return Ok((owner, found, aliases));
             }
-            match records.iter().find_map(|r| match &r.data {
+            match owner.records.iter().find_map(|r| match &r.data {
                 RecordData::Cname(target) => Some(target.clone()),
                 _ => None,
             }) {
@@ -470,8 +507,7 @@ impl Zone {
                     aliases.push(target.clone());
                     current = Cow::Owned(owner_key(&target).into_owned());
                 }
-                None if self.name_exists(&current) => return Err(DnsError::NoRecords),
-                None => return Err(DnsError::NxDomain),
+                None => return Err(DnsError::NoRecords),
             }
         }
         Err(DnsError::ServerFailure(format!(
@@ -513,6 +549,15 @@ impl Lookup for Zone {
                 _ => None,
             })
             .map(|(records, aliases)| TxtAnswer { records, aliases }),
+        )
+    }
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
+        // Picking `()` per TXT record allocates nothing; the owner's shared records are
+        // the answer.
+        let is_txt = |d: &RecordData| matches!(d, RecordData::Txt(_)).then_some(());
+        ready(
+            self.resolve_owner(name, is_txt)
+                .map(|(owner, _, _)| owner.txt.clone().unwrap_or_default()),
         )
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
@@ -571,6 +616,41 @@ mod tests {
         assert_eq!(strings.len(), 3);
         assert_eq!(strings[0], b"v=DKIM1; h=sha256; k=rsa; ");
         assert_eq!(strings[2], b"2dq\"uoted\\slashA");
+    }
+
+    #[tokio::test]
+    async fn txt_records_are_the_same_records_on_every_query() {
+        let text = "$ORIGIN example.com.\n_spf TXT \"v=spf1 \" \"-all\"\n_spf TXT \"other\"\nalias CNAME _spf\nhost A 192.0.2.1\n";
+        let zone = Zone::parse(text, "").unwrap();
+        let first = zone.txt_records("_spf.example.com").await.unwrap();
+        let texts: Vec<&[u8]> = first.iter().map(TxtRecord::text).collect();
+        assert_eq!(
+            texts,
+            [&b"v=spf1 -all"[..], b"other"],
+            "strings joined, in order"
+        );
+        // Through a CNAME and in capitals: the same records, and what was parsed from them.
+        let kept = first[0]
+            .parsed(|t| Ok::<_, ()>(std::sync::Arc::new(t.len())))
+            .unwrap();
+        let again = zone.txt_records("ALIAS.example.com.").await.unwrap();
+        let found = again[0].parsed(|_| Err::<_, ()>(())).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&kept, &found));
+        // The same answer as `txt`.
+        assert_eq!(zone.txt("alias.example.com").await.unwrap(), texts);
+        // Errors as `txt` gives them.
+        for name in [
+            "host.example.com",
+            "example.com",
+            "nowhere.example.com",
+            "a..b",
+        ] {
+            assert_eq!(
+                zone.txt_records(name).await.map(|r| r.len()),
+                zone.txt(name).await.map(|r| r.len()),
+                "{name}"
+            );
+        }
     }
 
     #[test]

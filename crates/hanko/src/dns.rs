@@ -9,10 +9,13 @@
 //! DMARC's `np=` applies only to non-existent domains, and DKIM reports a missing key
 //! (`permerror`) differently from a DNS outage (`temperror`, RFC 6376 §6.1.2).
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
 /// Why a lookup produced no records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,89 @@ pub struct TxtAnswer {
     pub aliases: Vec<String>,
 }
 
+/// One TXT record: its text (the character-strings joined), with room beside it for what a
+/// protocol parses the text into.
+///
+/// A lookup that keeps its answers (a zone held in memory, a cache) hands out the same
+/// records on every query ([`Lookup::txt_records`]), so an SPF policy or a DKIM key is parsed
+/// once for as long as the lookup keeps the record, and is found again without hashing its
+/// text. A lookup that builds new records for each answer loses nothing: the room is simply
+/// never read again.
+#[derive(Clone)]
+pub struct TxtRecord {
+    text: Box<[u8]>,
+    parsed: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl TxtRecord {
+    /// A record with the text `text` and nothing parsed yet.
+    pub fn new(text: impl Into<Box<[u8]>>) -> TxtRecord {
+        TxtRecord {
+            text: text.into(),
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The record's text.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// What `parse` makes of the text: kept from an earlier call with a `T`, or parsed now
+    /// and kept when it parses. The room holds one value: when it holds something other than
+    /// a `T` (the same text read by another protocol), the text is parsed every time.
+    pub fn parsed<T, E>(&self, parse: impl FnOnce(&[u8]) -> Result<Arc<T>, E>) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+    {
+        if let Some(kept) = self.parsed.get() {
+            if let Ok(value) = Arc::clone(kept).downcast::<T>() {
+                return Ok(value);
+            }
+            return parse(&self.text);
+        }
+        let value = parse(&self.text)?;
+        // Another thread may have filled the room meanwhile; either value is the same parse.
+        let _ = self
+            .parsed
+            .set(Arc::clone(&value) as Arc<dyn Any + Send + Sync>);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for TxtRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxtRecord")
+            .field("text", &String::from_utf8_lossy(&self.text))
+            .field("parsed", &self.parsed.get().is_some())
+            .finish()
+    }
+}
+
+/// The TXT records of one name, shared: a clone is a pointer to the same records (and to
+/// what was parsed from them). Reads as a slice of [`TxtRecord`].
+#[derive(Clone, Debug, Default)]
+pub struct TxtRecords(Arc<[TxtRecord]>);
+
+impl Deref for TxtRecords {
+    type Target = [TxtRecord];
+    fn deref(&self) -> &[TxtRecord] {
+        &self.0
+    }
+}
+
+impl From<Vec<Vec<u8>>> for TxtRecords {
+    fn from(texts: Vec<Vec<u8>>) -> TxtRecords {
+        texts.into_iter().map(TxtRecord::new).collect()
+    }
+}
+
+impl FromIterator<TxtRecord> for TxtRecords {
+    fn from_iter<I: IntoIterator<Item = TxtRecord>>(records: I) -> TxtRecords {
+        TxtRecords(records.into_iter().collect())
+    }
+}
+
 /// The future a [`Lookup`] method returns.
 pub type LookupFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>;
 
@@ -103,6 +189,13 @@ pub trait Lookup: Send + Sync {
             })
         })
     }
+    /// TXT records as shared [`TxtRecords`], for the protocols that parse them (SPF
+    /// policies, DKIM keys). A lookup that keeps its answers should return the same records
+    /// for as long as it keeps them, so each is parsed once; the default wraps what
+    /// [`txt`](Self::txt) returns in new records.
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
+        Box::pin(async move { self.txt(name).await.map(TxtRecords::from) })
+    }
     /// A records.
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>>;
     /// AAAA records.
@@ -128,6 +221,9 @@ impl<L: Lookup + ?Sized> Lookup for &L {
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         (**self).txt_with_aliases(name)
     }
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
+        (**self).txt_records(name)
+    }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)
     }
@@ -151,6 +247,9 @@ impl<L: Lookup + ?Sized> Lookup for std::sync::Arc<L> {
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         (**self).txt_with_aliases(name)
+    }
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
+        (**self).txt_records(name)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)
@@ -242,6 +341,36 @@ mod tests {
         let v6 = reverse_name("2001:db8::1".parse().unwrap());
         assert!(v6.starts_with("1.0.0.0.0.0.0.0"), "{v6}");
         assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"), "{v6}");
+    }
+
+    #[test]
+    fn a_txt_record_keeps_what_it_parsed_into() {
+        let record = TxtRecord::new(b"v=spf1 -all".to_vec());
+        let parses = std::cell::Cell::new(0);
+        let parse = |text: &[u8]| {
+            parses.set(parses.get() + 1);
+            Ok::<_, ()>(Arc::new(text.len()))
+        };
+        let first = record.parsed(parse).unwrap();
+        let again = record.parsed(parse).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the kept value comes back");
+        assert_eq!(parses.get(), 1);
+        // Clones of an answer share what was parsed.
+        let shared = TxtRecords::from(vec![b"v=spf1 -all".to_vec()]);
+        let copy = shared.clone();
+        let kept = shared[0].parsed(parse).unwrap();
+        assert!(Arc::ptr_eq(&kept, &copy[0].parsed(parse).unwrap()));
+        assert_eq!(parses.get(), 2);
+        // Another type is parsed every time and does not replace the kept one.
+        let other = |_: &[u8]| Ok::<_, ()>(Arc::new("other"));
+        assert_eq!(*record.parsed(other).unwrap(), "other");
+        assert_eq!(*record.parsed(other).unwrap(), "other");
+        assert!(Arc::ptr_eq(&first, &record.parsed(parse).unwrap()));
+        // An error is returned and nothing is kept.
+        let fresh = TxtRecord::new(b"v=spf1 bad:".to_vec());
+        assert_eq!(fresh.parsed(|_| Err::<Arc<usize>, _>("bad")), Err("bad"));
+        assert_eq!(*fresh.parsed(parse).unwrap(), 11);
+        assert_eq!(fresh.text(), b"v=spf1 bad:");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::macros::{MacroContext, MacroString};
+use super::macros::{MacroContext, MacroPart, MacroString};
 use super::record::{is_spf_record, DualCidr, Mechanism, Qualifier, Record};
 use super::{
     MatchedTerm, SpfConfig, SpfIdentity, SpfOutcome, SpfProblem, SpfVerdict, TraceEvent, TraceStep,
@@ -122,9 +123,10 @@ fn verdict_of(qualifier: Qualifier) -> SpfVerdict {
     }
 }
 
-/// A DNS answer classified the way SPF needs it.
-enum Answer<T> {
-    Records(Vec<T>),
+/// A DNS answer classified the way SPF needs it: the records (a `Vec`, or shared
+/// [`TxtRecords`](crate::dns::TxtRecords)), or none.
+enum Answer<C> {
+    Records(C),
     /// NXDOMAIN or no records: a "void lookup" (§4.6.4).
     Void,
 }
@@ -187,16 +189,17 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
 
     /// Runs one query, traces it, and sorts the outcome: records, void, or a temporary
     /// error. An invalid name (after macro expansion) is void: nothing can exist there.
-    async fn query<T, F>(
+    async fn query<C, T, F>(
         &mut self,
         depth: usize,
         kind: &'static str,
         name: &str,
         run: F,
         show: fn(&T) -> String,
-    ) -> Result<Answer<T>, SpfProblem>
+    ) -> Result<Answer<C>, SpfProblem>
     where
-        F: Future<Output = Result<Vec<T>, DnsError>>,
+        C: Deref<Target = [T]>,
+        F: Future<Output = Result<C, DnsError>>,
     {
         self.check_budget()?;
         // The budget's clock starts when a query first has to wait: a lookup answered from
@@ -231,7 +234,11 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     }
 
     /// The client's addresses for `name`: A for an IPv4 client, AAAA for IPv6.
-    async fn addresses(&mut self, depth: usize, name: &str) -> Result<Answer<IpAddr>, SpfProblem> {
+    async fn addresses(
+        &mut self,
+        depth: usize,
+        name: &str,
+    ) -> Result<Answer<Vec<IpAddr>>, SpfProblem> {
         let lookup = self.lookup;
         match self.ip {
             IpAddr::V4(_) => {
@@ -291,14 +298,31 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         validated
     }
 
-    /// Expands a domain-spec for a query, resolving `%{p}` if used.
-    async fn expand_domain(&mut self, depth: usize, spec: &MacroString, domain: &str) -> String {
+    /// Expands a domain-spec for a query, resolving `%{p}` if used. A domain-spec without
+    /// macros (most `include:`s) is its own expansion, borrowed rather than built.
+    async fn expand_domain<'s>(
+        &mut self,
+        depth: usize,
+        spec: &'s MacroString,
+        domain: &str,
+    ) -> Cow<'s, str> {
+        if let [MacroPart::Literal(literal)] = spec.parts.as_slice() {
+            // What `truncate_name` does, when there is nothing to cut.
+            let name = literal.strip_suffix('.').unwrap_or(literal);
+            if name.len() <= 253 {
+                return Cow::Borrowed(name);
+            }
+        }
         let validated = if spec.uses_validated_name() {
-            self.p_macro(depth, domain).await
+            // Boxed: `%{p}` is rare, and inline its lookups would more than double the
+            // future of every DNS mechanism.
+            Box::pin(self.p_macro(depth, domain)).await
         } else {
             None
         };
-        truncate_name(spec.expand(&self.context(domain), validated.as_deref()))
+        Cow::Owned(truncate_name(
+            spec.expand(&self.context(domain), validated.as_deref()),
+        ))
     }
 
     /// §7.3 `p`: a validated name within `domain` if there is one, else any validated name.
@@ -324,8 +348,8 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
     ) -> Result<Arc<Record>, SpfProblem> {
         let lookup = self.lookup;
         let answer = self
-            .query(depth, "TXT", domain, lookup.txt(domain), |t| {
-                String::from_utf8_lossy(t).into_owned()
+            .query(depth, "TXT", domain, lookup.txt_records(domain), |t| {
+                String::from_utf8_lossy(t.text()).into_owned()
             })
             .await?;
         let records = match answer {
@@ -336,16 +360,18 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                 })
             }
         };
-        let mut spf = records.iter().filter(|r| is_spf_record(r));
+        let mut spf = records.iter().filter(|r| is_spf_record(r.text()));
         match (spf.next(), spf.next()) {
             (None, _) => Err(SpfProblem::NoSpfRecord {
                 domain: domain.to_string(),
             }),
             (Some(one), None) => {
-                let parsed = match &self.config.record_cache {
-                    Some(cache) => cache.parse(one),
-                    None => Record::parse(one).map(Arc::new),
-                };
+                // Parsed once per record a lookup keeps (a zone, a cache); a record new to
+                // this answer goes to the record cache, which knows texts seen before.
+                let parsed = one.parsed(|text| match &self.config.record_cache {
+                    Some(cache) => cache.parse(text),
+                    None => Record::parse(text).map(Arc::new),
+                });
                 let record = parsed.map_err(|error| SpfProblem::Record {
                     domain: domain.to_string(),
                     error,
@@ -358,7 +384,7 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             }
             (Some(_), Some(_)) => Err(SpfProblem::MultipleRecords {
                 domain: domain.to_string(),
-                count: records.iter().filter(|r| is_spf_record(r)).count(),
+                count: records.iter().filter(|r| is_spf_record(r.text())).count(),
             }),
         }
     }
@@ -399,15 +425,19 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                 self.count_dns_term()?;
                 let target = self.expand_domain(depth, redirect, domain).await;
                 self.record(depth, || TraceEvent::Redirect {
-                    domain: target.clone(),
+                    domain: target.to_string(),
                 });
                 if !valid_domain(&target) {
-                    return Err(SpfProblem::RedirectWithoutPolicy { domain: target });
+                    return Err(SpfProblem::RedirectWithoutPolicy {
+                        domain: target.into_owned(),
+                    });
                 }
                 let outcome = self.check(&target, depth + 1).await.map(Found::into_owned);
                 return match outcome {
                     Err(problem) if problem.verdict() == SpfVerdict::None => {
-                        Err(SpfProblem::RedirectWithoutPolicy { domain: target })
+                        Err(SpfProblem::RedirectWithoutPolicy {
+                            domain: target.into_owned(),
+                        })
                     }
                     other => other,
                 };
@@ -470,7 +500,7 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                 // §4.6.4: more than 10 MX names is an error, not a silent cut.
                 if exchangers.len() > self.config.max_mx_names {
                     return Err(SpfProblem::TooManyMxNames {
-                        domain: target,
+                        domain: target.into_owned(),
                         count: exchangers.len(),
                         limit: self.config.max_mx_names,
                     });
@@ -494,7 +524,9 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                     .target(depth, spec.as_ref(), domain)
                     .await
                     .to_ascii_lowercase();
-                let names = self.validated_names(depth).await;
+                // Boxed for the same reason as `%{p}`: `ptr` is rare (RFC 7208 §5.5 says
+                // not to use it).
+                let names = Box::pin(self.validated_names(depth)).await;
                 Ok(names.iter().any(|name| {
                     let name = name.trim_end_matches('.').to_ascii_lowercase();
                     name == target || name.ends_with(&format!(".{target}"))
@@ -515,17 +547,21 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
             Mechanism::Include { domain: spec } => {
                 let target = self.expand_domain(depth, spec, domain).await;
                 self.record(depth, || TraceEvent::Include {
-                    domain: target.clone(),
+                    domain: target.to_string(),
                 });
                 if !valid_domain(&target) {
-                    return Err(SpfProblem::IncludeWithoutPolicy { domain: target });
+                    return Err(SpfProblem::IncludeWithoutPolicy {
+                        domain: target.into_owned(),
+                    });
                 }
                 // §5.2: pass matches; fail, softfail and neutral do not; errors propagate;
                 // none is a permerror.
                 match self.check(&target, depth + 1).await {
                     Ok(found) => Ok(found.verdict == SpfVerdict::Pass),
                     Err(problem) if problem.verdict() == SpfVerdict::None => {
-                        Err(SpfProblem::IncludeWithoutPolicy { domain: target })
+                        Err(SpfProblem::IncludeWithoutPolicy {
+                            domain: target.into_owned(),
+                        })
                     }
                     Err(problem) => Err(problem),
                 }
@@ -533,10 +569,17 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         }
     }
 
-    async fn target(&mut self, depth: usize, spec: Option<&MacroString>, domain: &str) -> String {
+    /// The name an `a` or `mx` mechanism queries: its domain-spec expanded, or the current
+    /// domain.
+    async fn target<'s>(
+        &mut self,
+        depth: usize,
+        spec: Option<&'s MacroString>,
+        domain: &'s str,
+    ) -> Cow<'s, str> {
         match spec {
             Some(spec) => self.expand_domain(depth, spec, domain).await,
-            None => domain.to_string(),
+            None => Cow::Borrowed(domain),
         }
     }
 

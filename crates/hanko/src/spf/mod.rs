@@ -137,9 +137,12 @@ pub struct SpfConfig {
     /// This host's name, for `%{r}` and Received-SPF `receiver=`. Default: `unknown`
     /// (RFC 7208 §7.3's value when the name is not known).
     pub receiver: String,
-    /// Records kept parsed across evaluations; clones of this configuration share it.
-    /// Default: `None` (every policy is parsed when it is fetched). A program that checks
-    /// many messages (hanko's bulk `verify`, the milter) sets `Some(RecordCache::default())`.
+    /// Records kept parsed across evaluations, found again by their text; clones of this
+    /// configuration share it. Default: `None` (every policy is parsed when it is fetched).
+    /// A program that checks many messages (hanko's bulk `verify`, the milter) sets
+    /// `Some(RecordCache::default())`. Whatever this is, a lookup that keeps its answers
+    /// (a zone in memory) keeps each policy parsed beside its record
+    /// ([`TxtRecord::parsed`](crate::dns::TxtRecord::parsed)) and this cache is not asked.
     pub record_cache: Option<RecordCache>,
     /// Keep every step in [`SpfOutcome::trace`] (each query and its answer, each record and
     /// term), as `hanko spf --trace` shows it. Default: on. Checks that never show the trace
