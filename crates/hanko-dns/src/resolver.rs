@@ -196,13 +196,13 @@ fn host(name: &Name) -> String {
 
 impl Lookup for Resolver {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        Box::pin(self.records(name, RecordType::TXT, |d| match d {
+        LookupFuture::new(self.records(name, RecordType::TXT, |d| match d {
             RData::TXT(txt) => Some(txt.txt_data.concat()),
             _ => None,
         }))
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             let (data, aliases) = self.query_with_aliases(name, RecordType::TXT).await?;
             let records = data
                 .into_iter()
@@ -215,19 +215,19 @@ impl Lookup for Resolver {
         })
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
-        Box::pin(self.records(name, RecordType::A, |d| match d {
+        LookupFuture::new(self.records(name, RecordType::A, |d| match d {
             RData::A(a) => Some(a.0),
             _ => None,
         }))
     }
     fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
-        Box::pin(self.records(name, RecordType::AAAA, |d| match d {
+        LookupFuture::new(self.records(name, RecordType::AAAA, |d| match d {
             RData::AAAA(a) => Some(a.0),
             _ => None,
         }))
     }
     fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
-        Box::pin(self.records(name, RecordType::MX, |d| match d {
+        LookupFuture::new(self.records(name, RecordType::MX, |d| match d {
             RData::MX(mx) => Some(Mx {
                 preference: mx.preference,
                 exchange: host(&mx.exchange),
@@ -236,7 +236,7 @@ impl Lookup for Resolver {
         }))
     }
     fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             let name = hanko::dns::reverse_name(ip);
             self.records(&name, RecordType::PTR, |d| match d {
                 RData::PTR(p) => Some(host(&p.0)),
@@ -246,7 +246,7 @@ impl Lookup for Resolver {
         })
     }
     fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             let found = self
                 .records(name, RecordType::CNAME, |d| match d {
                     RData::CNAME(c) => Some(host(&c.0)),

@@ -70,13 +70,18 @@ impl std::error::Error for ZoneError {}
 /// The records of one or more zone files, by owner name (lower case, no trailing dot).
 #[derive(Debug, Clone, Default)]
 pub struct Zone {
-    owners: HashMap<String, Owner>,
+    /// By owner name. The names are the zone's own (from its files or [`Zone::add`]); a
+    /// query only probes, so a fast seeded hash is enough (SipHash cost more than the rest
+    /// of a lookup).
+    owners: HashMap<String, Owner, foldhash::fast::RandomState>,
 }
 
 /// The records of one owner name.
 #[derive(Debug, Clone, Default)]
 struct Owner {
     records: Vec<ZoneRecord>,
+    /// The owner name passes [`check_name`].
+    queryable: bool,
     /// Its TXT records joined, as [`Lookup::txt_records`] hands them out: the same records
     /// on every query, so what a protocol parses from one is kept with the zone.
     txt: Option<TxtRecords>,
@@ -418,7 +423,9 @@ impl Zone {
     /// Adds one record.
     pub fn add(&mut self, owner: &str, ttl: u32, data: RecordData) {
         let owner = owner.trim_end_matches('.').to_ascii_lowercase();
+        let queryable = check_name(&owner).is_ok();
         let owner = self.owners.entry(owner).or_default();
+        owner.queryable = queryable;
         if let RecordData::Txt(strings) = &data {
             let joined = TxtRecord::new(strings.concat());
             let kept = owner.txt.as_deref().unwrap_or_default();
@@ -480,11 +487,17 @@ impl Zone {
         name: &str,
         select: impl Fn(&RecordData) -> Option<T>,
     ) -> Result<(&Owner, Vec<T>, Vec<String>), DnsError> {
-        check_name(name)?;
         let mut current = owner_key(name);
+        // A name that is an owner (at most one trailing dot stripped) was checked when the
+        // owner was added; only other names are checked here, on every query.
+        let trailing_dots = name.len() - current.len();
+        let mut at = self.owners.get(current.as_ref());
+        if !at.is_some_and(|owner| owner.queryable && trailing_dots <= 1) {
+            check_name(name)?;
+        }
         let mut aliases = Vec::new();
         for _ in 0..=MAX_CNAME_CHAIN {
-            let Some(owner) = self.owners.get(current.as_ref()) else {
+            let Some(owner) = at else {
                 return Err(if self.name_exists(&current) {
                     DnsError::NoRecords
                 } else {
@@ -506,6 +519,7 @@ impl Zone {
                 Some(target) => {
                     aliases.push(target.clone());
                     current = Cow::Owned(owner_key(&target).into_owned());
+                    at = self.owners.get(current.as_ref());
                 }
                 None => return Err(DnsError::NoRecords),
             }
@@ -531,19 +545,15 @@ fn owner_key(name: &str) -> Cow<'_, str> {
     }
 }
 
-fn ready<T: Send + 'static>(value: Result<T, DnsError>) -> LookupFuture<'static, T> {
-    Box::pin(std::future::ready(value))
-}
-
 impl Lookup for Zone {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        ready(self.resolve(name, |d| match d {
+        LookupFuture::ready(self.resolve(name, |d| match d {
             RecordData::Txt(strings) => Some(strings.concat()),
             _ => None,
         }))
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        ready(
+        LookupFuture::ready(
             self.resolve_with_aliases(name, |d| match d {
                 RecordData::Txt(strings) => Some(strings.concat()),
                 _ => None,
@@ -555,25 +565,25 @@ impl Lookup for Zone {
         // Picking `()` per TXT record allocates nothing; the owner's shared records are
         // the answer.
         let is_txt = |d: &RecordData| matches!(d, RecordData::Txt(_)).then_some(());
-        ready(
+        LookupFuture::ready(
             self.resolve_owner(name, is_txt)
                 .map(|(owner, _, _)| owner.txt.clone().unwrap_or_default()),
         )
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
-        ready(self.resolve(name, |d| match d {
+        LookupFuture::ready(self.resolve(name, |d| match d {
             RecordData::A(ip) => Some(*ip),
             _ => None,
         }))
     }
     fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
-        ready(self.resolve(name, |d| match d {
+        LookupFuture::ready(self.resolve(name, |d| match d {
             RecordData::Aaaa(ip) => Some(*ip),
             _ => None,
         }))
     }
     fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
-        ready(self.resolve(name, |d| match d {
+        LookupFuture::ready(self.resolve(name, |d| match d {
             RecordData::Mx(preference, exchange) => Some(Mx {
                 preference: *preference,
                 exchange: exchange.clone(),
@@ -582,14 +592,14 @@ impl Lookup for Zone {
         }))
     }
     fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
-        ready(self.resolve(&reverse_name(ip), |d| match d {
+        LookupFuture::ready(self.resolve(&reverse_name(ip), |d| match d {
             RecordData::Ptr(host) => Some(host.clone()),
             _ => None,
         }))
     }
     fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
         let key = name.trim_end_matches('.').to_ascii_lowercase();
-        ready(Ok(self.records(&key).iter().find_map(|r| match &r.data {
+        LookupFuture::ready(Ok(self.records(&key).iter().find_map(|r| match &r.data {
             RecordData::Cname(target) => Some(target.trim_end_matches('.').to_string()),
             _ => None,
         })))
@@ -638,16 +648,31 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(&kept, &found));
         // The same answer as `txt`.
         assert_eq!(zone.txt("alias.example.com").await.unwrap(), texts);
-        // Errors as `txt` gives them.
+        // Errors as `txt` gives them; a name is checked even when it leads to an owner.
+        let long = format!("{}.example.com", "a".repeat(64));
+        let mut zone = zone;
+        zone.add(
+            &long,
+            60,
+            RecordData::Txt(vec![b"too long to ask for".to_vec()]),
+        );
         for name in [
             "host.example.com",
             "example.com",
             "nowhere.example.com",
             "a..b",
+            "_spf.example.com..",
+            &long,
         ] {
             assert_eq!(
                 zone.txt_records(name).await.map(|r| r.len()),
                 zone.txt(name).await.map(|r| r.len()),
+                "{name}"
+            );
+        }
+        for name in ["_spf.example.com..", &long] {
+            assert!(
+                matches!(zone.txt_records(name).await, Err(DnsError::InvalidName(_))),
                 "{name}"
             );
         }

@@ -202,7 +202,7 @@ async fn a_message_over_the_size_limit_is_refused_with_a_clear_message() {
 struct Silent;
 
 fn never<'a, T: Send + 'a>() -> LookupFuture<'a, T> {
-    Box::pin(std::future::pending())
+    LookupFuture::new(std::future::pending())
 }
 
 impl Lookup for Silent {

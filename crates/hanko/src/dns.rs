@@ -159,8 +159,72 @@ impl FromIterator<TxtRecord> for TxtRecords {
     }
 }
 
-/// The future a [`Lookup`] method returns.
-pub type LookupFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>;
+/// The future a [`Lookup`] method returns: an answer at hand
+/// ([`LookupFuture::ready`], nothing allocated: a zone in memory, a cache) or a query under
+/// way ([`LookupFuture::new`], boxed).
+///
+/// ```
+/// use hanko::dns::{DnsError, LookupFuture};
+///
+/// let at_hand: LookupFuture<'static, Vec<u8>> = LookupFuture::ready(Ok(vec![1]));
+/// let under_way: LookupFuture<'static, Vec<u8>> =
+///     LookupFuture::new(async { Err(DnsError::Timeout) });
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # assert_eq!(runtime.block_on(at_hand), Ok(vec![1]));
+/// # assert_eq!(runtime.block_on(under_way), Err(DnsError::Timeout));
+/// ```
+pub struct LookupFuture<'a, T>(Pending<'a, T>);
+
+enum Pending<'a, T> {
+    /// The answer, until it is taken by the first poll.
+    Ready(Option<Result<T, DnsError>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>),
+}
+
+impl<'a, T> LookupFuture<'a, T> {
+    /// A lookup whose answer is already known: ready at its first poll.
+    pub fn ready(answer: Result<T, DnsError>) -> LookupFuture<'a, T> {
+        LookupFuture(Pending::Ready(Some(answer)))
+    }
+
+    /// A lookup that may have to wait: `future` is boxed.
+    pub fn new(
+        future: impl Future<Output = Result<T, DnsError>> + Send + 'a,
+    ) -> LookupFuture<'a, T> {
+        LookupFuture(Pending::Waiting(Box::pin(future)))
+    }
+}
+
+/// Nothing in a `LookupFuture` is pinned in place: the answer is moved out, and a future
+/// under way is pinned in its box.
+impl<T> Unpin for LookupFuture<'_, T> {}
+
+impl<T> Future for LookupFuture<'_, T> {
+    type Output = Result<T, DnsError>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            Pending::Ready(answer) => std::task::Poll::Ready(
+                answer
+                    .take()
+                    .expect("a LookupFuture polled after it was ready"),
+            ),
+            Pending::Waiting(future) => future.as_mut().poll(context),
+        }
+    }
+}
+
+impl<T> fmt::Debug for LookupFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Pending::Ready(_) => "LookupFuture::ready",
+            Pending::Waiting(_) => "LookupFuture::new",
+        })
+    }
+}
 
 /// DNS queries, as the protocols need them.
 ///
@@ -182,7 +246,7 @@ pub trait Lookup: Send + Sync {
     /// delegated DKIM key really lives. The default knows no chain: it calls
     /// [`txt`](Self::txt) and reports no aliases.
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             Ok(TxtAnswer {
                 records: self.txt(name).await?,
                 aliases: Vec::new(),
@@ -194,7 +258,7 @@ pub trait Lookup: Send + Sync {
     /// for as long as it keeps them, so each is parsed once; the default wraps what
     /// [`txt`](Self::txt) returns in new records.
     fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        Box::pin(async move { self.txt(name).await.map(TxtRecords::from) })
+        LookupFuture::new(async move { self.txt(name).await.map(TxtRecords::from) })
     }
     /// A records.
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>>;
@@ -210,7 +274,7 @@ pub trait Lookup: Send + Sync {
     /// leads when the chain ends nowhere. The default knows no aliases.
     fn cname<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Option<String>> {
         let _ = name;
-        Box::pin(std::future::ready(Ok(None)))
+        LookupFuture::ready(Ok(None))
     }
 }
 

@@ -20,12 +20,12 @@
 //! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
 //! #         let found = name.eq_ignore_ascii_case("mail._domainkey.example.com");
 //! #         let answer = if found { Ok(vec![self.0.clone().into_bytes()]) } else { Err(DnsError::NxDomain) };
-//! #         Box::pin(async move { answer })
+//! #         LookupFuture::ready(answer)
 //! #     }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
 //! # }
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

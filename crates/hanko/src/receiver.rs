@@ -10,11 +10,11 @@
 //! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
 //! # struct NoDns;
 //! # impl Lookup for NoDns {
-//! #     fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//! #     fn ptr<'a>(&'a self, _: std::net::IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NxDomain) }) }
+//! #     fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//! #     fn ptr<'a>(&'a self, _: std::net::IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
 //! # }
 //! # async fn example() {
 //! let message = b"From: joe@example.com\r\nSubject: hi\r\n\r\nHello.\r\n";

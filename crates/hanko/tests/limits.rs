@@ -259,13 +259,13 @@ struct Slow {
 
 impl Lookup for Slow {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             tokio::time::sleep(self.delay).await;
             self.zone.txt(name).await
         })
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        Box::pin(async move {
+        LookupFuture::new(async move {
             tokio::time::sleep(self.delay).await;
             self.zone.txt_with_aliases(name).await
         })

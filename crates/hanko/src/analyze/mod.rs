@@ -303,19 +303,19 @@ struct NoDns;
 
 impl Lookup for NoDns {
     fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+        LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> {
-        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+        LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> {
-        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+        LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> {
-        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+        LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> {
-        Box::pin(async { Err(DnsError::ServerFailure("offline".into())) })
+        LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
 }
 

@@ -15,12 +15,12 @@
 //! # impl Lookup for Zone {
 //! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
 //! #         let found = name == "_dmarc.example.com";
-//! #         Box::pin(async move { if found { Ok(vec![b"v=DMARC1; p=reject".to_vec()]) } else { Err(DnsError::NxDomain) } })
+//! #         LookupFuture::ready(if found { Ok(vec![b"v=DMARC1; p=reject".to_vec()]) } else { Err(DnsError::NxDomain) })
 //! #     }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NoRecords) }) }
-//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NoRecords) }) }
+//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
+//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
 //! # }
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

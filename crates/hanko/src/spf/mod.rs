@@ -18,12 +18,12 @@
 //!             "example.com" => Ok(vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()]),
 //!             _ => Err(DnsError::NxDomain),
 //!         };
-//!         Box::pin(async move { answer })
+//!         LookupFuture::ready(answer)
 //!     }
-//!     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//!     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//!     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { Box::pin(async { Err(DnsError::NxDomain) }) }
-//!     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { Box::pin(async { Err(DnsError::NxDomain) }) }
+//!     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//!     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//!     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
+//!     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
 //! }
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let waker = std::task::Waker::noop();
