@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
+use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecord};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::NetError;
@@ -207,7 +207,7 @@ impl Lookup for Resolver {
             let records = data
                 .into_iter()
                 .filter_map(|d| match d {
-                    RData::TXT(txt) => Some(txt.txt_data.concat()),
+                    RData::TXT(txt) => Some(TxtRecord::new(txt.txt_data.concat())),
                     _ => None,
                 })
                 .collect();

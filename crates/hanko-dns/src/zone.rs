@@ -530,6 +530,21 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// The owner's shared TXT records at the end of the CNAME chain from `name`, and the
+    /// chain.
+    fn shared_txt(&self, name: &str) -> Result<TxtAnswer, DnsError> {
+        // Picking `()` per TXT record allocates nothing; the owner's shared records are
+        // the answer.
+        let is_txt = |d: &RecordData| matches!(d, RecordData::Txt(_)).then_some(());
+        self.resolve_owner(name, is_txt)
+            .map(|(owner, _, aliases)| TxtAnswer {
+                records: owner.txt.clone().unwrap_or_default(),
+                aliases,
+            })
+    }
+}
+
 /// `name` as the zone keys owners: without the trailing dot, in lower case (copied only
 /// when it has capitals).
 fn owner_key(name: &str) -> Cow<'_, str> {
@@ -553,22 +568,10 @@ impl Lookup for Zone {
         }))
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        LookupFuture::ready(
-            self.resolve_with_aliases(name, |d| match d {
-                RecordData::Txt(strings) => Some(strings.concat()),
-                _ => None,
-            })
-            .map(|(records, aliases)| TxtAnswer { records, aliases }),
-        )
+        LookupFuture::ready(self.shared_txt(name))
     }
     fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        // Picking `()` per TXT record allocates nothing; the owner's shared records are
-        // the answer.
-        let is_txt = |d: &RecordData| matches!(d, RecordData::Txt(_)).then_some(());
-        LookupFuture::ready(
-            self.resolve_owner(name, is_txt)
-                .map(|(owner, _, _)| owner.txt.clone().unwrap_or_default()),
-        )
+        LookupFuture::ready(self.shared_txt(name).map(|answer| answer.records))
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         LookupFuture::ready(self.resolve(name, |d| match d {

@@ -1,5 +1,5 @@
-//! A zone hands out the same TXT records on every query, so an SPF policy is parsed once
-//! for as long as the zone keeps it, and found again without hashing its text.
+//! A zone hands out the same TXT records on every query, so an SPF policy or a DKIM key is
+//! parsed once for as long as the zone keeps it, and found again without hashing its text.
 
 use std::sync::Arc;
 
@@ -114,4 +114,55 @@ async fn a_fresh_answer_still_goes_through_the_record_cache() {
         assert_eq!(outcome.verdict.as_str(), "pass");
     }
     assert_eq!(cache.len(), 3, "three policies, each parsed once");
+}
+
+#[tokio::test]
+async fn dkim_keys_are_parsed_once_and_kept_with_the_zone() {
+    use hanko::dkim::{
+        key_record_for, sign_message, KeyCache, KeyRecord, SigningRequest, Verifier, VerifyConfig,
+    };
+    use hanko::keys::{KeySpec, SigningKey};
+    use hanko::message::{split_message, Headers, MessageLimits};
+
+    const NOW: u64 = 1_795_000_000;
+    let key = SigningKey::generate(KeySpec::Ed25519).unwrap();
+    let record = key_record_for(&key, &Default::default()).unwrap();
+    let zone = Zone::parse(
+        &format!("kept._domainkey.example.com. IN TXT \"{record}\"\n"),
+        "",
+    )
+    .unwrap();
+    let name = "kept._domainkey.example.com";
+    let keys = || async { zone.txt_records(name).await.unwrap() };
+    assert!(keys().await[0]
+        .parsed::<KeyRecord, ()>(|_| Err(()))
+        .is_err());
+
+    let cache = KeyCache::new(16);
+    let configs = [
+        VerifyConfig::default(),
+        VerifyConfig {
+            key_cache: Some(cache.clone()),
+            ..VerifyConfig::default()
+        },
+    ];
+    let mut kept = None;
+    for (round, config) in configs.iter().cycle().take(4).enumerate() {
+        let message =
+            format!("From: hanako@example.com\r\nSubject: round {round}\r\n\r\nHello.\r\n");
+        let request = SigningRequest::new(&key, "example.com", "kept").unwrap();
+        let signed = sign_message(message.as_bytes(), vec![request], NOW).unwrap();
+        let (head, body) = split_message(&signed);
+        let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+        let mut verifier = Verifier::new(&headers, config.clone());
+        verifier.body(body);
+        let outcome = verifier.finish(&zone, NOW).await;
+        assert!(outcome.all_pass(), "round {round}: {outcome:?}");
+        let now_kept = keys().await[0]
+            .parsed::<KeyRecord, ()>(|_| Err(()))
+            .expect("parsed and kept");
+        let first = kept.get_or_insert_with(|| Arc::clone(&now_kept));
+        assert!(Arc::ptr_eq(first, &now_kept), "round {round}: parsed again");
+    }
+    assert_eq!(cache.len(), 0, "kept keys never reach the key cache");
 }

@@ -829,7 +829,7 @@ async fn check_selector<L: Lookup + ?Sized>(
     let records: Vec<String> = answer
         .records
         .iter()
-        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .map(|r| String::from_utf8_lossy(r.text()).into_owned())
         .collect();
     if records.len() != 1 {
         check.problem = Some(format!(

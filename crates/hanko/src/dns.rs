@@ -69,8 +69,8 @@ pub struct Mx {
 /// TXT records together with the CNAME chain that led to them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TxtAnswer {
-    /// The records, as [`Lookup::txt`] returns them.
-    pub records: Vec<Vec<u8>>,
+    /// The records, shared as [`Lookup::txt_records`] returns them.
+    pub records: TxtRecords,
     /// The CNAME targets followed from the queried name, in order (empty when the name held
     /// the records itself); the last one holds the records.
     pub aliases: Vec<String>,
@@ -126,6 +126,15 @@ impl TxtRecord {
     }
 }
 
+/// Records are equal when their texts are: what was parsed from them is only kept.
+impl PartialEq for TxtRecord {
+    fn eq(&self, other: &TxtRecord) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for TxtRecord {}
+
 impl fmt::Debug for TxtRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxtRecord")
@@ -137,7 +146,7 @@ impl fmt::Debug for TxtRecord {
 
 /// The TXT records of one name, shared: a clone is a pointer to the same records (and to
 /// what was parsed from them). Reads as a slice of [`TxtRecord`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TxtRecords(Arc<[TxtRecord]>);
 
 impl Deref for TxtRecords {
@@ -248,7 +257,7 @@ pub trait Lookup: Send + Sync {
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         LookupFuture::new(async move {
             Ok(TxtAnswer {
-                records: self.txt(name).await?,
+                records: self.txt_records(name).await?,
                 aliases: Vec::new(),
             })
         })

@@ -671,11 +671,13 @@ pub(crate) async fn fetch_key<L: Lookup + ?Sized>(
                 error,
             })?;
     let mut first_error = None;
-    for record in &answer.records {
-        let parsed = match cache {
-            Some(cache) => cache.parse(record),
-            None => KeyRecord::parse(record).map(Arc::new),
-        };
+    for record in answer.records.iter() {
+        // Parsed once per record a lookup keeps (a zone, a cache); a record new to this
+        // answer goes to the key cache, which knows texts seen before.
+        let parsed = record.parsed(|text| match cache {
+            Some(cache) => cache.parse(text),
+            None => KeyRecord::parse(text).map(Arc::new),
+        });
         match parsed {
             Ok(key) => return Ok((key, answer.aliases)),
             Err(e) => {
