@@ -668,8 +668,16 @@ mod tests {
         // Long clean runs go thirty-two, then sixteen octets at a time: put each kind of stop
         // (and each near-stop that must not change anything) at every offset of the first
         // windows, on lines between other lines, and give the body whole and in pieces.
-        let inserts: [&[u8]; 12] = [
+        let inserts: [&[u8]; 20] = [
             b"  ",
+            b"   ",
+            b"    x  y   z",
+            b"  \t",
+            b" \t ",
+            b"   \r\n",
+            b"  \r",
+            b"x                                   y",
+            b"                                      \r\n",
             b"\t",
             b" \r\n",
             b"\r\n\r\n",
