@@ -1,7 +1,8 @@
 //! DNS lookups for hanko: the implementations of [`hanko::dns::Lookup`].
 //!
 //! - [`Resolver`]: real DNS through hickory-resolver, with the system configuration or
-//!   explicit servers, a timeout, and a TTL-honouring cache.
+//!   explicit servers, a timeout, and a TTL-honouring cache; TXT answers are kept as shared
+//!   records for their TTL, so the policies and keys parsed from them are parsed once.
 //! - [`Zone`]: RFC 1035 zone files, for offline use and for tests.
 //! - [`server::TestServer`]: a small authoritative server on loopback serving a [`Zone`],
 //!   which can also misbehave on purpose; tests use it to exercise the network path.

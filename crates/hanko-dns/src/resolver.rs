@@ -1,9 +1,13 @@
 //! [`Lookup`] over the network with hickory-resolver.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use hanko::dns::{check_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecord};
+use hanko::dns::{
+    check_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecord, TxtRecords,
+};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::NetError;
@@ -20,7 +24,9 @@ pub struct ResolverSettings {
     /// Time allowed for one query, retries included (`--dns-timeout`). Default: 5 s.
     pub timeout: Duration,
     /// Entries kept in the answer cache, which honours record TTLs (and the SOA minimum for
-    /// negative answers). Default: 1024.
+    /// negative answers). Default: 1024. As many TXT answers again are kept as shared
+    /// records ([`TxtRecords`]) until their TTL runs out, so that the SPF policies and DKIM
+    /// keys parsed from them are parsed once per TTL, not once per message.
     pub cache_size: u64,
 }
 
@@ -40,6 +46,22 @@ impl Default for ResolverSettings {
 pub struct Resolver {
     inner: TokioResolver,
     timeout: Duration,
+    /// TXT answers with records, by name (lower case, no trailing dot), kept until their
+    /// TTL runs out: the same [`TxtRecords`] for each query meanwhile.
+    txt_answers: Arc<Mutex<HashMap<String, KeptTxt>>>,
+    /// Most TXT answers kept ([`ResolverSettings::cache_size`]).
+    kept_capacity: usize,
+}
+
+/// How the kept TXT answers are keyed: lower case, no trailing dot.
+fn kept_key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A TXT answer and when it expires.
+struct KeptTxt {
+    answer: TxtAnswer,
+    valid_until: Instant,
 }
 
 /// Why a resolver could not be built.
@@ -84,22 +106,72 @@ impl Resolver {
         Ok(Resolver {
             inner,
             timeout: settings.timeout,
+            txt_answers: Arc::default(),
+            kept_capacity: usize::try_from(settings.cache_size).unwrap_or(usize::MAX),
         })
     }
 
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
         self.query_with_aliases(name, rtype)
             .await
-            .map(|(data, _)| data)
+            .map(|(data, _, _)| data)
     }
 
-    /// The answers of type `rtype` and the CNAME targets the answer section leads through,
-    /// in chain order from `name`.
+    /// A lock on the kept TXT answers. A panic elsewhere while it was held leaves a map that
+    /// is still whole (every change is one insert, retain or clear), so a poisoned lock is
+    /// used as it is.
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, KeptTxt>> {
+        self.txt_answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The TXT answer kept for `name`, while its TTL lasts.
+    fn kept_txt(&self, name: &str) -> Option<TxtAnswer> {
+        let kept = self.kept();
+        let found = kept.get(&kept_key(name))?;
+        (found.valid_until > Instant::now()).then(|| found.answer.clone())
+    }
+
+    /// Asks for the TXT records of `name`, and keeps the answer until its TTL runs out.
+    async fn fetch_txt(&self, name: &str) -> Result<TxtAnswer, DnsError> {
+        let (data, aliases, valid_until) = self.query_with_aliases(name, RecordType::TXT).await?;
+        let records: TxtRecords = data
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::TXT(txt) => Some(TxtRecord::new(txt.txt_data.concat())),
+                _ => None,
+            })
+            .collect();
+        let answer = TxtAnswer { records, aliases };
+        if self.kept_capacity > 0 {
+            let mut kept = self.kept();
+            if kept.len() >= self.kept_capacity {
+                let now = Instant::now();
+                kept.retain(|_, answer| answer.valid_until > now);
+                if kept.len() >= self.kept_capacity {
+                    kept.clear();
+                }
+            }
+            let answer = answer.clone();
+            kept.insert(
+                kept_key(name),
+                KeptTxt {
+                    answer,
+                    valid_until,
+                },
+            );
+        }
+        Ok(answer)
+    }
+
+    /// The answers of type `rtype`, the CNAME targets the answer section leads through (in
+    /// chain order from `name`), and when the answer expires.
     async fn query_with_aliases(
         &self,
         name: &str,
         rtype: RecordType,
-    ) -> Result<(Vec<RData>, Vec<String>), DnsError> {
+    ) -> Result<(Vec<RData>, Vec<String>, Instant), DnsError> {
         check_name(name)?;
         // Labels are taken as raw octets: SPF macros can produce names with spaces or `%`,
         // which are legal in DNS though not in host names.
@@ -140,7 +212,7 @@ impl Resolver {
                 None => break,
             }
         }
-        Ok((data, aliases))
+        Ok((data, aliases, lookup.valid_until()))
     }
 }
 
@@ -202,17 +274,16 @@ impl Lookup for Resolver {
         }))
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        LookupFuture::new(async move {
-            let (data, aliases) = self.query_with_aliases(name, RecordType::TXT).await?;
-            let records = data
-                .into_iter()
-                .filter_map(|d| match d {
-                    RData::TXT(txt) => Some(TxtRecord::new(txt.txt_data.concat())),
-                    _ => None,
-                })
-                .collect();
-            Ok(TxtAnswer { records, aliases })
-        })
+        match self.kept_txt(name) {
+            Some(answer) => LookupFuture::ready(Ok(answer)),
+            None => LookupFuture::new(self.fetch_txt(name)),
+        }
+    }
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
+        match self.kept_txt(name) {
+            Some(answer) => LookupFuture::ready(Ok(answer.records)),
+            None => LookupFuture::new(async move { Ok(self.fetch_txt(name).await?.records) }),
+        }
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         LookupFuture::new(self.records(name, RecordType::A, |d| match d {

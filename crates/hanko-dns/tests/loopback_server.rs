@@ -163,3 +163,44 @@ async fn answers_are_cached_within_their_ttl() {
         "second lookup must come from the cache"
     );
 }
+
+#[tokio::test]
+async fn txt_answers_are_kept_as_shared_records_until_their_ttl_runs_out() {
+    use std::sync::Arc;
+    let zone = Zone::parse(
+        "$ORIGIN example.com.\nkept 300 IN TXT \"v=spf1 -all\"\nbrief 1 IN TXT \"v=spf1 ~all\"\n",
+        "",
+    )
+    .unwrap();
+    let server = TestServer::start(ServerConfig::new(zone)).await.unwrap();
+    let dns = Resolver::new(&ResolverSettings {
+        nameservers: vec![server.addr()],
+        timeout: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let kept_parse =
+        |records: &hanko::dns::TxtRecords| records[0].parsed(|_| Err::<Arc<usize>, _>(()));
+    for name in ["kept.example.com", "brief.example.com"] {
+        let first = dns.txt_records(name).await.unwrap();
+        let parsed = first[0].parsed(|t| Ok::<_, ()>(Arc::new(t.len()))).unwrap();
+        // Asked again (in another spelling, or with its CNAME chain): the same records, and
+        // what was parsed from them.
+        let again = dns.txt_records(&name.to_uppercase()).await.unwrap();
+        assert!(Arc::ptr_eq(&parsed, &kept_parse(&again).unwrap()), "{name}");
+        let answer = dns.txt_with_aliases(&format!("{name}.")).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&parsed, &kept_parse(&answer.records).unwrap()),
+            "{name}"
+        );
+    }
+    // Once the TTL has run out the name is asked for again, and the new records start empty.
+    let asked = server.queries();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = dns.txt_records("brief.example.com").await.unwrap();
+    assert_eq!(later[0].text(), b"v=spf1 ~all");
+    assert!(kept_parse(&later).is_err(), "a new answer, parsed anew");
+    assert!(server.queries() > asked);
+    let kept = dns.txt_records("kept.example.com").await.unwrap();
+    assert!(kept_parse(&kept).is_ok(), "a 300 s answer is still kept");
+}
