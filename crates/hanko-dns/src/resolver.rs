@@ -268,10 +268,11 @@ fn host(name: &Name) -> String {
 
 impl Lookup for Resolver {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        LookupFuture::new(self.records(name, RecordType::TXT, |d| match d {
-            RData::TXT(txt) => Some(txt.txt_data.concat()),
-            _ => None,
-        }))
+        let texts = |answer: TxtAnswer| answer.records.iter().map(|r| r.text().to_vec()).collect();
+        match self.kept_txt(name) {
+            Some(answer) => LookupFuture::ready(Ok(texts(answer))),
+            None => LookupFuture::new(async move { Ok(texts(self.fetch_txt(name).await?)) }),
+        }
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         match self.kept_txt(name) {
