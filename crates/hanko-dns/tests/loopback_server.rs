@@ -193,6 +193,7 @@ async fn txt_answers_are_kept_as_shared_records_until_their_ttl_runs_out() {
             Arc::ptr_eq(&parsed, &kept_parse(&answer.records).unwrap()),
             "{name}"
         );
+        assert_eq!(dns.txt(name).await.unwrap(), [first[0].text()]);
     }
     // Once the TTL has run out the name is asked for again, and the new records start empty.
     let asked = server.queries();
