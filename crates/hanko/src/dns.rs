@@ -242,8 +242,9 @@ impl<T> fmt::Debug for LookupFuture<'_, T> {
 /// `selector1` is, must resolve to the TXT at the end of the chain). An empty answer is
 /// `Err(DnsError::NoRecords)`, never `Ok(vec![])`.
 ///
-/// The futures must not block: an answer at hand (a zone, a cache) is ready at the first
-/// poll, anything else waits by returning `Pending`. SPF's time budget
+/// The futures must not block: an answer at hand (a zone, a cache) is
+/// [`LookupFuture::ready`], which allocates nothing and is ready at the first poll; anything
+/// else is [`LookupFuture::new`] and waits by returning `Pending`. SPF's time budget
 /// ([`SpfConfig::time_budget`](crate::spf::SpfConfig::time_budget)) starts at the first
 /// query that waits, so answers from memory cost no clock reads; a lookup that blocked
 /// inside `poll` would also stall the executor.
@@ -253,7 +254,7 @@ pub trait Lookup: Send + Sync {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>>;
     /// TXT records and the CNAME chain that led to them, for reports that show where a
     /// delegated DKIM key really lives. The default knows no chain: it calls
-    /// [`txt`](Self::txt) and reports no aliases.
+    /// [`txt_records`](Self::txt_records) and reports no aliases.
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         LookupFuture::new(async move {
             Ok(TxtAnswer {
