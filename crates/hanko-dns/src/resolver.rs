@@ -268,10 +268,11 @@ fn host(name: &Name) -> String {
 
 impl Lookup for Resolver {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        let texts = |answer: TxtAnswer| answer.records.iter().map(|r| r.text().to_vec()).collect();
         match self.kept_txt(name) {
-            Some(answer) => LookupFuture::ready(Ok(texts(answer))),
-            None => LookupFuture::new(async move { Ok(texts(self.fetch_txt(name).await?)) }),
+            Some(answer) => LookupFuture::ready(Ok(answer.records.texts())),
+            None => {
+                LookupFuture::new(async move { Ok(self.fetch_txt(name).await?.records.texts()) })
+            }
         }
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {

@@ -562,10 +562,7 @@ fn owner_key(name: &str) -> Cow<'_, str> {
 
 impl Lookup for Zone {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        LookupFuture::ready(self.resolve(name, |d| match d {
-            RecordData::Txt(strings) => Some(strings.concat()),
-            _ => None,
-        }))
+        LookupFuture::ready(self.shared_txt(name).map(|answer| answer.records.texts()))
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         LookupFuture::ready(self.shared_txt(name))

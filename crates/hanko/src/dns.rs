@@ -156,6 +156,13 @@ impl Deref for TxtRecords {
     }
 }
 
+impl TxtRecords {
+    /// The records' texts, copied, as [`Lookup::txt`] returns them.
+    pub fn texts(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|record| record.text().to_vec()).collect()
+    }
+}
+
 impl From<Vec<Vec<u8>>> for TxtRecords {
     fn from(texts: Vec<Vec<u8>>) -> TxtRecords {
         texts.into_iter().map(TxtRecord::new).collect()
