@@ -133,6 +133,19 @@ impl Resolver {
         (found.valid_until > Instant::now()).then(|| found.answer.clone())
     }
 
+    /// The TXT answer for `name` as `shape` gives it: at once when it is kept, else once
+    /// it has been asked for (and then kept).
+    fn txt_as<'a, T: 'a>(
+        &'a self,
+        name: &'a str,
+        shape: fn(TxtAnswer) -> T,
+    ) -> LookupFuture<'a, T> {
+        match self.kept_txt(name) {
+            Some(answer) => LookupFuture::ready(Ok(shape(answer))),
+            None => LookupFuture::new(async move { Ok(shape(self.fetch_txt(name).await?)) }),
+        }
+    }
+
     /// Asks for the TXT records of `name`, and keeps the answer until its TTL runs out.
     async fn fetch_txt(&self, name: &str) -> Result<TxtAnswer, DnsError> {
         let (data, aliases, valid_until) = self.query_with_aliases(name, RecordType::TXT).await?;
@@ -268,24 +281,13 @@ fn host(name: &Name) -> String {
 
 impl Lookup for Resolver {
     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        match self.kept_txt(name) {
-            Some(answer) => LookupFuture::ready(Ok(answer.records.texts())),
-            None => {
-                LookupFuture::new(async move { Ok(self.fetch_txt(name).await?.records.texts()) })
-            }
-        }
+        self.txt_as(name, |answer| answer.records.texts())
     }
     fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        match self.kept_txt(name) {
-            Some(answer) => LookupFuture::ready(Ok(answer)),
-            None => LookupFuture::new(self.fetch_txt(name)),
-        }
+        self.txt_as(name, |answer| answer)
     }
     fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        match self.kept_txt(name) {
-            Some(answer) => LookupFuture::ready(Ok(answer.records)),
-            None => LookupFuture::new(async move { Ok(self.fetch_txt(name).await?.records) }),
-        }
+        self.txt_as(name, |answer| answer.records)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         LookupFuture::new(self.records(name, RecordType::A, |d| match d {
