@@ -265,14 +265,25 @@ impl BodyCanonicalizer {
 
     /// Appends the canonical form of `chunk` to `out` (as far as it is decided yet).
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        // Relaxed copies whole windows of the chunk and cuts them back, so either way the
-        // output is at most the chunk and what is owed from before it (a CR, a space; held-back
-        // empty lines aside).
-        out.reserve(chunk.len() + 2);
+        let unchanged = self.push_split(chunk, out);
+        out.extend_from_slice(unchanged);
+    }
+
+    /// [`push`](Self::push) without copying what goes out unchanged: appends to `out` what
+    /// must be written (relaxed: all of it; simple: what was owed from before `chunk`) and
+    /// returns the part of `chunk` that follows it in the canonical form as it is (simple
+    /// only; empty for relaxed). The body hasher hashes `out`, then that part, so a simple
+    /// body is hashed where it lies.
+    fn push_split<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
         if self.algorithm == Algo::Relaxed {
+            // Relaxed copies whole windows of the chunk and cuts them back, so the output is
+            // at most the chunk and what is owed from before it (a CR, a space; held-back
+            // empty lines aside).
+            out.reserve(chunk.len() + 2);
             self.push_relaxed(chunk, out);
+            &[]
         } else {
-            self.push_simple(chunk, out);
+            self.push_simple(chunk, out)
         }
     }
 
@@ -372,8 +383,10 @@ impl BodyCanonicalizer {
     /// Simple changes nothing but the end of the body, where the line ends after the last
     /// content become one (RFC 6376 §3.4.3). So the chunk goes out as it is, except its
     /// trailing CRLFs (and a CR at its very end), which are held back as a count until
-    /// content follows or the body ends.
-    fn push_simple(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+    /// content follows or the body ends. What is owed from before the chunk is appended to
+    /// `out`; the part of the chunk that follows it unchanged is returned (see
+    /// [`push_split`](Self::push_split)).
+    fn push_simple<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
         let rest = &chunk[self.take_pending_cr(chunk, out)..];
         let trailing_cr = rest.last() == Some(&b'\r');
         let mut end = rest.len() - usize::from(trailing_cr);
@@ -382,13 +395,21 @@ impl BodyCanonicalizer {
             end -= 2;
             line_ends += 1;
         }
-        if end > 0 {
-            self.content(&rest[..end], out);
-        }
-        for _ in 0..line_ends {
-            self.end_line(out);
-        }
         self.pending_cr = trailing_cr;
+        if end == 0 {
+            for _ in 0..line_ends {
+                self.end_line(out);
+            }
+            return &[];
+        }
+        self.owe(out);
+        // The line end after this content goes out with it; the rest are held back.
+        if line_ends > 0 {
+            self.line_has_content = false;
+            self.pending_crlf = line_ends - 1;
+            end += 2;
+        }
+        &rest[..end]
     }
 
     /// Ends the body, appending what is still owed.
@@ -445,31 +466,35 @@ impl BodyHasher {
         }
     }
 
-    fn feed(&mut self) {
-        let data = &self.scratch;
+    /// Hashes `data`, canonical octets, as far as `l=` allows, and counts them.
+    fn feed(&mut self, data: &[u8]) {
         self.total += data.len() as u64;
         let room = match self.limit {
             Some(limit) => limit.saturating_sub(self.hashed).min(data.len() as u64) as usize,
             None => data.len(),
         };
-        self.hasher.update(&data[..room]);
+        if room > 0 {
+            self.hasher.update(&data[..room]);
+        }
         self.hashed += room as u64;
-        self.scratch.clear();
     }
 
     /// Hashes the next piece of the body.
     pub fn push(&mut self, chunk: &[u8]) {
-        self.scratch.clear();
-        self.canonicalizer.push(chunk, &mut self.scratch);
-        self.feed();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let unchanged = self.canonicalizer.push_split(chunk, &mut scratch);
+        self.feed(&scratch);
+        self.feed(unchanged);
+        self.scratch = scratch;
     }
 
     /// Ends the body.
     pub fn finish(mut self) -> BodyHash {
-        self.scratch.clear();
-        let canonicalizer = self.canonicalizer.clone();
-        canonicalizer.finish(&mut self.scratch);
-        self.feed();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        self.canonicalizer.clone().finish(&mut scratch);
+        self.feed(&scratch);
         BodyHash {
             digest: self.hasher.finish(),
             hashed: self.hashed,
@@ -705,6 +730,43 @@ mod tests {
                         body_in_pieces(algorithm, &input, &mut random, 40),
                         reference,
                         "{input:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hasher_in_pieces_hashes_the_reference() {
+        // Simple hashes most of each piece where it lies, after what the piece owes (held-back
+        // line ends, a CR): the digest and the counts must be those of the reference form,
+        // whole and cut by l=.
+        let mut random = Lcg(41);
+        for round in 0..600usize {
+            let input = random.text(b"ab \t\r\n\r\n\r\n", round % 131);
+            for algorithm in [Algo::Simple, Algo::Relaxed] {
+                let reference = reference(algorithm, &input);
+                let limit = random.below(reference.len() + 2) as u64;
+                for limit in [None, Some(limit)] {
+                    let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
+                    let mut rest = &input[..];
+                    while !rest.is_empty() {
+                        let take = (random.below(20) + 1).min(rest.len());
+                        hasher.push(&rest[..take]);
+                        rest = &rest[take..];
+                    }
+                    let hashed =
+                        limit.map_or(reference.len(), |l| (l as usize).min(reference.len()));
+                    let result = hasher.finish();
+                    assert_eq!(
+                        (result.hashed, result.total),
+                        (hashed as u64, reference.len() as u64),
+                        "{algorithm:?} {input:?} {limit:?}"
+                    );
+                    assert_eq!(
+                        result.digest,
+                        crate::crypto::sha256(&reference[..hashed]),
+                        "{algorithm:?} {input:?} {limit:?}"
                     );
                 }
             }
