@@ -202,6 +202,15 @@ fn copy_to_stop(chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) 
     (i, false)
 }
 
+/// How many CRLFs `octets` ends with.
+fn trailing_line_ends(octets: &[u8]) -> usize {
+    let mut count = 0;
+    while octets[..octets.len() - 2 * count].ends_with(b"\r\n") {
+        count += 1;
+    }
+    count
+}
+
 /// Streaming body canonicalization (RFC 6376 §3.4.3, §3.4.4).
 ///
 /// A line end after content goes out at once; empty lines are held back as a count and
@@ -393,12 +402,7 @@ impl BodyCanonicalizer {
     /// the first ends the line that has content, and any after it are empty lines, which
     /// are taken back from `out` and held back (they vanish if the body ends with them).
     fn end_run(&mut self, run: &[u8], out: &mut Vec<u8>) {
-        let mut line_ends = 0;
-        let mut end = run.len();
-        while end >= 2 && &run[end - 2..end] == b"\r\n" {
-            end -= 2;
-            line_ends += 1;
-        }
+        let line_ends = trailing_line_ends(run);
         self.line_has_content = line_ends == 0;
         if line_ends > 1 {
             out.truncate(out.len() - 2 * (line_ends - 1));
@@ -415,27 +419,24 @@ impl BodyCanonicalizer {
     fn push_simple<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
         let rest = &chunk[self.take_pending_cr(chunk, out)..];
         let trailing_cr = rest.last() == Some(&b'\r');
-        let mut end = rest.len() - usize::from(trailing_cr);
-        let mut line_ends = 0;
-        while end >= 2 && &rest[end - 2..end] == b"\r\n" {
-            end -= 2;
-            line_ends += 1;
-        }
         self.pending_cr = trailing_cr;
-        if end == 0 {
+        let lines = &rest[..rest.len() - usize::from(trailing_cr)];
+        let line_ends = trailing_line_ends(lines);
+        let content = lines.len() - 2 * line_ends;
+        if content == 0 {
             for _ in 0..line_ends {
                 self.end_line(out);
             }
             return &[];
         }
         self.owe(out);
-        // The line end after this content goes out with it; the rest are held back.
-        if line_ends > 0 {
-            self.line_has_content = false;
-            self.pending_crlf = line_ends - 1;
-            end += 2;
+        if line_ends == 0 {
+            return lines;
         }
-        &rest[..end]
+        // The line end after the content goes out with it; the rest are held back.
+        self.line_has_content = false;
+        self.pending_crlf = line_ends as u64 - 1;
+        &lines[..content + 2]
     }
 
     /// Ends the body, appending what is still owed.
