@@ -4,6 +4,8 @@
 //! independent of line length: relaxed tests windows of octets for the few places it may
 //! change (see [`is_stop`]) and copies everything between them as it is.
 
+use std::ops::Range;
+
 use super::{CanonicalizationAlgorithm as Algo, Signature};
 use crate::crypto::{HashAlgorithm, Hasher};
 use crate::message::{HeaderField, Headers, Tag, TagList};
@@ -182,16 +184,53 @@ fn block_may_stop(window: &[u8; 65]) -> bool {
     any != 0
 }
 
-/// Copies `chunk[i..]` to `out` sixty-four octets at a time while [`block_may_stop`] finds
+/// Stretches at least this long that go out unchanged in relaxed are hashed where they lie
+/// (one more call into the hash each), shorter ones are copied.
+const LEAVE_IN_PLACE: usize = 1024;
+
+/// A stretch of a chunk that goes out unchanged, left where it lies instead of being copied:
+/// `chunk[range]` follows the first `at` octets of `out`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unchanged {
+    at: usize,
+    range: Range<usize>,
+}
+
+/// Passes over `chunk[i..]` sixty-four octets at a time while [`block_may_stop`] finds
 /// nothing, and returns where it ended: at the first block that may stop, or too near the end
-/// of `chunk` for a block and the octet after it.
-fn copy_clean_blocks(chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+/// of `chunk` for a block and the octet after it. What it passed over goes out unchanged:
+/// copied to `out`, or, when [`LEAVE_IN_PLACE`] octets or more, left where it lies (pushed
+/// to `unchanged`) except for any CRs and LFs it ends with, which are copied: the run may end
+/// with those line ends, and [`end_run`](BodyCanonicalizer::end_run) takes empty lines back
+/// from `out`.
+fn copy_clean_blocks(
+    chunk: &[u8],
+    mut i: usize,
+    out: &mut Vec<u8>,
+    unchanged: &mut Vec<Unchanged>,
+) -> usize {
+    let start = i;
     while let Some(Ok(window)) = chunk.get(i..i + 65).map(<&[u8; 65]>::try_from) {
         if block_may_stop(window) {
             break;
         }
-        out.extend_from_slice(&window[..64]);
         i += 64;
+    }
+    let stretch = &chunk[start..i];
+    let line_ends = stretch
+        .iter()
+        .rev()
+        .take_while(|&&octet| octet == b'\r' || octet == b'\n')
+        .count();
+    let left = stretch.len() - line_ends;
+    if left >= LEAVE_IN_PLACE {
+        unchanged.push(Unchanged {
+            at: out.len(),
+            range: start..start + left,
+        });
+        out.extend_from_slice(&stretch[left..]);
+    } else {
+        out.extend_from_slice(stretch);
     }
     i
 }
@@ -209,7 +248,12 @@ fn copy_clean_blocks(chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
 /// (prose, base64) and goes sixty-four octets at a time ([`copy_clean_blocks`]) until a block
 /// may stop; text that stops every line or so never gets there, so it never pays for a
 /// block test that fails.
-fn copy_to_stop(chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) {
+fn copy_to_stop(
+    chunk: &[u8],
+    mut i: usize,
+    out: &mut Vec<u8>,
+    unchanged: &mut Vec<Unchanged>,
+) -> (usize, bool) {
     let mut clean_windows = 0;
     while let Some(Ok(window)) = chunk.get(i - 1..i + 33).map(<&[u8; 34]>::try_from) {
         let (Some(low), Some(high)) = (window.first_chunk::<18>(), window.last_chunk::<18>())
@@ -218,7 +262,7 @@ fn copy_to_stop(chunk: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) 
         };
         if clean_windows == 2 {
             clean_windows = 0;
-            i = copy_clean_blocks(chunk, i, out);
+            i = copy_clean_blocks(chunk, i, out, unchanged);
             continue;
         }
         let (low, high) = (block_stops(low), block_stops(high));
@@ -327,25 +371,36 @@ impl BodyCanonicalizer {
 
     /// Appends the canonical form of `chunk` to `out` (as far as it is decided yet).
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let unchanged = self.push_split(chunk, out);
-        out.extend_from_slice(unchanged);
+        let mut unchanged = Vec::new();
+        self.push_split(chunk, out, &mut unchanged);
+        // Put the stretches in their places, the last first so that the earlier places hold.
+        for stretch in unchanged.iter().rev() {
+            if let Some(octets) = chunk.get(stretch.range.clone()) {
+                out.splice(stretch.at..stretch.at, octets.iter().copied());
+            }
+        }
     }
 
     /// [`push`](Self::push) without copying what goes out unchanged: appends to `out` what
-    /// must be written (relaxed: all of it; simple: what was owed from before `chunk`) and
-    /// returns the part of `chunk` that follows it in the canonical form as it is (simple
-    /// only; empty for relaxed). The body hasher hashes `out`, then that part, so a simple
-    /// body is hashed where it lies.
-    fn push_split<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
+    /// must be written and to `unchanged` the stretches of `chunk` that go between, as they
+    /// are, in order. Simple: one stretch, after what was owed from before `chunk`. Relaxed:
+    /// the long stretches that [`copy_clean_blocks`] finds. The body hasher hashes them where
+    /// they lie, so a simple body, and the base64 and prose of a relaxed one, are not copied.
+    fn push_split(&mut self, chunk: &[u8], out: &mut Vec<u8>, unchanged: &mut Vec<Unchanged>) {
         if self.algorithm == Algo::Relaxed {
             // Relaxed copies whole windows of the chunk and cuts them back, so the output is
             // at most the chunk and what is owed from before it (a CR, a space; held-back
             // empty lines aside).
             out.reserve(chunk.len() + 2);
-            self.push_relaxed(chunk, out);
-            &[]
+            self.push_relaxed(chunk, out, unchanged);
         } else {
-            self.push_simple(chunk, out)
+            let range = self.push_simple(chunk, out);
+            if !range.is_empty() {
+                unchanged.push(Unchanged {
+                    at: out.len(),
+                    range,
+                });
+            }
         }
     }
 
@@ -368,7 +423,7 @@ impl BodyCanonicalizer {
     /// Relaxed (RFC 6376 §3.4.4). Between the places [`is_stop`] marks, the body goes out as
     /// it is, line ends included; those places (a run of white space, a CR) are handled one
     /// at a time.
-    fn push_relaxed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+    fn push_relaxed(&mut self, chunk: &[u8], out: &mut Vec<u8>, unchanged: &mut Vec<Unchanged>) {
         let mut i = self.take_pending_cr(chunk, out);
         while let Some(&octet) = chunk.get(i) {
             match octet {
@@ -393,20 +448,26 @@ impl BodyCanonicalizer {
                         i += 1;
                     }
                 },
-                _ => i = self.relaxed_run(chunk, i, out),
+                _ => i = self.relaxed_run(chunk, i, out, unchanged),
             }
         }
     }
 
     /// Copies the run of `chunk` that starts at `start` (content, neither white space nor
     /// a CR) up to the next stop, and returns where it ended.
-    fn relaxed_run(&mut self, chunk: &[u8], start: usize, out: &mut Vec<u8>) -> usize {
+    fn relaxed_run(
+        &mut self,
+        chunk: &[u8],
+        start: usize,
+        out: &mut Vec<u8>,
+        unchanged: &mut Vec<Unchanged>,
+    ) -> usize {
         self.owe(out);
         out.push(chunk[start]);
         let mut i = start + 1;
         loop {
             let stopped;
-            (i, stopped) = copy_to_stop(chunk, i, out);
+            (i, stopped) = copy_to_stop(chunk, i, out, unchanged);
             if !stopped {
                 break;
             }
@@ -461,29 +522,29 @@ impl BodyCanonicalizer {
     /// content become one (RFC 6376 §3.4.3). So the chunk goes out as it is, except its
     /// trailing CRLFs (and a CR at its very end), which are held back as a count until
     /// content follows or the body ends. What is owed from before the chunk is appended to
-    /// `out`; the part of the chunk that follows it unchanged is returned (see
-    /// [`push_split`](Self::push_split)).
-    fn push_simple<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
-        let rest = &chunk[self.take_pending_cr(chunk, out)..];
-        let trailing_cr = rest.last() == Some(&b'\r');
+    /// `out`; the part of the chunk that follows it unchanged is returned, as a range of
+    /// `chunk` (see [`push_split`](Self::push_split)).
+    fn push_simple(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Range<usize> {
+        let start = self.take_pending_cr(chunk, out);
+        let trailing_cr = chunk.len() > start && chunk.last() == Some(&b'\r');
         self.pending_cr = trailing_cr;
-        let lines = &rest[..rest.len() - usize::from(trailing_cr)];
+        let lines = &chunk[start..chunk.len() - usize::from(trailing_cr)];
         let line_ends = trailing_line_ends(lines);
         let content = lines.len() - 2 * line_ends;
         if content == 0 {
             for _ in 0..line_ends {
                 self.end_line(out);
             }
-            return &[];
+            return start..start;
         }
         self.owe(out);
         if line_ends == 0 {
-            return lines;
+            return start..start + lines.len();
         }
         // The line end after the content goes out with it; the rest are held back.
         self.line_has_content = false;
         self.pending_crlf = line_ends as u64 - 1;
-        &lines[..content + 2]
+        start..start + content + 2
     }
 
     /// Ends the body, appending what is still owed.
@@ -514,6 +575,8 @@ pub struct BodyHasher {
     hashed: u64,
     total: u64,
     scratch: Vec<u8>,
+    /// Where the canonicalizer left stretches of a chunk unchanged (kept for its allocation).
+    unchanged: Vec<Unchanged>,
 }
 
 /// The result of hashing a body.
@@ -537,6 +600,7 @@ impl BodyHasher {
             hashed: 0,
             total: 0,
             scratch: Vec::new(),
+            unchanged: Vec::new(),
         }
     }
 
@@ -555,12 +619,24 @@ impl BodyHasher {
 
     /// Hashes the next piece of the body.
     pub fn push(&mut self, chunk: &[u8]) {
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let (mut scratch, mut unchanged) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.unchanged),
+        );
         scratch.clear();
-        let unchanged = self.canonicalizer.push_split(chunk, &mut scratch);
-        self.feed(&scratch);
-        self.feed(unchanged);
-        self.scratch = scratch;
+        unchanged.clear();
+        self.canonicalizer
+            .push_split(chunk, &mut scratch, &mut unchanged);
+        // What was written and what was left in place, in order.
+        let mut written = 0;
+        for stretch in &unchanged {
+            let at = stretch.at.clamp(written, scratch.len());
+            self.feed(&scratch[written..at]);
+            self.feed(chunk.get(stretch.range.clone()).unwrap_or_default());
+            written = at;
+        }
+        self.feed(&scratch[written..]);
+        (self.scratch, self.unchanged) = (scratch, unchanged);
     }
 
     /// Ends the body.
@@ -854,6 +930,74 @@ mod tests {
                         result.digest,
                         crate::crypto::sha256(&reference[..hashed]),
                         "{algorithm:?} {input:?} {limit:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_clean_stretches_left_in_place_hash_the_reference() {
+        // Relaxed leaves stretches of a kilobyte or more that it does not change where they
+        // lie (the hasher hashes them there; `push` puts them back in place). Bodies of long
+        // base64 lines with, between them, the places that change or end a stretch: runs of
+        // white space, trailing white space, empty lines (a few, and more than a kilobyte of
+        // them), a bare CR; cut into pieces of up to 5000 octets, whole and cut by l=.
+        let mut base64 = Vec::new();
+        let mut state = 7u64;
+        for _ in 0..76 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            base64.push(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(state >> 58) as usize],
+            );
+        }
+        base64.extend_from_slice(b"\r\n");
+        let between: [&[u8]; 8] = [
+            b"two  spaces\r\n",
+            b"trailing \t \r\n",
+            b"\r\n\r\n\r\n",
+            b"\tTab first\r\n",
+            b"bare\rCR\r\n",
+            &[b'\r', b'\n'].repeat(600),
+            b"",
+            b"no line end",
+        ];
+        let mut random = Lcg(43);
+        for round in 0..300usize {
+            let mut input = Vec::new();
+            for _ in 0..random.below(6) {
+                for _ in 0..random.below(40) {
+                    input.extend_from_slice(&base64);
+                }
+                input.extend_from_slice(between[random.below(between.len())]);
+            }
+            for algorithm in [Algo::Relaxed, Algo::Simple] {
+                let reference = reference(algorithm, &input);
+                assert_eq!(body_whole(algorithm, &input), reference, "round {round}");
+                let limit = random.below(reference.len() + 2) as u64;
+                for limit in [None, Some(limit)] {
+                    let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
+                    let mut rest = &input[..];
+                    while !rest.is_empty() {
+                        let take = (random.below(5000) + 1).min(rest.len());
+                        hasher.push(&rest[..take]);
+                        rest = &rest[take..];
+                    }
+                    let hashed =
+                        limit.map_or(reference.len(), |l| (l as usize).min(reference.len()));
+                    let result = hasher.finish();
+                    assert_eq!(
+                        (result.hashed, result.total),
+                        (hashed as u64, reference.len() as u64),
+                        "round {round} {algorithm:?} {limit:?}"
+                    );
+                    assert_eq!(
+                        result.digest,
+                        crate::crypto::sha256(&reference[..hashed]),
+                        "round {round} {algorithm:?} {limit:?}"
                     );
                 }
             }
