@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use wide::u8x16;
+
 use super::{CanonicalizationAlgorithm as Algo, Signature};
 use crate::crypto::{HashAlgorithm, Hasher};
 use crate::message::{HeaderField, Headers, Tag, TagList};
@@ -235,6 +237,114 @@ fn copy_clean_blocks(
     i
 }
 
+/// Bit masks of `block` (bit k for `block[k]`): white space (space or tab), tabs, CRs.
+#[inline(always)]
+fn block_masks(block: &[u8; 64]) -> (u64, u64, u64) {
+    let (space, tab, cr) = (u8x16::splat(b' '), u8x16::splat(b'\t'), u8x16::splat(b'\r'));
+    let (mut wsp, mut tabs, mut crs) = (0u64, 0u64, 0u64);
+    for (q, sixteen) in block.chunks_exact(16).enumerate() {
+        let Ok(&array) = <&[u8; 16]>::try_from(sixteen) else {
+            continue;
+        };
+        let octets = u8x16::new(array);
+        let is_tab = octets.cmp_eq(tab);
+        let bits = |mask: u8x16| u64::from(mask.move_mask() as u16) << (16 * q);
+        wsp |= bits(octets.cmp_eq(space) | is_tab);
+        tabs |= bits(is_tab);
+        crs |= bits(octets.cmp_eq(cr));
+    }
+    (wsp, tabs, crs)
+}
+
+/// The bits of a mask below `n` (all of them from 64).
+#[inline(always)]
+fn below(n: u32) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1 << n) - 1
+    }
+}
+
+/// Where the run of set bits of `mask` that holds bit `k` begins.
+#[inline(always)]
+fn run_start(mask: u64, k: u32) -> u32 {
+    let clear_below = !mask & below(k);
+    64 - clear_below.leading_zeros()
+}
+
+/// Relaxed canonicalization of `chunk[i..]` sixty-four octets at a time, with bit masks:
+/// each run of white space inside a line keeps its first octet (a space) and loses the
+/// rest, in the block, without leaving it. Returns where it ended and whether that is a stop
+/// the caller must handle (a run of white space that ends a line or starts with a tab) or
+/// only too near the end of `chunk` for another block (the caller goes on with windows).
+///
+/// The octet before `chunk[i]` is not white space, or `chunk[i]` is not. A run that reaches
+/// the end of a block is left for the next block, which starts with it. The kept pieces of a
+/// block are gathered in a small buffer, each copied as sixty-four octets from a window of
+/// 128 (fixed-size copies, no bounds to check), and go to `out` together; so blocks are
+/// taken only while 128 octets fit.
+fn collapse_blocks(
+    chunk: &[u8],
+    mut i: usize,
+    out: &mut Vec<u8>,
+    unchanged: &mut Vec<Unchanged>,
+) -> (usize, bool) {
+    let mut clean_blocks = 0;
+    let mut gathered = [0u8; 128];
+    while let Some(Ok(window)) = chunk.get(i..i + 128).map(<&[u8; 128]>::try_from) {
+        if clean_blocks == 2 {
+            clean_blocks = 0;
+            i = copy_clean_blocks(chunk, i, out, unchanged);
+            continue;
+        }
+        let Some(block) = window.first_chunk::<64>() else {
+            break;
+        };
+        let (wsp, tabs, crs) = block_masks(block);
+        let after_wsp = wsp << 1;
+        // Stops: a run that starts with a tab (it becomes a space), a run followed by a CR
+        // (trailing white space, or white space before a bare CR: the caller knows which).
+        // A run at the end of the block is never taken here, so no need to look past it.
+        let before_cr = wsp & (crs >> 1);
+        let mut stop = (tabs & !after_wsp).trailing_zeros();
+        if before_cr != 0 {
+            stop = stop.min(run_start(wsp, before_cr.trailing_zeros()));
+        }
+        // A run that reaches the end of the block goes to the next one.
+        let end = if wsp >> 63 != 0 {
+            run_start(wsp, 63)
+        } else {
+            64
+        };
+        let limit = stop.min(end);
+        let mut dropped = wsp & after_wsp & below(limit);
+        clean_blocks = if dropped == 0 { clean_blocks + 1 } else { 0 };
+        // `window[from..to]` goes out; `from` is below 64 unless the piece is empty.
+        let mut length = 0;
+        let mut gather = |from: u32, to: u32| {
+            let (at, start) = (length.min(64), (from & 63) as usize);
+            gathered[at..at + 64].copy_from_slice(&window[start..start + 64]);
+            length = at + to.saturating_sub(from) as usize;
+        };
+        let mut from = 0;
+        while dropped != 0 {
+            let first = dropped.trailing_zeros();
+            gather(from, first);
+            from = (!(dropped | below(first))).trailing_zeros();
+            dropped &= !below(from);
+        }
+        gather(from, limit);
+        out.extend_from_slice(&gathered[..64]);
+        out.truncate(out.len() - 64 + length.min(64));
+        i += limit as usize;
+        if stop < end || limit == 0 {
+            return (i, true);
+        }
+    }
+    (i, false)
+}
+
 /// Copies `chunk[i..]` to `out` up to the first stop, thirty-two then sixteen octets at a
 /// time while whole windows fit (one octet either side of those tested). Returns where it
 /// ended and whether that is a stop (`false`: too near the end of `chunk` for a window; the
@@ -254,6 +364,11 @@ fn copy_to_stop(
     out: &mut Vec<u8>,
     unchanged: &mut Vec<Unchanged>,
 ) -> (usize, bool) {
+    let stopped;
+    (i, stopped) = collapse_blocks(chunk, i, out, unchanged);
+    if stopped {
+        return (i, true);
+    }
     let mut clean_windows = 0;
     while let Some(Ok(window)) = chunk.get(i - 1..i + 33).map(<&[u8; 34]>::try_from) {
         let (Some(low), Some(high)) = (window.first_chunk::<18>(), window.last_chunk::<18>())
@@ -373,12 +488,20 @@ impl BodyCanonicalizer {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         let mut unchanged = Vec::new();
         self.push_split(chunk, out, &mut unchanged);
-        // Put the stretches in their places, the last first so that the earlier places hold.
-        for stretch in unchanged.iter().rev() {
-            if let Some(octets) = chunk.get(stretch.range.clone()) {
-                out.splice(stretch.at..stretch.at, octets.iter().copied());
-            }
+        let Some(first) = unchanged.first() else {
+            return;
+        };
+        // Put the stretches in their places between what was written after the first.
+        let base = first.at.min(out.len());
+        let written = out.split_off(base);
+        let mut from = 0;
+        for stretch in &unchanged {
+            let at = (stretch.at - base).clamp(from, written.len());
+            out.extend_from_slice(&written[from..at]);
+            out.extend_from_slice(chunk.get(stretch.range.clone()).unwrap_or_default());
+            from = at;
         }
+        out.extend_from_slice(&written[from..]);
     }
 
     /// [`push`](Self::push) without copying what goes out unchanged: appends to `out` what
