@@ -284,6 +284,11 @@ fn run_start(mask: u64, k: u32) -> u32 {
 /// block are gathered in a small buffer, each copied as sixty-four octets from a window of
 /// 128 (fixed-size copies, no bounds to check), and go to `out` together; so blocks are
 /// taken only while 128 octets fit.
+///
+/// After two blocks in a row with nothing to collapse the text is taken to be of the kind
+/// that rarely changes (prose, base64) and goes on under a cheaper test that needs no masks,
+/// [`copy_clean_blocks`], until a block may change; text with runs of spaces in every line
+/// never gets there, so it never pays for a test that fails.
 fn collapse_blocks(
     chunk: &[u8],
     mut i: usize,
@@ -345,19 +350,16 @@ fn collapse_blocks(
     (i, false)
 }
 
-/// Copies `chunk[i..]` to `out` up to the first stop, thirty-two then sixteen octets at a
-/// time while whole windows fit (one octet either side of those tested). Returns where it
-/// ended and whether that is a stop (`false`: too near the end of `chunk` for a window; the
-/// caller goes on octet by octet). Without the sixteen-octet loop the compiler builds the
-/// first one less well: 10 % more instructions even on text that never reaches the second.
+/// Copies `chunk[i..]` to `out` up to the first stop: by blocks with bit masks while 128
+/// octets fit ([`collapse_blocks`], which also collapses the runs of white space inside a
+/// line), then thirty-two and sixteen octets at a time while whole windows fit (one octet
+/// either side of those tested). Returns where it ended and whether that is a stop (`false`:
+/// too near the end of `chunk` for a window; the caller goes on octet by octet). Without the
+/// sixteen-octet loop the compiler builds the first one less well: 10 % more instructions
+/// even on text that never reaches the second.
 ///
 /// Each window is copied whole, one vector store, and cut back to the stop; a memcpy per
 /// run would cost more than the scan on lines that stop twice or more.
-///
-/// After two clean windows in a row the text is taken to be of the kind that rarely stops
-/// (prose, base64) and goes sixty-four octets at a time ([`copy_clean_blocks`]) until a block
-/// may stop; text that stops every line or so never gets there, so it never pays for a
-/// block test that fails.
 fn copy_to_stop(
     chunk: &[u8],
     mut i: usize,
@@ -369,22 +371,15 @@ fn copy_to_stop(
     if stopped {
         return (i, true);
     }
-    let mut clean_windows = 0;
     while let Some(Ok(window)) = chunk.get(i - 1..i + 33).map(<&[u8; 34]>::try_from) {
         let (Some(low), Some(high)) = (window.first_chunk::<18>(), window.last_chunk::<18>())
         else {
             break;
         };
-        if clean_windows == 2 {
-            clean_windows = 0;
-            i = copy_clean_blocks(chunk, i, out, unchanged);
-            continue;
-        }
         let (low, high) = (block_stops(low), block_stops(high));
         out.extend_from_slice(&window[1..33]);
         if low | high == 0 {
             i += 32;
-            clean_windows += 1;
             continue;
         }
         let kept = if low != 0 {
@@ -963,11 +958,12 @@ mod tests {
 
     #[test]
     fn stops_found_at_every_place_in_a_window() {
-        // Clean runs go thirty-two, then sixteen octets at a time, and after two clean
-        // windows sixty-four at a time under a coarser test: put each kind of stop (and each
-        // near-stop that must not change anything, some of which only the coarser test marks)
-        // at every offset of the windows and blocks, in a short line and in a long line of
-        // prose between other lines, and give the body whole and in pieces.
+        // Runs go by blocks of sixty-four with bit masks while 128 octets fit, after two
+        // blocks with nothing to change under a coarser test, and near the end of a chunk by
+        // windows of thirty-two and sixteen: put each kind of stop (and each near-stop that
+        // must not change anything, some of which only the coarser test marks) at every
+        // offset of the windows and blocks, in a short line and in a long line of prose
+        // between other lines, and give the body whole and in pieces.
         let inserts: [&[u8]; 24] = [
             b"  ",
             b"   ",
@@ -994,6 +990,15 @@ mod tests {
             b"\x1f ",
             b"\r\r\n",
         ];
+        // Runs of white space longer than a block, inside a line and at its end.
+        let long_runs = [
+            [&b"x"[..], &[b' '; 70], b"y"].concat(),
+            [&[b' '; 140][..], b"\r\n"].concat(),
+        ];
+        let inserts = inserts
+            .iter()
+            .copied()
+            .chain(long_runs.iter().map(Vec::as_slice));
         let short = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMN".to_vec();
         let mut long = Vec::new();
         while long.len() < 200 {
