@@ -1,8 +1,11 @@
 //! Canonicalization (RFC 6376 §3.4) and the body hash (§3.7).
 //!
 //! The body canonicalizer is a small state machine over chunks of any size, with memory
-//! independent of line length: relaxed tests windows of octets for the few places it may
-//! change (see [`is_stop`]) and copies everything between them as it is.
+//! independent of line length. Relaxed looks at blocks of sixty-four octets through bit masks
+//! ([`collapse_blocks`]): runs of white space inside a line are collapsed in the block, and
+//! only a run that ends a line or starts with a tab goes to the octet-by-octet path. Long
+//! stretches it does not change at all (prose, base64) are, like a simple body, left where
+//! they lie for the body hasher to hash in place ([`copy_clean_blocks`]).
 
 use std::ops::Range;
 
