@@ -277,10 +277,11 @@ fn run_start(mask: u64, k: u32) -> u32 {
 }
 
 /// Relaxed canonicalization of `chunk[i..]` sixty-four octets at a time, with bit masks:
-/// each run of white space inside a line keeps its first octet (a space) and loses the
-/// rest, in the block, without leaving it. Returns where it ended and whether that is a stop
-/// the caller must handle (a run of white space that ends a line or starts with a tab) or
-/// only too near the end of `chunk` for another block (the caller goes on with windows).
+/// each run of white space inside a line becomes one space (its first octet, a tab made a
+/// space) in the block, without leaving it. Returns where it ended and whether that is a
+/// stop the caller must handle (a run of white space before a CR: at the end of a line, or
+/// before a bare CR) or only too near the end of `chunk` for another block (the caller goes
+/// on with windows).
 ///
 /// The octet before `chunk[i]` is not white space, or `chunk[i]` is not. A run that reaches
 /// the end of a block is left for the next block, which starts with it. The kept pieces of a
@@ -311,14 +312,15 @@ fn collapse_blocks(
         };
         let (wsp, tabs, crs) = block_masks(block);
         let after_wsp = wsp << 1;
-        // Stops: a run that starts with a tab (it becomes a space), a run followed by a CR
-        // (trailing white space, or white space before a bare CR: the caller knows which).
-        // A run at the end of the block is never taken here, so no need to look past it.
+        // Stops: a run followed by a CR (trailing white space, or white space before a bare
+        // CR: the caller knows which). A run at the end of the block is never taken here, so
+        // no need to look past it.
         let before_cr = wsp & (crs >> 1);
-        let mut stop = (tabs & !after_wsp).trailing_zeros();
-        if before_cr != 0 {
-            stop = stop.min(run_start(wsp, before_cr.trailing_zeros()));
-        }
+        let stop = if before_cr != 0 {
+            run_start(wsp, before_cr.trailing_zeros())
+        } else {
+            64
+        };
         // A run that reaches the end of the block goes to the next one.
         let end = if wsp >> 63 != 0 {
             run_start(wsp, 63)
@@ -327,7 +329,12 @@ fn collapse_blocks(
         };
         let limit = stop.min(end);
         let mut dropped = wsp & after_wsp & below(limit);
-        clean_blocks = if dropped == 0 { clean_blocks + 1 } else { 0 };
+        let all_dropped = dropped;
+        clean_blocks = if dropped | tabs == 0 {
+            clean_blocks + 1
+        } else {
+            0
+        };
         // `window[from..to]` goes out; `from` is below 64 unless the piece is empty.
         let mut length = 0;
         let mut gather = |from: u32, to: u32| {
@@ -343,6 +350,18 @@ fn collapse_blocks(
             dropped &= !below(from);
         }
         gather(from, limit);
+        // A run kept its first octet: where that is a tab, it becomes a space.
+        if tabs != 0 {
+            let mut first_tabs = tabs & !after_wsp & below(limit);
+            while first_tabs != 0 {
+                let k = first_tabs.trailing_zeros();
+                let at = (k - (all_dropped & below(k)).count_ones()) as usize;
+                if let Some(octet) = gathered.get_mut(at) {
+                    *octet = b' ';
+                }
+                first_tabs &= first_tabs - 1;
+            }
+        }
         out.extend_from_slice(&gathered[..64]);
         out.truncate(out.len() - 64 + length.min(64));
         i += limit as usize;
