@@ -181,12 +181,18 @@ fn repeated(line: &[u8]) -> Vec<u8> {
 
 fn body_hashing(c: &mut Criterion) {
     // The text of `message`, whose every line has runs of spaces (relaxed's slow case), then
-    // single-spaced prose and a base64 attachment (most of the octets of real mail).
+    // single-spaced prose, prose with a trailing space on every line, and a base64
+    // attachment (most of the octets of real mail).
     let bodies = [
         ("", message(1024 * 1024)),
         (
             "_prose",
             repeated(b"The quick brown fox jumps over the lazy dog; then it rests a while.\r\n"),
+        ),
+        (
+            // format=flowed (RFC 3676): a space ends every line that the next one continues.
+            "_flowed",
+            repeated(b"The quick brown fox jumps over the lazy dog; then it rests a while. \r\n"),
         ),
         (
             "_base64",
