@@ -195,10 +195,24 @@ const LEAVE_IN_PLACE: usize = 1024;
 
 /// A stretch of a chunk that goes out unchanged, left where it lies instead of being copied:
 /// `chunk[range]` follows the first `at` octets of `out`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Unchanged {
     at: usize,
     range: Range<usize>,
+}
+
+/// Calls `each` with the canonical form of `chunk` that
+/// [`push_split`](BodyCanonicalizer::push_split) gave, in order: what it wrote to `written`
+/// and, in their places between, the stretches of `chunk` it left where they lie.
+fn in_order(written: &[u8], chunk: &[u8], unchanged: &[Unchanged], mut each: impl FnMut(&[u8])) {
+    let mut from = 0;
+    for stretch in unchanged {
+        let at = stretch.at.clamp(from, written.len());
+        each(&written[from..at]);
+        each(chunk.get(stretch.range.clone()).unwrap_or_default());
+        from = at;
+    }
+    each(&written[from..]);
 }
 
 /// Passes over `chunk[i..]` sixty-four octets at a time while [`block_may_stop`] finds
@@ -511,22 +525,11 @@ impl BodyCanonicalizer {
 
     /// Appends the canonical form of `chunk` to `out` (as far as it is decided yet).
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut unchanged = Vec::new();
-        self.push_split(chunk, out, &mut unchanged);
-        let Some(first) = unchanged.first() else {
-            return;
-        };
-        // Put the stretches in their places between what was written after the first.
-        let base = first.at.min(out.len());
-        let written = out.split_off(base);
-        let mut from = 0;
-        for stretch in &unchanged {
-            let at = (stretch.at - base).clamp(from, written.len());
-            out.extend_from_slice(&written[from..at]);
-            out.extend_from_slice(chunk.get(stretch.range.clone()).unwrap_or_default());
-            from = at;
-        }
-        out.extend_from_slice(&written[from..]);
+        let (mut written, mut unchanged) = (Vec::new(), Vec::new());
+        self.push_split(chunk, &mut written, &mut unchanged);
+        in_order(&written, chunk, &unchanged, |piece| {
+            out.extend_from_slice(piece)
+        });
     }
 
     /// [`push`](Self::push) without copying what goes out unchanged: appends to `out` what
@@ -775,15 +778,7 @@ impl BodyHasher {
         unchanged.clear();
         self.canonicalizer
             .push_split(chunk, &mut scratch, &mut unchanged);
-        // What was written and what was left in place, in order.
-        let mut written = 0;
-        for stretch in &unchanged {
-            let at = stretch.at.clamp(written, scratch.len());
-            self.feed(&scratch[written..at]);
-            self.feed(chunk.get(stretch.range.clone()).unwrap_or_default());
-            written = at;
-        }
-        self.feed(&scratch[written..]);
+        in_order(&scratch, chunk, &unchanged, |piece| self.feed(piece));
         (self.scratch, self.unchanged) = (scratch, unchanged);
     }
 
@@ -1066,31 +1061,41 @@ mod tests {
         for round in 0..600usize {
             let input = random.text(b"ab \t\r\n\r\n\r\n", round % 131);
             for algorithm in [Algo::Simple, Algo::Relaxed] {
-                let reference = reference(algorithm, &input);
-                let limit = random.below(reference.len() + 2) as u64;
-                for limit in [None, Some(limit)] {
-                    let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
-                    let mut rest = &input[..];
-                    while !rest.is_empty() {
-                        let take = (random.below(20) + 1).min(rest.len());
-                        hasher.push(&rest[..take]);
-                        rest = &rest[take..];
-                    }
-                    let hashed =
-                        limit.map_or(reference.len(), |l| (l as usize).min(reference.len()));
-                    let result = hasher.finish();
-                    assert_eq!(
-                        (result.hashed, result.total),
-                        (hashed as u64, reference.len() as u64),
-                        "{algorithm:?} {input:?} {limit:?}"
-                    );
-                    assert_eq!(
-                        result.digest,
-                        crate::crypto::sha256(&reference[..hashed]),
-                        "{algorithm:?} {input:?} {limit:?}"
-                    );
-                }
+                hasher_in_pieces_matches_reference(algorithm, &input, &mut random, 20);
             }
+        }
+    }
+
+    /// Hashes `input` in random pieces of up to `largest` octets, whole and cut by a random
+    /// `l=`: the digest and the hashed/total counts must be those of the reference form.
+    fn hasher_in_pieces_matches_reference(
+        algorithm: Algo,
+        input: &[u8],
+        random: &mut Lcg,
+        largest: usize,
+    ) {
+        let reference = reference(algorithm, input);
+        let limit = random.below(reference.len() + 2) as u64;
+        for limit in [None, Some(limit)] {
+            let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
+            let mut rest = input;
+            while !rest.is_empty() {
+                let take = (random.below(largest) + 1).min(rest.len());
+                hasher.push(&rest[..take]);
+                rest = &rest[take..];
+            }
+            let hashed = limit.map_or(reference.len(), |l| (l as usize).min(reference.len()));
+            let result = hasher.finish();
+            assert_eq!(
+                (result.hashed, result.total),
+                (hashed as u64, reference.len() as u64),
+                "{algorithm:?} {input:?} {limit:?}"
+            );
+            assert_eq!(
+                result.digest,
+                crate::crypto::sha256(&reference[..hashed]),
+                "{algorithm:?} {input:?} {limit:?}"
+            );
         }
     }
 
@@ -1168,29 +1173,7 @@ mod tests {
             for algorithm in [Algo::Relaxed, Algo::Simple] {
                 let reference = reference(algorithm, &input);
                 assert_eq!(body_whole(algorithm, &input), reference, "round {round}");
-                let limit = random.below(reference.len() + 2) as u64;
-                for limit in [None, Some(limit)] {
-                    let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
-                    let mut rest = &input[..];
-                    while !rest.is_empty() {
-                        let take = (random.below(5000) + 1).min(rest.len());
-                        hasher.push(&rest[..take]);
-                        rest = &rest[take..];
-                    }
-                    let hashed =
-                        limit.map_or(reference.len(), |l| (l as usize).min(reference.len()));
-                    let result = hasher.finish();
-                    assert_eq!(
-                        (result.hashed, result.total),
-                        (hashed as u64, reference.len() as u64),
-                        "round {round} {algorithm:?} {limit:?}"
-                    );
-                    assert_eq!(
-                        result.digest,
-                        crate::crypto::sha256(&reference[..hashed]),
-                        "round {round} {algorithm:?} {limit:?}"
-                    );
-                }
+                hasher_in_pieces_matches_reference(algorithm, &input, &mut random, 5000);
             }
         }
     }
