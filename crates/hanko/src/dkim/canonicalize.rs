@@ -878,6 +878,22 @@ mod tests {
         out
     }
 
+    /// `input` canonicalized whole and in random pieces of up to `largest` octets must both
+    /// be the reference form.
+    fn agrees_with_reference(algorithm: Algo, input: &[u8], random: &mut Lcg, largest: usize) {
+        let reference = reference(algorithm, input);
+        assert_eq!(
+            body_whole(algorithm, input),
+            reference,
+            "{algorithm:?} {input:?}"
+        );
+        assert_eq!(
+            body_in_pieces(algorithm, input, random, largest),
+            reference,
+            "{algorithm:?} {input:?}"
+        );
+    }
+
     /// RFC 6376 §3.4.3 and §3.4.4 written as plainly as possible, whole body at once.
     fn reference(algorithm: Algo, input: &[u8]) -> Vec<u8> {
         let mut lines: Vec<Vec<u8>> = Vec::new();
@@ -940,16 +956,7 @@ mod tests {
                     reference,
                     "{algorithm:?} {input:?}"
                 );
-                assert_eq!(
-                    body_whole(algorithm, &input),
-                    reference,
-                    "{algorithm:?} {input:?}"
-                );
-                assert_eq!(
-                    body_in_pieces(algorithm, &input, &mut random, 40),
-                    reference,
-                    "{algorithm:?} {input:?}"
-                );
+                agrees_with_reference(algorithm, &input, &mut random, 40);
             }
         }
         let text = b"Dear  team,\r\n \tthe report\tis here. \r\nA line\r\n\r\n";
@@ -971,13 +978,7 @@ mod tests {
         for round in 0..1_500usize {
             let length = random.below(700);
             let input = random.text(alphabets[round % alphabets.len()], length);
-            let reference = reference(Algo::Relaxed, &input);
-            assert_eq!(body_whole(Algo::Relaxed, &input), reference, "{input:?}");
-            assert_eq!(
-                body_in_pieces(Algo::Relaxed, &input, &mut random, 300),
-                reference,
-                "{input:?}"
-            );
+            agrees_with_reference(Algo::Relaxed, &input, &mut random, 300);
         }
     }
 
@@ -1039,13 +1040,7 @@ mod tests {
                     input.extend_from_slice(&line);
                     input.extend_from_slice(b"\r\nand a last line, longer than sixteen\r\n\r\n");
                     for algorithm in [Algo::Relaxed, Algo::Simple] {
-                        let reference = reference(algorithm, &input);
-                        assert_eq!(body_whole(algorithm, &input), reference, "{input:?}");
-                        assert_eq!(
-                            body_in_pieces(algorithm, &input, &mut random, 150),
-                            reference,
-                            "{input:?}"
-                        );
+                        agrees_with_reference(algorithm, &input, &mut random, 150);
                     }
                 }
             }
@@ -1119,13 +1114,7 @@ mod tests {
                         input.extend_from_slice(tail);
                         input.extend_from_slice(&[b'b'; 130]);
                         input.truncate(input.len() - 130 * usize::from(at % 2 == 0));
-                        let reference = reference(Algo::Relaxed, &input);
-                        assert_eq!(body_whole(Algo::Relaxed, &input), reference, "{input:?}");
-                        assert_eq!(
-                            body_in_pieces(Algo::Relaxed, &input, &mut random, 400),
-                            reference,
-                            "{input:?}"
-                        );
+                        agrees_with_reference(Algo::Relaxed, &input, &mut random, 400);
                     }
                 }
             }
