@@ -11,6 +11,13 @@ use std::ops::Range;
 
 use wide::u8x16;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+/// How far past its output a block may write scratch octets (the AVX2 path stores eight
+/// octets at a time, the last store starting at most 64 octets in).
+const SCRATCH: usize = 72;
+
 use super::{CanonicalizationAlgorithm as Algo, Signature};
 use crate::crypto::{HashAlgorithm, Hasher};
 use crate::message::{HeaderField, Headers, Tag, TagList};
@@ -290,20 +297,100 @@ fn run_start(mask: u64, k: u32) -> u32 {
     64 - clear_below.leading_zeros()
 }
 
+/// What relaxed canonicalization does with one block of sixty-four octets, decided from its
+/// masks by [`plan_block`] (bit k for octet k of the block).
+struct BlockPlan {
+    /// The octets that go: white space after white space, and runs of trailing white space.
+    dropped: u64,
+    /// The runs of trailing white space (after content, before CRLF), which go entirely.
+    trailing: u64,
+    /// The block is done up to here; the caller goes on from here.
+    limit: u32,
+    /// `limit` is a stop the octet-by-octet path must handle: a run of white space before a
+    /// bare CR, on a line of its own, or at the start of the block (where the octet before
+    /// would tell).
+    stopped: bool,
+}
+
+/// Plans a block, `window[..64]`, from its white space and CR masks; `window[64]` is the
+/// octet after it. The octet before the block is not white space, or the block does not
+/// start with white space.
+///
+/// A run before a CR: after content and before CRLF it is trailing white space and goes
+/// entirely; before a bare CR, on a line of its own (the caller holds empty lines back), or
+/// where the octet before the block would tell, it stops. A run that reaches the end of the
+/// block is left for the next block, which starts with it, so no need to look past it.
+#[inline(always)]
+fn plan_block(window: &[u8; 65], wsp: u64, crs: u64) -> BlockPlan {
+    let (mut trailing, mut stop) = (0, 64);
+    // A CR is never the block's first octet here, so `last` is at most 62.
+    let mut before_cr = wsp & (crs >> 1);
+    while before_cr != 0 {
+        let last = before_cr.trailing_zeros();
+        let first = run_start(wsp, last);
+        let line_end = window[last as usize + 2] == b'\n';
+        let after_content = first > 0 && window[first as usize - 1] != b'\n';
+        if !(line_end && after_content) {
+            stop = first;
+            break;
+        }
+        trailing |= below(last + 1) & !below(first);
+        before_cr &= before_cr - 1;
+    }
+    let end = if wsp >> 63 != 0 {
+        run_start(wsp, 63)
+    } else {
+        64
+    };
+    let limit = stop.min(end);
+    BlockPlan {
+        dropped: ((wsp & (wsp << 1)) | trailing) & below(limit),
+        trailing,
+        limit,
+        stopped: stop < end || limit == 0,
+    }
+}
+
 /// Relaxed canonicalization of `chunk[i..]` sixty-four octets at a time, with bit masks:
 /// each run of white space inside a line becomes one space (its first octet, a tab made a
 /// space) and each at the end of a line with content goes, in the block, without leaving
-/// it. Returns where it ended and whether that is a stop the caller must handle (a run of
-/// white space before a bare CR or on a line of its own) or only too near the end of
-/// `chunk` for another block (the caller goes on with windows).
+/// it ([`plan_block`]). Returns where it ended and whether that is a stop the caller must
+/// handle or only too near the end of `chunk` for another block (the caller goes on with
+/// windows).
 ///
-/// The octet before `chunk[i]` is not white space, or `chunk[i]` is not. A run that reaches
-/// the end of a block is left for the next block, which starts with it. Each kept piece of a
-/// block goes to `out` as sixty-four octets from a window of 128, cut back (fixed-size
-/// copies, no bounds to check); so blocks are taken only while 128 octets fit. (Gathering
-/// the pieces in a small buffer first and appending it whole ran slower: reading back
-/// sixty-four octets just written at uneven offsets waits for the stores, 50 % on text with
-/// a trailing space on every line.)
+/// On x86-64 with AVX2 (found at run time) [`avx2::collapse_blocks`] does this in wider
+/// vectors and packs each block with byte shuffles; elsewhere [`collapse_blocks`] does.
+#[inline(always)]
+fn collapse_runs(
+    chunk: &[u8],
+    i: usize,
+    out: &mut Vec<u8>,
+    unchanged: &mut Vec<Unchanged>,
+) -> (usize, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = avx2::available().filter(|_| !tests::portable_only()) {
+        return avx2::collapse_blocks(simd, chunk, i, out, unchanged);
+    }
+    collapse_blocks(chunk, i, out, unchanged)
+}
+
+/// Outside the tests, every processor with AVX2 takes [`avx2::collapse_blocks`].
+#[cfg(not(test))]
+mod tests {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[inline(always)]
+    pub(super) fn portable_only() -> bool {
+        false
+    }
+}
+
+/// [`collapse_runs`] in portable 16-octet vectors (SSE2 on x86-64, NEON on aarch64).
+///
+/// Each kept piece of a block goes to `out` as sixty-four octets from a window of 128, cut
+/// back (fixed-size copies, no bounds to check); so blocks are taken only while 128 octets
+/// fit. (Gathering the pieces in a small buffer first and appending it whole ran slower:
+/// reading back sixty-four octets just written at uneven offsets waits for the stores, 50 %
+/// on text with a trailing space on every line.)
 ///
 /// After two blocks in a row with nothing to collapse the text is taken to be of the kind
 /// that rarely changes (prose, base64) and goes on under a cheaper test that needs no masks,
@@ -322,38 +409,13 @@ fn collapse_blocks(
             i = copy_clean_blocks(chunk, i, out, unchanged);
             continue;
         }
-        let Some(block) = window.first_chunk::<64>() else {
+        let (Some(block), Some(planned)) = (window.first_chunk::<64>(), window.first_chunk())
+        else {
             break;
         };
         let (wsp, tabs, crs) = block_masks(block);
-        let after_wsp = wsp << 1;
-        // A run before a CR: after content and before CRLF it is trailing white space and
-        // goes entirely; before a bare CR, on a line of its own (the caller holds empty
-        // lines back), or where the octet before the block would tell, it stops. A run at
-        // the end of the block is never taken here, so no need to look past it.
-        let (mut trailing, mut stop) = (0, 64);
-        let mut before_cr = wsp & (crs >> 1);
-        while before_cr != 0 {
-            let last = before_cr.trailing_zeros();
-            let first = run_start(wsp, last);
-            let line_end = window[last as usize + 2] == b'\n';
-            let after_content = first > 0 && window[first as usize - 1] != b'\n';
-            if !(line_end && after_content) {
-                stop = first;
-                break;
-            }
-            trailing |= below(last + 1) & !below(first);
-            before_cr &= before_cr - 1;
-        }
-        // A run that reaches the end of the block goes to the next one.
-        let end = if wsp >> 63 != 0 {
-            run_start(wsp, 63)
-        } else {
-            64
-        };
-        let limit = stop.min(end);
-        let mut dropped = ((wsp & after_wsp) | trailing) & below(limit);
-        let all_dropped = dropped;
+        let plan = plan_block(planned, wsp, crs);
+        let (mut dropped, limit) = (plan.dropped, plan.limit);
         clean_blocks = if dropped | tabs == 0 {
             clean_blocks + 1
         } else {
@@ -376,10 +438,10 @@ fn collapse_blocks(
         keep(from, limit);
         // A run kept its first octet: where that is a tab, it becomes a space.
         if tabs != 0 {
-            let mut first_tabs = tabs & !after_wsp & !trailing & below(limit);
+            let mut first_tabs = tabs & !(wsp << 1) & !plan.trailing & below(limit);
             while first_tabs != 0 {
                 let k = first_tabs.trailing_zeros();
-                let at = base + (k - (all_dropped & below(k)).count_ones()) as usize;
+                let at = base + (k - (plan.dropped & below(k)).count_ones()) as usize;
                 if let Some(octet) = out.get_mut(at) {
                     *octet = b' ';
                 }
@@ -387,7 +449,7 @@ fn collapse_blocks(
             }
         }
         i += limit as usize;
-        if stop < end || limit == 0 {
+        if plan.stopped {
             return (i, true);
         }
     }
@@ -411,7 +473,7 @@ fn copy_to_stop(
     unchanged: &mut Vec<Unchanged>,
 ) -> (usize, bool) {
     let stopped;
-    (i, stopped) = collapse_blocks(chunk, i, out, unchanged);
+    (i, stopped) = collapse_runs(chunk, i, out, unchanged);
     if stopped {
         return (i, true);
     }
@@ -541,8 +603,9 @@ impl BodyCanonicalizer {
         if self.algorithm == Algo::Relaxed {
             // Relaxed copies whole windows of the chunk and cuts them back, so the output is
             // at most the chunk and what is owed from before it (a CR, a space; held-back
-            // empty lines aside).
-            out.reserve(chunk.len() + 2);
+            // empty lines aside), and the AVX2 blocks write up to 72 octets past where they
+            // are (`avx2::SCRATCH`): reserved here, so that `out` never moves mid-chunk.
+            out.reserve(chunk.len() + 2 + SCRATCH);
             self.push_relaxed(chunk, out, unchanged);
         } else {
             let range = self.push_simple(chunk, out);
@@ -799,6 +862,27 @@ impl BodyHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Whether this test thread canonicalizes with the portable blocks only, so that
+        /// both paths are tested on a processor with AVX2.
+        static PORTABLE_ONLY: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn portable_only() -> bool {
+        PORTABLE_ONLY.with(Cell::get)
+    }
+
+    /// Runs `check` on each path the relaxed blocks may take: AVX2 where this processor has
+    /// it, and the portable one.
+    fn on_both_paths(mut check: impl FnMut()) {
+        for portable in [false, true] {
+            PORTABLE_ONLY.with(|only| only.set(portable));
+            check();
+        }
+        PORTABLE_ONLY.with(|only| only.set(false));
+    }
 
     fn body(algorithm: Algo, input: &[u8]) -> Vec<u8> {
         // Feed one octet at a time: chunk boundaries must not matter.
@@ -882,16 +966,20 @@ mod tests {
     /// be the reference form.
     fn agrees_with_reference(algorithm: Algo, input: &[u8], random: &mut Lcg, largest: usize) {
         let reference = reference(algorithm, input);
-        assert_eq!(
-            body_whole(algorithm, input),
-            reference,
-            "{algorithm:?} {input:?}"
-        );
-        assert_eq!(
-            body_in_pieces(algorithm, input, random, largest),
-            reference,
-            "{algorithm:?} {input:?}"
-        );
+        on_both_paths(|| {
+            assert_eq!(
+                body_whole(algorithm, input),
+                reference,
+                "{algorithm:?} {input:?} portable: {}",
+                portable_only()
+            );
+            assert_eq!(
+                body_in_pieces(algorithm, input, random, largest),
+                reference,
+                "{algorithm:?} {input:?} portable: {}",
+                portable_only()
+            );
+        });
     }
 
     /// RFC 6376 §3.4.3 and §3.4.4 written as plainly as possible, whole body at once.
@@ -1071,6 +1159,18 @@ mod tests {
     ) {
         let reference = reference(algorithm, input);
         let limit = random.below(reference.len() + 2) as u64;
+        on_both_paths(|| hasher_matches(algorithm, input, &reference, random, largest, limit));
+    }
+
+    /// [`hasher_in_pieces_matches_reference`] on one path, with and without `l=`.
+    fn hasher_matches(
+        algorithm: Algo,
+        input: &[u8],
+        reference: &[u8],
+        random: &mut Lcg,
+        largest: usize,
+        limit: u64,
+    ) {
         for limit in [None, Some(limit)] {
             let mut hasher = BodyHasher::new(algorithm, HashAlgorithm::Sha256, limit);
             let mut rest = input;
