@@ -65,14 +65,6 @@ pub(super) fn collapse_blocks(
     )
 }
 
-/// How many bits are set in each octet of `bits`, each count in its octet.
-#[inline(always)]
-fn kept_per_octet(bits: u64) -> u64 {
-    let pairs = bits - ((bits >> 1) & 0x5555_5555_5555_5555);
-    let nibbles = (pairs & 0x3333_3333_3333_3333) + ((pairs >> 2) & 0x3333_3333_3333_3333);
-    (nibbles + (nibbles >> 4)) & 0x0f0f_0f0f_0f0f_0f0f
-}
-
 #[inline(always)]
 fn collapse(
     simd: V3,
@@ -144,10 +136,6 @@ fn collapse(
         let gone = plan.dropped | !below(plan.limit);
         let sixteens: [__m128i; 4] = pulp::cast([low, high]);
         let masks = gone.to_le_bytes();
-        // Where each eight goes: the octets kept before it, summed by a multiply (every sum
-        // fits in its octet: at most 64).
-        let kept_before =
-            (kept_per_octet(!gone).wrapping_mul(0x0101_0101_0101_0101) << 8).to_le_bytes();
         for (q, sixteen) in sixteens.into_iter().enumerate() {
             let (first, second) = (2 * q, 2 * q + 1);
             let shuffle = simd.sse2._mm_set_epi64x(
@@ -155,9 +143,10 @@ fn collapse(
                 PACK[usize::from(masks[first])] as i64,
             );
             let packed: [u64; 2] = pulp::cast(simd.ssse3._mm_shuffle_epi8(sixteen, shuffle));
-            // At most 56 octets are kept before any eight: `& 63` only shows the compiler so.
+            // Each eight goes after the octets kept before it: at most 56, and `& 63` only
+            // shows the compiler so.
             for (eight, place) in packed.into_iter().zip([first, second]) {
-                let from = usize::from(kept_before[place] & 63);
+                let from = (!gone & below(8 * place as u32)).count_ones() as usize & 63;
                 to[from..from + 8].copy_from_slice(&eight.to_le_bytes());
             }
         }
