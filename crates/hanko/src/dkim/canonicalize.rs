@@ -14,8 +14,9 @@ use wide::u8x16;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 
-/// How far past its output a block may write scratch octets (the AVX2 path stores eight
-/// octets at a time, the last store starting at most 64 octets in).
+/// How far past where its output starts a block may write (the AVX2 path stores eight
+/// octets at a time, each store starting below 64 octets in: at most 56, as far as the
+/// compiler can tell 63).
 const SCRATCH: usize = 72;
 
 use super::{CanonicalizationAlgorithm as Algo, Signature};
