@@ -14,14 +14,14 @@ use wide::u8x16;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 
+use super::{CanonicalizationAlgorithm as Algo, Signature};
+use crate::crypto::{HashAlgorithm, Hasher};
+use crate::message::{HeaderField, Headers, Tag, TagList};
+
 /// How far past where its output starts a block may write (the AVX2 path stores eight
 /// octets at a time, each store starting below 64 octets in: at most 56, as far as the
 /// compiler can tell 63).
 const SCRATCH: usize = 72;
-
-use super::{CanonicalizationAlgorithm as Algo, Signature};
-use crate::crypto::{HashAlgorithm, Hasher};
-use crate::message::{HeaderField, Headers, Tag, TagList};
 
 fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -605,7 +605,7 @@ impl BodyCanonicalizer {
             // Relaxed copies whole windows of the chunk and cuts them back, so the output is
             // at most the chunk and what is owed from before it (a CR, a space; held-back
             // empty lines aside), and the AVX2 blocks write up to 72 octets past where they
-            // are (`avx2::SCRATCH`): reserved here, so that `out` never moves mid-chunk.
+            // are ([`SCRATCH`]): reserved here, so that `out` never moves mid-chunk.
             out.reserve(chunk.len() + 2 + SCRATCH);
             self.push_relaxed(chunk, out, unchanged);
         } else {
