@@ -14,7 +14,7 @@ use std::arch::x86_64::{__m128i, __m256i};
 
 use pulp::x86::V3;
 
-use super::{below, copy_clean_blocks, plan_block, Unchanged, SCRATCH};
+use super::{below, copy_clean_blocks, plan_block, OpenRun, Unchanged, SCRATCH};
 
 /// Shuffle indices that pack eight octets: for each mask of the eight (bit k set: octet k
 /// goes), the indices of the octets kept, in order, then 0x80 (a zero octet) for the rest.
@@ -86,6 +86,7 @@ fn collapse(
     // chunk's length and `SCRATCH`) and cut back to `written` before it returns.
     let mut written = out.len();
     let mut clean_blocks = 0;
+    let mut open: Option<OpenRun> = None;
     let mut stopped = false;
     while let Some(Ok(window)) = chunk.get(i..i + 65).map(<&[u8; 65]>::try_from) {
         if clean_blocks == 2 {
@@ -112,8 +113,17 @@ fn collapse(
             avx2._mm256_cmpeq_epi8(low, cr),
             avx2._mm256_cmpeq_epi8(high, cr),
         );
-        let plan = plan_block(window, wsp, crs);
-        clean_blocks = if plan.dropped | bits(low_tabs, high_tabs) == 0 {
+        let plan = plan_block(window, wsp, crs, open.map(|run| run.after_content));
+        if plan.drop_open_space || plan.stop_at_open {
+            // The open run's space is the last octet written.
+            written -= 1;
+        }
+        if let (true, Some(run)) = (plan.stop_at_open, open) {
+            (i, stopped) = (run.start, true);
+            break;
+        }
+        open = OpenRun::after(open, i, &plan);
+        clean_blocks = if plan.dropped | bits(low_tabs, high_tabs) == 0 && open.is_none() {
             clean_blocks + 1
         } else {
             0
@@ -152,11 +162,16 @@ fn collapse(
         }
         let at = 64 - gone.count_ones() as usize;
         written += at;
-        i += plan.limit as usize;
         if plan.stopped {
-            stopped = true;
+            (i, stopped) = (i + plan.limit as usize, true);
             break;
         }
+        i += 64;
+    }
+    // Too near the end for another block: a run still open goes back to be settled after.
+    if let (false, Some(run)) = (stopped, open) {
+        written -= 1;
+        i = run.start;
     }
     out.truncate(written);
     (i, stopped)
