@@ -126,43 +126,37 @@ impl Headers {
             .min(limits.max_header_fields)
             .min(1024);
         headers.fields.reserve(guess);
-        let mut current: Option<Vec<u8>> = None;
-        let mut current_line = 0;
         let mut rest = section;
         let mut line_no = 0;
         while !rest.is_empty() {
             line_no += 1;
-            let (line, next) = match super::find(rest, b"\r\n") {
-                Some(end) => (&rest[..end], &rest[end + 2..]),
-                None => (rest, &rest[rest.len()..]),
-            };
-            rest = next;
+            let (line, mut next) = split_line(rest);
             if line.is_empty() {
                 // The empty line ends the header section.
                 break;
             }
             if line_no == 1 && is_mbox_separator(line) {
+                rest = next;
                 continue;
             }
             if matches!(line[0], b' ' | b'\t') {
-                if let Some(field) = current.as_mut() {
-                    field.extend_from_slice(b"\r\n");
-                    field.extend_from_slice(line);
-                    continue;
-                }
+                // A continuation line with no field before it.
                 return Err(MessageError::MalformedHeaderLine {
                     line: line_no,
                     text: escape_bytes(line, 60),
                 });
             }
-            if let Some(raw) = current.take() {
-                headers.push_raw(raw, current_line, limits)?;
+            // The field is this line and the continuation lines after it, copied once as
+            // they stand (extending a copy line by line grew it once per fold).
+            let (first_line, mut length) = (line_no, line.len());
+            while let Some(b' ' | b'\t') = next.first() {
+                line_no += 1;
+                let (continuation, after) = split_line(next);
+                length += 2 + continuation.len();
+                next = after;
             }
-            current = Some(line.to_vec());
-            current_line = line_no;
-        }
-        if let Some(raw) = current.take() {
-            headers.push_raw(raw, current_line, limits)?;
+            headers.push_raw(rest[..length].to_vec(), first_line, limits)?;
+            rest = next;
         }
         Ok(headers)
     }
@@ -230,6 +224,15 @@ impl Headers {
 pub(crate) fn without_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The line at the start of `text` without its CRLF, and the text after that CRLF (the
+/// whole text and nothing when it has no CRLF).
+fn split_line(text: &[u8]) -> (&[u8], &[u8]) {
+    match super::find(text, b"\r\n") {
+        Some(end) => (&text[..end], &text[end + 2..]),
+        None => (text, &text[text.len()..]),
+    }
 }
 
 /// True for an mbox `From ` separator line (without its line end): `From ` and no colon, or a
