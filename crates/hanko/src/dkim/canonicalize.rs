@@ -492,11 +492,15 @@ fn collapse_blocks(
         };
         let (wsp, tabs, crs) = block_masks(block);
         let plan = plan_block(planned, wsp, crs, open.map(|run| run.after_content));
-        if plan.drop_open_space || plan.stop_at_open {
-            out.pop();
-        }
+        // An open run's space is the last octet written while `open` holds it: taken back
+        // here when the run is settled, or after the loop when it is left unsettled.
         if let (true, Some(run)) = (plan.stop_at_open, open) {
+            out.pop();
             return (run.start, true);
+        }
+        if plan.drop_open_space {
+            out.pop();
+            open = None;
         }
         let (mut dropped, limit) = (plan.dropped, plan.limit);
         open = OpenRun::after(open, i, &plan);

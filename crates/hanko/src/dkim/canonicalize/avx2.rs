@@ -114,20 +114,17 @@ fn collapse(
             avx2._mm256_cmpeq_epi8(high, cr),
         );
         let plan = plan_block(window, wsp, crs, open.map(|run| run.after_content));
-        if plan.drop_open_space || plan.stop_at_open {
-            // The open run's space is the last octet written.
-            written -= 1;
-        }
+        // An open run's space is the last octet written while `open` holds it: taken back
+        // here when the run is settled, or after the loop when it is left unsettled.
         if let (true, Some(run)) = (plan.stop_at_open, open) {
+            written -= 1;
             (i, stopped) = (run.start, true);
             break;
         }
-        open = OpenRun::after(open, i, &plan);
-        clean_blocks = if plan.dropped | bits(low_tabs, high_tabs) == 0 && open.is_none() {
-            clean_blocks + 1
-        } else {
-            0
-        };
+        if plan.drop_open_space {
+            written -= 1;
+            open = None;
+        }
         // Every white space octet that stays is the first of its run: a space.
         let low = avx2._mm256_blendv_epi8(low, space, low_wsp);
         let high = avx2._mm256_blendv_epi8(high, space, high_wsp);
@@ -162,13 +159,20 @@ fn collapse(
         }
         let at = 64 - gone.count_ones() as usize;
         written += at;
+        open = OpenRun::after(open, i, &plan);
+        clean_blocks = if plan.dropped | bits(low_tabs, high_tabs) == 0 && open.is_none() {
+            clean_blocks + 1
+        } else {
+            0
+        };
         if plan.stopped {
             (i, stopped) = (i + plan.limit as usize, true);
             break;
         }
         i += 64;
     }
-    // Too near the end for another block: a run still open goes back to be settled after.
+    // Too near the end for another block (or out of scratch room, which the caller's
+    // reservation rules out): a run still open goes back to be settled after.
     if let (false, Some(run)) = (stopped, open) {
         written -= 1;
         i = run.start;
