@@ -15,15 +15,15 @@ use std::time::Instant;
 
 use hanko::dkim::DkimVerdict;
 use hanko::dmarc::DmarcVerdict;
-use hanko::dns::Lookup;
 use hanko::message::{MboxError, MboxReader};
+use hanko::receiver::Receipt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use crate::dns::DnsArgs;
-use crate::render::{self, Report};
-use crate::verify::{check_message, passed, read_message, Caches, VerifyArgs};
+use crate::render;
+use crate::verify::{check, Plan, VerifyArgs};
 
 /// Deepest directory level walked (symbolic links can make loops).
 const MAX_DEPTH: usize = 32;
@@ -84,8 +84,8 @@ impl Status {
 
     /// The message's status by the exit-status rule of `hanko verify`: DMARC's verdict, or
     /// without a policy, DKIM's.
-    fn of(report: &Report) -> Status {
-        if passed(report) {
+    fn of(report: &Receipt) -> Status {
+        if report.passed() {
             return Status::Pass;
         }
         match report.dmarc.verdict {
@@ -113,15 +113,6 @@ struct Outcome {
     line: String,
 }
 
-/// The fixed parts every task needs.
-struct Shared {
-    args: VerifyArgs,
-    lookup: Arc<dyn Lookup>,
-    /// Key records and SPF policies parsed once for all messages.
-    caches: Caches,
-    now: u64,
-}
-
 /// A message to verify.
 enum Source {
     File(PathBuf),
@@ -139,7 +130,7 @@ impl Source {
 }
 
 /// One line for a message: status, name, then dmarc, dkim (each signature) and spf.
-fn text_line(status: Status, name: &str, report: &Report) -> String {
+fn text_line(status: Status, name: &str, report: &Receipt) -> String {
     let dmarc = &report.dmarc;
     let mut line = format!("{:<10}{name}  dmarc={}", status.word(), dmarc.verdict);
     if let Some(author) = &dmarc.author_domain {
@@ -181,41 +172,28 @@ fn error_outcome(name: &str, error: &str, json: bool) -> Outcome {
 }
 
 /// Reads, verifies and renders one message.
-async fn verify(source: Source, shared: Arc<Shared>) -> Outcome {
-    let json = shared.args.json;
+async fn verify(source: Source, plan: Arc<Plan>) -> Outcome {
+    let json = plan.args.json;
     let name = source.name();
-    let read = match source {
-        Source::File(path) => std::fs::File::open(&path)
-            .map_err(|e| anyhow::anyhow!("cannot open: {e}"))
-            .and_then(|file| read_message(file, &name, &shared.caches)),
-        Source::Mboxed { message, .. } => read_message(&message[..], &name, &shared.caches),
+    let checked = match source {
+        Source::File(path) => match std::fs::File::open(&path) {
+            Ok(file) => check(&plan, file, &name).await,
+            Err(e) => Err(anyhow::anyhow!("cannot open: {e}")),
+        },
+        Source::Mboxed { message, .. } => check(&plan, &message[..], &name).await,
     };
-    let report = match read {
-        Ok(message) => {
-            check_message(
-                message,
-                &shared.args,
-                &*shared.lookup,
-                &shared.caches,
-                shared.now,
-                false,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    match report {
-        Ok(report) => {
-            let status = Status::of(&report);
+    match checked {
+        Ok(checked) => {
+            let status = Status::of(&checked.receipt);
             let line = if json {
-                let mut value = render::json(&report);
+                let mut value = render::json(&checked);
                 if let Value::Object(map) = &mut value {
                     map.insert("source".into(), json!(name));
                     map.insert("status".into(), json!(status.word()));
                 }
                 value.to_string()
             } else {
-                text_line(status, &name, &report)
+                text_line(status, &name, &checked.receipt)
             };
             Outcome { status, line }
         }
@@ -344,9 +322,9 @@ impl Queue {
     }
 
     /// Verifies `source` in a task of its own.
-    async fn spawn(&mut self, source: Source, shared: &Arc<Shared>) {
+    async fn spawn(&mut self, source: Source, plan: &Arc<Plan>) {
         let name = source.name();
-        self.push(name, tokio::spawn(verify(source, shared.clone())))
+        self.push(name, tokio::spawn(verify(source, plan.clone())))
             .await;
     }
 
@@ -369,13 +347,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let json = args.json;
     let inputs = collect(&args.files);
-    let lookup: Arc<dyn Lookup> = Arc::from(dns.lookup()?);
-    let shared = Arc::new(Shared {
-        now: args.time.unwrap_or_else(crate::now),
-        lookup,
-        caches: Caches::default(),
-        args,
-    });
+    let plan = Arc::new(Plan::new(args, dns, true)?);
     let bar =
         ProgressBar::with_draw_target(Some(inputs.len() as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -384,7 +356,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     );
     let mut queue = Queue {
         in_flight: VecDeque::new(),
-        limit: shared.args.jobs.max(1),
+        limit: plan.args.jobs.max(1),
         json,
         bar,
         counts: BTreeMap::new(),
@@ -398,8 +370,8 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
             }
         };
         match is_mbox(&path) {
-            Ok(true) => read_mbox(&path, &shared, &mut queue).await,
-            Ok(false) => queue.spawn(Source::File(path), &shared).await,
+            Ok(true) => read_mbox(&path, &plan, &mut queue).await,
+            Ok(false) => queue.spawn(Source::File(path), &plan).await,
             Err(e) => {
                 let name = path.display().to_string();
                 queue.push_ready(&name, &format!("cannot open: {e}")).await;
@@ -436,7 +408,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
 }
 
 /// Queues every message of an mbox file, reading it as the queue drains.
-async fn read_mbox(path: &Path, shared: &Arc<Shared>, queue: &mut Queue) {
+async fn read_mbox(path: &Path, plan: &Arc<Plan>, queue: &mut Queue) {
     let name = path.display().to_string();
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -454,7 +426,7 @@ async fn read_mbox(path: &Path, shared: &Arc<Shared>, queue: &mut Queue) {
                     name: format!("{name}#{}", message.number),
                     message: message.message,
                 };
-                queue.spawn(source, shared).await;
+                queue.spawn(source, plan).await;
             }
             Err(e) => {
                 let at = match &e {

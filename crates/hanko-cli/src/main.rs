@@ -91,6 +91,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Keygen(args) => keygen::run(args),
             Command::Sign(args) => sign::run(args),
+            Command::Verify(args) if bulk::is_bulk(&args.files) => bulk::run(args, &cli.dns).await,
             Command::Verify(args) => verify::run(args, &cli.dns).await,
             Command::Spf(args) => spf::run(args, &cli.dns).await,
             Command::Check(args) => check::run(args, &cli.dns).await,

@@ -1,55 +1,28 @@
 //! Renderers over verification results: Authentication-Results, a readable summary, JSON.
 
-use hanko::adsp::AdspOutcome;
-use hanko::authres;
 use hanko::dkim::{DkimResult, Verification};
 use hanko::dmarc::reporting::ReportDestination;
-use hanko::dmarc::DmarcOutcome;
-use hanko::spf::SpfOutcome;
+use hanko::receiver::{AuthorDestinations, Receipt};
 use serde_json::{json, Value};
 
-/// Everything `hanko verify` found for one message.
-pub struct Report {
-    /// The authserv-id to write.
-    pub authserv_id: String,
-    /// DKIM, one result per signature.
-    pub dkim: Verification,
-    /// SPF, when the connection was given.
-    pub spf: Option<SpfOutcome>,
-    /// DMARC.
-    pub dmarc: DmarcOutcome,
-    /// ADSP, unless skipped or without an Author Domain.
-    pub adsp: Option<AdspOutcome>,
-    /// The `rua`/`ruf` destinations of each Author Domain's record, checked for consent.
-    pub report_destinations: Vec<(String, Vec<ReportDestination>)>,
-    /// With --trust-received: the Received field (1 = topmost) the SPF connection came from.
-    pub traced_from: Option<usize>,
-}
+use crate::verify::Checked;
 
 fn reason(result: &DkimResult) -> Option<String> {
     result.failure.as_ref().map(ToString::to_string)
 }
 
-/// The Authentication-Results field (CRLF folds) for the whole report: spf, dkim, dmarc,
-/// dkim-adsp, in the order a receiver evaluates them.
-pub fn authentication_results_field(report: &Report) -> String {
-    authres::from::receiver(
-        &report.authserv_id,
-        report.spf.as_ref(),
-        &report.dkim,
-        &report.dmarc,
-        report.adsp.as_ref(),
-    )
-    .to_field()
-}
-
 /// The Authentication-Results field with LF line ends and a final newline, for the terminal.
-pub fn authentication_results(report: &Report) -> String {
-    authentication_results_field(report).replace("\r\n", "\n") + "\n"
+pub fn authentication_results(receipt: &Receipt) -> String {
+    receipt
+        .authentication_results()
+        .to_field()
+        .replace("\r\n", "\n")
+        + "\n"
 }
 
 /// A readable summary: one line per check, the reasons below.
-pub fn summary(report: &Report) -> String {
+pub fn summary(checked: &Checked) -> String {
+    let report = &checked.receipt;
     let mut out = String::new();
     if let Some(spf) = &report.spf {
         out.push_str(&format!(
@@ -59,7 +32,7 @@ pub fn summary(report: &Report) -> String {
         if let Some(problem) = &spf.problem {
             out.push_str(&format!("  {problem}\n"));
         }
-        if let Some(number) = report.traced_from {
+        if let Some(number) = checked.traced_from {
             out.push_str(&format!(
                 "  connection from Received field {number}: ip {}, helo {}\n",
                 spf.ip, spf.helo
@@ -92,7 +65,11 @@ pub fn summary(report: &Report) -> String {
     if dmarc.multiple_from_fields {
         out.push_str("  warning: more than one From field; each was evaluated\n");
     }
-    for (author, destinations) in &report.report_destinations {
+    for AuthorDestinations {
+        author_domain: author,
+        destinations,
+    } in &report.report_destinations
+    {
         for d in destinations
             .iter()
             .filter(|d| !d.authorization.allows_reports())
@@ -153,7 +130,8 @@ fn dkim_summary(outcome: &Verification) -> String {
 }
 
 /// The JSON document of `hanko verify --json`.
-pub fn json(report: &Report) -> Value {
+pub fn json(checked: &Checked) -> Value {
+    let report = &checked.receipt;
     let outcome = &report.dkim;
     let dkim: Vec<Value> = outcome
         .results
@@ -189,7 +167,7 @@ pub fn json(report: &Report) -> Value {
         .iter()
         .find(|e| Some(&e.author_domain) == dmarc.author_domain.as_ref());
     json!({
-        "authentication_results": authentication_results_field(report),
+        "authentication_results": report.authentication_results().to_field(),
         "dkim": dkim,
         "dkim_skipped": outcome.skipped,
         "spf": report.spf.as_ref().map(|s| json!({
@@ -198,7 +176,7 @@ pub fn json(report: &Report) -> Value {
             "sender": s.sender,
             "ip": s.ip.to_string(),
             "helo": s.helo,
-            "received_field": report.traced_from,
+            "received_field": checked.traced_from,
             "mechanism": s.matched.as_ref().map(|m| m.term.clone()),
             "problem": s.problem.as_ref().map(ToString::to_string),
         })),
@@ -226,8 +204,8 @@ pub fn json(report: &Report) -> Value {
                 "report_destinations": report
                     .report_destinations
                     .iter()
-                    .find(|(author, _)| author == &e.author_domain)
-                    .map(|(_, list)| list.iter().map(destination_json).collect::<Vec<_>>())
+                    .find(|found| found.author_domain == e.author_domain)
+                    .map(|found| found.destinations.iter().map(destination_json).collect::<Vec<_>>())
                     .unwrap_or_default(),
             })).collect::<Vec<_>>(),
         },

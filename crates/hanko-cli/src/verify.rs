@@ -1,25 +1,24 @@
 //! `hanko verify`: the receiver's whole verdict — DKIM, SPF (given the connection), DMARC and
 //! ADSP — as an Authentication-Results field, a summary or JSON.
 //!
-//! One message (a file or standard input) gets the field and a summary; many (several paths,
-//! a directory, an mbox) are verified concurrently by [`crate::bulk`], one line each.
+//! Every message goes through the library's receiver ([`hanko::receiver`]) by [`check`].
+//! One message (a file or standard input) gets the field and a summary ([`run`]); many
+//! (several paths, a directory, an mbox) are verified concurrently by [`crate::bulk`], one
+//! line each.
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::dkim::{KeyCache, Verifier, VerifyConfig};
-use hanko::dmarc::reporting::check_destinations;
-use hanko::dmarc::DmarcVerdict;
 use hanko::dns::Lookup;
-use hanko::message::{Headers, MessageLimits, MessageReader};
-use hanko::receiver::{self, Receipt, ReceiverConfig};
-use hanko::spf::RecordCache;
+use hanko::message::Headers;
+use hanko::receiver::{self, Receipt, Receiver, ReceiverConfig};
 
 use crate::dns::DnsArgs;
-use crate::render::{self, Report};
+use crate::render;
 
 /// Options of `hanko verify`.
 #[derive(Args, Debug, Clone)]
@@ -63,10 +62,63 @@ pub struct VerifyArgs {
     pub files: Vec<PathBuf>,
 }
 
-pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
-    if crate::bulk::is_bulk(&args.files) {
-        return crate::bulk::run(args, dns).await;
+/// What a run of `hanko verify` fixes once for all its messages: the receiver's settings
+/// from the flags, the DNS lookup, the time.
+pub(crate) struct Plan {
+    /// The flags.
+    pub args: VerifyArgs,
+    /// The receiver's configuration (parsed records kept across the run's messages).
+    pub config: ReceiverConfig,
+    /// DNS, shared by every message.
+    pub lookup: Arc<dyn Lookup>,
+    /// The time messages are verified at.
+    pub now: u64,
+}
+
+impl Plan {
+    /// The plan for `args`. `many`: bulk mode, where the consent of report destinations is
+    /// not checked (a query or two more per message, for a detail the lines do not show).
+    pub fn new(args: VerifyArgs, dns: &DnsArgs, many: bool) -> anyhow::Result<Plan> {
+        let mut config = ReceiverConfig::new(&args.authserv_id).keep_parsed_records();
+        config.adsp = !args.no_adsp;
+        config.report_destinations = !many;
+        Ok(Plan {
+            lookup: Arc::from(dns.lookup()?),
+            now: args.time.unwrap_or_else(crate::now),
+            config,
+            args,
+        })
     }
+}
+
+/// What the receiver found for one message, and where its SPF connection came from.
+pub(crate) struct Checked {
+    /// The receiver's results.
+    pub receipt: Receipt,
+    /// With --trust-received: the Received field (1 = topmost) the SPF connection came from.
+    pub traced_from: Option<usize>,
+}
+
+/// Reads one message (named `name` in errors) and runs the receiver on it.
+pub(crate) async fn check(plan: &Plan, input: impl Read, name: &str) -> anyhow::Result<Checked> {
+    let message =
+        Receiver::read(&plan.config, BufReader::new(input)).with_context(|| name.to_string())?;
+    let connection = connection(&plan.args, message.headers())?;
+    let smtp = connection.as_ref().map(|c| receiver::Connection {
+        ip: c.ip,
+        helo: &c.helo,
+        mail_from: &c.mail_from,
+    });
+    let receipt = message.finish(&*plan.lookup, smtp, plan.now).await;
+    Ok(Checked {
+        receipt,
+        traced_from: connection.and_then(|c| c.traced_from),
+    })
+}
+
+/// Verifies one message (a file, or standard input) and prints its Authentication-Results
+/// field and a summary, or JSON. Exit status 0 when it passed.
+pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let (input, name): (Box<dyn Read>, String) = match args.files.first() {
         Some(path) => (
             Box::new(
@@ -77,111 +129,15 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         ),
         None => (Box::new(std::io::stdin()), "standard input".to_string()),
     };
-    let caches = Caches::default();
-    let message = read_message(input, &name, &caches)?;
-    let lookup = dns.lookup()?;
-    let now = args.time.unwrap_or_else(crate::now);
-    let report = check_message(message, &args, &*lookup, &caches, now, true).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&report))?);
+    let plan = Plan::new(args, dns, false)?;
+    let checked = check(&plan, input, &name).await?;
+    if plan.args.json {
+        println!("{}", serde_json::to_string_pretty(&render::json(&checked))?);
     } else {
-        print!("{}", render::authentication_results(&report));
-        print!("{}", render::summary(&report));
+        print!("{}", render::authentication_results(&checked.receipt));
+        print!("{}", render::summary(&checked));
     }
-    Ok(if passed(&report) { 0 } else { 1 })
-}
-
-/// A message read and hashed, waiting for its DNS lookups.
-pub(crate) struct ReadMessage {
-    headers: Headers,
-    verifier: Verifier,
-}
-
-/// Records parsed once and kept for every message of a run (bulk mode shares one set).
-#[derive(Clone, Default)]
-pub(crate) struct Caches {
-    /// DKIM key records.
-    pub keys: KeyCache,
-    /// SPF policies.
-    pub spf: RecordCache,
-}
-
-/// Reads a message, streaming its body through the DKIM verifier.
-pub(crate) fn read_message(
-    input: impl Read,
-    name: &str,
-    caches: &Caches,
-) -> anyhow::Result<ReadMessage> {
-    let mut reader = MessageReader::new(std::io::BufReader::new(input), MessageLimits::default());
-    let headers = reader.read_headers().with_context(|| name.to_string())?;
-    let config = VerifyConfig {
-        key_cache: Some(caches.keys.clone()),
-        ..VerifyConfig::default()
-    };
-    let mut verifier = Verifier::new(&headers, config);
-    while let Some(chunk) = reader.next_body_chunk().with_context(|| name.to_string())? {
-        verifier.body(chunk);
-    }
-    Ok(ReadMessage { headers, verifier })
-}
-
-/// The receiver's checks on a message read by [`read_message`]. `destinations`: also check
-/// the consent of each DMARC record's report destinations (a query or two more per message).
-pub(crate) async fn check_message(
-    message: ReadMessage,
-    args: &VerifyArgs,
-    lookup: &dyn Lookup,
-    caches: &Caches,
-    now: u64,
-    destinations: bool,
-) -> anyhow::Result<Report> {
-    let ReadMessage { headers, verifier } = message;
-    let connection = connection(args, &headers)?;
-    let mut config = ReceiverConfig::new(&args.authserv_id);
-    config.adsp = !args.no_adsp;
-    // The report shows no SPF trace (`hanko spf --trace` does).
-    config.spf.record_cache = Some(caches.spf.clone());
-    config.spf.keep_trace = false;
-    let facts = connection.as_ref().map(|c| receiver::Connection {
-        ip: c.ip,
-        helo: &c.helo,
-        mail_from: &c.mail_from,
-    });
-    let Receipt {
-        dkim,
-        spf,
-        dmarc,
-        adsp,
-    } = receiver::check(lookup, &headers, verifier, facts, &config, now).await;
-    // Where the owner wants reports, and whether those destinations agreed (RFC 7489 §7.1).
-    let mut report_destinations = Vec::new();
-    if destinations {
-        for e in &dmarc.evaluations {
-            if let (Some(record), Some(at)) = (&e.record, &e.record_domain) {
-                let organization = e.organizational_domain.as_deref().unwrap_or(at);
-                let found = check_destinations(lookup, at, organization, record).await;
-                report_destinations.push((e.author_domain.clone(), found));
-            }
-        }
-    }
-    Ok(Report {
-        authserv_id: args.authserv_id.clone(),
-        dkim,
-        spf,
-        dmarc,
-        adsp,
-        report_destinations,
-        traced_from: connection.and_then(|c| c.traced_from),
-    })
-}
-
-/// The exit-status rule: DMARC passed, or without a DMARC policy every signature passed.
-pub(crate) fn passed(report: &Report) -> bool {
-    match report.dmarc.verdict {
-        DmarcVerdict::Pass => true,
-        DmarcVerdict::None => report.dkim.all_pass(),
-        DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
-    }
+    Ok(if checked.receipt.passed() { 0 } else { 1 })
 }
 
 /// The SMTP connection SPF is evaluated for.

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use hanko::dkim::KeyCache;
 use hanko::dkim::{Canonicalization, SigningRequest};
 use hanko::keys::SigningKey;
-use hanko::spf::RecordCache;
+use hanko::receiver::ReceiverConfig;
 use serde::Deserialize;
 
 /// What the milter does with a message.
@@ -326,11 +325,10 @@ pub struct Settings {
     pub message_timeout: Duration,
     /// `socket_mode`, parsed.
     pub socket_mode: Option<u32>,
-    /// DKIM key records kept parsed across messages (found again by their text, so a
-    /// changed record is parsed anew; see [`hanko::dkim::KeyCache`]).
-    pub key_cache: KeyCache,
-    /// SPF policies kept parsed across messages ([`hanko::spf::RecordCache`]).
-    pub spf_cache: RecordCache,
+    /// The receiver's configuration for incoming mail: the authserv-id, ADSP as `[verify]`
+    /// asks, and DKIM key records and SPF policies kept parsed across messages (found again
+    /// by their text, so a changed record is parsed anew).
+    pub receiver: ReceiverConfig,
 }
 
 impl Settings {
@@ -428,16 +426,17 @@ impl Settings {
             Some(id) => id.clone(),
             None => host_name(),
         };
+        let mut receiver = ReceiverConfig::new(&authserv_id).keep_parsed_records();
+        receiver.adsp = file.verify.adsp;
         Ok(Settings {
             path: path.to_path_buf(),
             trusted,
             signing,
             authserv_id,
+            receiver,
             message_timeout: Duration::from_secs_f64(file.message_timeout),
             socket_mode,
             file,
-            key_cache: KeyCache::default(),
-            spf_cache: RecordCache::default(),
         })
     }
 

@@ -9,12 +9,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use hanko::authres::{self, AuthenticationResults, ParseOptions};
-use hanko::dkim::{Signer, Verifier, VerifyConfig};
+use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::Signer;
 use hanko::dmarc::{DmarcVerdict, Policy};
 use hanko::dns::Lookup;
 use hanko::message::{parse_mailboxes, CrlfNormalizer, HeaderField, Headers};
-use hanko::receiver::{self, Receipt, ReceiverConfig};
+use hanko::receiver::{self, Receiver};
 
 use crate::config::{Fallback, Mode, Settings};
 
@@ -84,7 +84,8 @@ enum Stage {
     /// Collecting header fields.
     Headers,
     Signing(Box<Signer>),
-    Verifying(Box<Verifier>),
+    /// Verifying, through the library's receiver pipeline.
+    Verifying(Box<Receiver>),
     /// Nothing to do for this message (why, for the log).
     Ignoring(String),
     /// Something went wrong; `on_error` applies (why, for the log).
@@ -101,6 +102,9 @@ pub struct MessageFilter {
     normalizer: CrlfNormalizer,
     chunk: Vec<u8>,
     stage: Stage,
+    /// The incoming Authentication-Results fields claiming our authserv-id, found at the end
+    /// of the header section (the receiver takes the fields over then).
+    forged: Vec<(String, usize)>,
 }
 
 /// Most octets of header section the milter keeps (the fields themselves; the body is not
@@ -119,6 +123,7 @@ impl MessageFilter {
             normalizer: CrlfNormalizer::new(),
             chunk: Vec::new(),
             stage: Stage::Headers,
+            forged: Vec::new(),
         }
     }
 
@@ -183,12 +188,9 @@ impl MessageFilter {
             Mode::Auto => trusted,
         };
         if !sign {
-            let config = VerifyConfig {
-                key_cache: Some(settings.key_cache.clone()),
-                ..VerifyConfig::default()
-            };
-            let verifier = Verifier::new(&self.headers, config);
-            self.stage = Stage::Verifying(Box::new(verifier));
+            self.forged = self.forged_results();
+            let headers = std::mem::take(&mut self.headers);
+            self.stage = Stage::Verifying(Box::new(Receiver::new(&settings.receiver, headers)));
             return;
         }
         let Some(author) = author else {
@@ -213,7 +215,7 @@ impl MessageFilter {
         self.normalizer.push(chunk, &mut self.chunk);
         match &mut self.stage {
             Stage::Signing(signer) => signer.body(&self.chunk),
-            Stage::Verifying(verifier) => verifier.body(&self.chunk),
+            Stage::Verifying(receiver) => receiver.body(&self.chunk),
             Stage::Headers | Stage::Ignoring(_) | Stage::Failed(_) => {}
         }
     }
@@ -253,8 +255,8 @@ impl MessageFilter {
                 }
                 Err(e) => failed(fallback, format!("signing failed: {e}")),
             },
-            Stage::Verifying(verifier) => {
-                match tokio::time::timeout(timeout, self.verify(*verifier, now)).await {
+            Stage::Verifying(receiver) => {
+                match tokio::time::timeout(timeout, self.verify(*receiver, now)).await {
                     Ok(decision) => decision,
                     Err(_) => failed(
                         fallback,
@@ -265,17 +267,9 @@ impl MessageFilter {
         }
     }
 
-    async fn verify(&self, verifier: Verifier, now: u64) -> Decision {
+    async fn verify(&self, receiver: Receiver, now: u64) -> Decision {
         let settings = &self.settings;
         let verify = &settings.file.verify;
-        let lookup = &*self.lookup;
-        let mut config = ReceiverConfig {
-            adsp: verify.adsp,
-            ..ReceiverConfig::new(&settings.authserv_id)
-        };
-        // Policies kept parsed across messages; the trace is never shown here.
-        config.spf.record_cache = Some(settings.spf_cache.clone());
-        config.spf.keep_trace = false;
         let connection = match self.envelope.client_ip {
             Some(ip) if verify.spf => Some(receiver::Connection {
                 ip,
@@ -284,19 +278,9 @@ impl MessageFilter {
             }),
             _ => None,
         };
-        let Receipt {
-            dkim,
-            spf,
-            dmarc,
-            adsp,
-        } = receiver::check(lookup, &self.headers, verifier, connection, &config, now).await;
-        let field = authres::from::receiver(
-            &settings.authserv_id,
-            spf.as_ref(),
-            &dkim,
-            &dmarc,
-            adsp.as_ref(),
-        );
+        let receipt = receiver.finish(&*self.lookup, connection, now).await;
+        let field = receipt.authentication_results();
+        let dmarc = &receipt.dmarc;
         let words: Vec<String> = field
             .results
             .iter()
@@ -305,7 +289,7 @@ impl MessageFilter {
         let mut summary = format!("verified: {}", words.join(" "));
         let mut remove = Vec::new();
         if verify.remove_forged_results {
-            remove = self.forged_results();
+            remove = self.forged.clone();
             if !remove.is_empty() {
                 summary.push_str(&format!(
                     "; removed {} Authentication-Results claiming {}",

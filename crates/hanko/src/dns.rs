@@ -2,7 +2,8 @@
 //!
 //! hanko never talks to the network itself. Every protocol takes a [`Lookup`], a small
 //! object-safe trait with one method per record type. `hanko-dns` implements it with
-//! hickory-resolver and with RFC 1035 zone files; tests can implement it with a map.
+//! hickory-resolver and with RFC 1035 zone files; [`StaticLookup`] answers from a map, for
+//! examples and tests.
 //!
 //! The error type keeps apart the cases the protocols treat differently: SPF counts
 //! [`DnsError::NxDomain`] and [`DnsError::NoRecords`] as "void lookups" (RFC 7208 §4.6.4),
@@ -16,6 +17,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+
+mod static_lookup;
+pub use static_lookup::StaticLookup;
 
 /// Why a lookup produced no records.
 #[derive(Debug, Clone, PartialEq, Eq)]

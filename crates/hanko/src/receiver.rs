@@ -1,52 +1,67 @@
-//! What a receiving server checks for one message, in one call: SPF for the SMTP connection
-//! and every DKIM signature at the same time (they are independent, RFC 9989 §4.8), then
-//! DMARC from both, then optionally ADSP. `hanko verify` and the milter both use it; the
-//! Authentication-Results field is [`crate::authres::from::receiver`] over the result.
+//! The receiver pipeline: what a receiving server checks for one message, in message order.
+//! Every caller goes through it: `hanko verify` (one message or many), the milter, and the
+//! header analyzer (in headers-only mode).
+//!
+//! A [`Receiver`] is made from a [`ReceiverConfig`] and the header section, fed the body
+//! chunks as they arrive (each goes through the DKIM body hashers and is dropped), and
+//! finished with the DNS lookup, the SMTP connection and the time. [`Receiver::finish`] runs:
+//!
+//! 1. SPF for the connection and every DKIM signature, at the same time (they are
+//!    independent, RFC 9989 §4.8);
+//! 2. DMARC for every Author Domain, from both;
+//! 3. ADSP (RFC 5617, historic), when configured;
+//! 4. the consent of each DMARC record's report destinations (RFC 7489 §7.1), when
+//!    configured.
+//!
+//! It returns one [`Receipt`], which writes its own Authentication-Results field
+//! ([`Receipt::authentication_results`]). A new receiver step (ARC, recording evaluations for
+//! DMARC reports) is added to [`Receiver::finish`] and to [`Receipt`], and every caller has it.
 //!
 //! ```
-//! # use hanko::dkim::{Verifier, VerifyConfig};
-//! # use hanko::message::{split_message, Headers, MessageLimits};
-//! # use hanko::receiver::{check, Connection, ReceiverConfig};
-//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
-//! # struct NoDns;
-//! # impl Lookup for NoDns {
-//! #     fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
-//! #     fn ptr<'a>(&'a self, _: std::net::IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NxDomain)) }
-//! # }
-//! # async fn example() {
-//! let message = b"From: joe@example.com\r\nSubject: hi\r\n\r\nHello.\r\n";
-//! let (head, body) = split_message(message);
-//! let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
-//! let mut verifier = Verifier::new(&headers, VerifyConfig::default());
-//! verifier.body(body);
+//! use hanko::dns::StaticLookup;
+//! use hanko::receiver::{Connection, Receiver, ReceiverConfig};
+//!
+//! # async fn example() -> Result<(), hanko::message::MessageError> {
+//! let message = &b"From: joe@example.com\r\nSubject: hi\r\n\r\nHello.\r\n"[..];
+//! let dns = StaticLookup::new()
+//!     .with_txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
+//!     .with_txt("_dmarc.example.com", "v=DMARC1; p=reject");
+//!
+//! let config = ReceiverConfig::new("mx.example.net");
+//! let receiver = Receiver::read(&config, message)?; // headers parsed, body hashed
 //! let connection = Connection {
 //!     ip: "192.0.2.1".parse().unwrap(),
 //!     helo: "mail.example.com",
 //!     mail_from: "joe@example.com",
 //! };
-//! let config = ReceiverConfig::new("mx.example.net");
-//! let result = check(&NoDns, &headers, verifier, Some(connection), &config, 1_795_000_000).await;
-//! assert_eq!(result.dkim.results.len(), 0); // unsigned
-//! assert_eq!(result.dmarc.verdict.to_string(), "none");
-//! assert_eq!(result.spf.unwrap().verdict.to_string(), "none");
+//! let receipt = receiver.finish(&dns, Some(connection), 1_795_000_000).await;
+//!
+//! assert!(receipt.dkim.results.is_empty()); // unsigned,
+//! assert_eq!(receipt.spf.as_ref().unwrap().verdict.as_str(), "pass"); // but SPF passed
+//! assert_eq!(receipt.dmarc.verdict.as_str(), "pass"); // for the From domain
+//! assert!(receipt.passed());
+//! let field = receipt.authentication_results().to_field();
+//! assert!(field.starts_with("Authentication-Results: mx.example.net;\r\n\tspf=pass"));
+//! assert!(field.contains("dmarc=pass (p=reject dis=none) header.from=example.com"));
+//! # Ok(())
 //! # }
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(example());
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(example()).unwrap();
 //! ```
 
 use std::future::Future;
+use std::io::Read;
 use std::net::IpAddr;
 use std::pin::pin;
 use std::task::Poll;
 
 use crate::adsp::{self, AdspOutcome};
-use crate::dkim::{Verification, Verifier};
-use crate::dmarc::{self, DmarcOutcome, Identifiers};
+use crate::authres::{self, AuthenticationResults};
+use crate::dkim::{DkimFailure, KeyCache, Verification, Verifier, VerifyConfig};
+use crate::dmarc::reporting::{check_destinations, ReportDestination};
+use crate::dmarc::{self, DmarcOutcome, DmarcVerdict, Identifiers};
 use crate::dns::Lookup;
-use crate::message::Headers;
-use crate::spf::{check_mail_from, SpfConfig, SpfOutcome};
+use crate::message::{Headers, MessageError, MessageLimits, MessageReader};
+use crate::spf::{check_mail_from, RecordCache, SpfConfig, SpfOutcome};
 
 /// The SMTP facts SPF needs.
 #[derive(Debug, Clone, Copy)]
@@ -59,74 +74,221 @@ pub struct Connection<'a> {
     pub mail_from: &'a str,
 }
 
-/// What to check.
+/// What the receiver checks, and how. Plain data: build it once and share it between
+/// messages (clones share the caches of parsed records).
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
-    /// The SPF settings; its `receiver` is this host's name (the authserv-id).
+    /// This host's name, written as the authserv-id of Authentication-Results (RFC 8601
+    /// §2.5) and given to SPF as the receiver's name (`%{r}`).
+    pub authserv_id: String,
+    /// The DKIM verifier's settings (signature and key limits, clock skew).
+    pub dkim: VerifyConfig,
+    /// The SPF settings. [`ReceiverConfig::new`] sets its `receiver` to the authserv-id and
+    /// turns its trace off (`hanko spf --trace` shows it; a receiver never does).
     pub spf: SpfConfig,
-    /// Also check ADSP (RFC 5617, historic). Default: on.
+    /// Also check ADSP (RFC 5617, historic; read-only). Default: on.
     pub adsp: bool,
+    /// Also check that each DMARC record's external `rua`/`ruf` destinations agreed to
+    /// receive reports (`<domain>._report._dmarc.<host>`, RFC 7489 §7.1): a query or two more
+    /// per message. Default: off.
+    pub report_destinations: bool,
+    /// The message is a header section only (the analyzer's pasted headers): a signature
+    /// whose signed header fields verified but whose body hash did not match counts as
+    /// passing for DMARC, since the body was never there to hash. Default: off; a receiver
+    /// of real mail must never turn it on.
+    pub headers_only: bool,
+    /// Limits on the header section when [`Receiver::read`] parses it.
+    pub limits: MessageLimits,
 }
 
 impl ReceiverConfig {
-    /// Defaults, with `authserv_id` as SPF's receiver name.
+    /// The defaults, for the host named `authserv_id`.
     pub fn new(authserv_id: &str) -> ReceiverConfig {
         ReceiverConfig {
+            authserv_id: authserv_id.to_string(),
+            dkim: VerifyConfig::default(),
             spf: SpfConfig {
                 receiver: authserv_id.to_string(),
+                keep_trace: false,
                 ..SpfConfig::default()
             },
             adsp: true,
+            report_destinations: false,
+            headers_only: false,
+            limits: MessageLimits::default(),
+        }
+    }
+
+    /// Keeps DKIM key records and SPF policies parsed across the messages verified with
+    /// this configuration (and its clones), for a program that verifies many: a record is
+    /// parsed again only when DNS returns a different one.
+    pub fn keep_parsed_records(mut self) -> ReceiverConfig {
+        self.dkim.key_cache = Some(KeyCache::default());
+        self.spf.record_cache = Some(RecordCache::default());
+        self
+    }
+}
+
+/// One message on its way through the receiver: the header section is read, the body is
+/// being hashed.
+pub struct Receiver {
+    config: ReceiverConfig,
+    headers: Headers,
+    verifier: Verifier,
+}
+
+impl Receiver {
+    /// Starts a message whose header section has been read.
+    pub fn new(config: &ReceiverConfig, headers: Headers) -> Receiver {
+        let verifier = Verifier::new(&headers, config.dkim.clone());
+        Receiver {
+            config: config.clone(),
+            headers,
+            verifier,
+        }
+    }
+
+    /// Reads a whole message from `input` (LF or CRLF line ends), streaming the body through
+    /// the hashers: memory is the header section plus one chunk.
+    pub fn read(config: &ReceiverConfig, input: impl Read) -> Result<Receiver, MessageError> {
+        let mut reader = MessageReader::new(input, config.limits.clone());
+        let headers = reader.read_headers()?;
+        let mut receiver = Receiver::new(config, headers);
+        while let Some(chunk) = reader.next_body_chunk()? {
+            receiver.body(chunk);
+        }
+        Ok(receiver)
+    }
+
+    /// The message's header section.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The next body chunk, with CRLF line ends.
+    pub fn body(&mut self, chunk: &[u8]) {
+        self.verifier.body(chunk);
+    }
+
+    /// Runs every check (the steps are in the module docs). `connection` is `None` when the
+    /// SMTP facts are unknown (SPF is then not evaluated); `now` is the Unix time.
+    pub async fn finish<L: Lookup + ?Sized>(
+        self,
+        lookup: &L,
+        connection: Option<Connection<'_>>,
+        now: u64,
+    ) -> Receipt {
+        let Receiver {
+            config,
+            headers,
+            verifier,
+        } = self;
+        let spf = async {
+            match connection {
+                Some(c) => {
+                    Some(check_mail_from(lookup, &config.spf, c.ip, c.mail_from, c.helo, now).await)
+                }
+                None => None,
+            }
+        };
+        let (dkim, spf) = join(verifier.finish(lookup, now), spf).await;
+
+        let mut identifiers = Identifiers::from_results(&dkim, spf.as_ref());
+        if config.headers_only {
+            for (result, id) in dkim.results.iter().zip(identifiers.dkim.iter_mut()) {
+                if matches!(
+                    result.failure,
+                    Some(DkimFailure::BodyHashMismatch {
+                        headers_intact: true
+                    })
+                ) {
+                    id.pass = true;
+                }
+            }
+        }
+        let dmarc = dmarc::check(lookup, &headers, &identifiers).await;
+
+        let adsp = match (&dmarc.author_domain, config.adsp) {
+            (Some(domain), true) => Some(adsp::check(lookup, domain, &dkim).await),
+            _ => None,
+        };
+
+        let mut report_destinations = Vec::new();
+        if config.report_destinations {
+            for e in &dmarc.evaluations {
+                if let (Some(record), Some(at)) = (&e.record, &e.record_domain) {
+                    let organization = e.organizational_domain.as_deref().unwrap_or(at);
+                    report_destinations.push(AuthorDestinations {
+                        author_domain: e.author_domain.clone(),
+                        destinations: check_destinations(lookup, at, organization, record).await,
+                    });
+                }
+            }
+        }
+
+        Receipt {
+            authserv_id: config.authserv_id,
+            dkim,
+            spf,
+            dmarc,
+            adsp,
+            report_destinations,
         }
     }
 }
 
-/// Everything the receiver found.
+/// The report destinations of one Author Domain's DMARC record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorDestinations {
+    /// The Author Domain whose record names them.
+    pub author_domain: String,
+    /// Each `rua=`/`ruf=` destination and whether it may receive reports.
+    pub destinations: Vec<ReportDestination>,
+}
+
+/// Everything the receiver found for one message.
 #[derive(Debug, Clone)]
 pub struct Receipt {
+    /// The authserv-id the checks ran under.
+    pub authserv_id: String,
     /// Every DKIM signature's result.
     pub dkim: Verification,
-    /// SPF for the MAIL FROM identity; `None` without a connection.
+    /// SPF for the MAIL FROM identity (or HELO, for a bounce); `None` without a connection.
     pub spf: Option<SpfOutcome>,
     /// DMARC.
     pub dmarc: DmarcOutcome,
-    /// ADSP, when asked for and there is an author domain.
+    /// ADSP, when configured and there is an author domain.
     pub adsp: Option<AdspOutcome>,
+    /// The report destinations of each Author Domain's record, when configured
+    /// ([`ReceiverConfig::report_destinations`]).
+    pub report_destinations: Vec<AuthorDestinations>,
 }
 
-/// Runs the checks. `verifier` has been fed the whole body; `headers` are the message's.
-pub async fn check<L: Lookup + ?Sized>(
-    lookup: &L,
-    headers: &Headers,
-    verifier: Verifier,
-    connection: Option<Connection<'_>>,
-    config: &ReceiverConfig,
-    now: u64,
-) -> Receipt {
-    let spf = async {
-        match connection {
-            Some(c) => {
-                Some(check_mail_from(lookup, &config.spf, c.ip, c.mail_from, c.helo, now).await)
-            }
-            None => None,
+impl Receipt {
+    /// The Authentication-Results field: `spf` (when evaluated), `dkim`, `dmarc` and
+    /// `dkim-adsp` (when checked), in the order a receiver evaluates them.
+    pub fn authentication_results(&self) -> AuthenticationResults {
+        let mut field = AuthenticationResults::new(&self.authserv_id);
+        field
+            .results
+            .extend(self.spf.as_ref().map(authres::from::spf));
+        field.results.extend(authres::from::dkim(&self.dkim));
+        field.results.push(authres::from::dmarc(&self.dmarc));
+        field
+            .results
+            .extend(self.adsp.as_ref().map(authres::from::adsp));
+        field
+    }
+
+    /// True when the message is authenticated: DMARC passed, or the From domain publishes no
+    /// DMARC policy and every DKIM signature (at least one) passed. `hanko verify`'s exit
+    /// status.
+    pub fn passed(&self) -> bool {
+        match self.dmarc.verdict {
+            DmarcVerdict::Pass => true,
+            DmarcVerdict::None => self.dkim.all_pass(),
+            DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
         }
-    };
-    let (dkim, spf) = join(verifier.finish(lookup, now), spf).await;
-    let dmarc = dmarc::check(
-        lookup,
-        headers,
-        &Identifiers::from_results(&dkim, spf.as_ref()),
-    )
-    .await;
-    let adsp = match (&dmarc.author_domain, config.adsp) {
-        (Some(domain), true) => Some(adsp::check(lookup, domain, &dkim).await),
-        _ => None,
-    };
-    Receipt {
-        dkim,
-        spf,
-        dmarc,
-        adsp,
     }
 }
 

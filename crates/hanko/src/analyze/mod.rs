@@ -45,12 +45,12 @@ pub use claims::{ArcField, Claim, ClaimedProperty, ClaimedResult};
 pub use hops::{format_duration, Hop};
 pub use signatures::{SignatureCheck, SignatureReport, TagExplained};
 
-use crate::authres;
-use crate::dkim::{DkimFailure, Verifier, VerifyConfig};
-use crate::dmarc::{self, DmarcOutcome, DmarcProblem, Identifiers};
+use crate::dkim::{DkimFailure, VerifyConfig};
+use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::dns::{DnsError, Lookup, LookupFuture, Mx};
 use crate::message::{traced_connection, Headers};
-use crate::spf::{self, SpfConfig, SpfOutcome};
+use crate::receiver::{self, Receiver, ReceiverConfig};
+use crate::spf::SpfOutcome;
 
 /// The language of the report's sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -641,9 +641,40 @@ async fn reverify<L: Lookup + ?Sized>(
 ) -> Reverification {
     let lang = config.lang;
     let mut notes = Vec::new();
-    let mut verifier = Verifier::new(headers, config.verify.clone());
-    verifier.body(body.unwrap_or_default());
-    let dkim = verifier.finish(lookup, config.now).await;
+
+    // The connection SPF is re-checked for, read from the receiving server's trace fields.
+    let connection = connection(headers, claims, lang);
+    let client_ip = connection
+        .as_ref()
+        .and_then(|c| c.ip.parse::<IpAddr>().ok());
+    if connection.is_none() {
+        notes.push(
+            lang.pick(
+                "SPF was not re-checked: no field records the client IP address and the MAIL FROM.",
+                "SPF は再確認していません。クライアントの IP アドレスと MAIL FROM を記録したフィールドがありません。",
+            )
+            .into(),
+        );
+    }
+    let smtp = match (&connection, client_ip) {
+        (Some(c), Some(ip)) => Some(receiver::Connection {
+            ip,
+            helo: &c.helo,
+            mail_from: &c.mail_from,
+        }),
+        _ => None,
+    };
+
+    // The receiver pipeline, as a receiving server runs it; with headers only, a signature
+    // whose signed fields verified counts as it would with its body.
+    let mut receiver_config = ReceiverConfig::new("hanko");
+    receiver_config.dkim = config.verify.clone();
+    receiver_config.adsp = false;
+    receiver_config.headers_only = body.is_none();
+    let mut message = Receiver::new(&receiver_config, headers.clone());
+    message.body(body.unwrap_or_default());
+    let receipt = message.finish(lookup, smtp, config.now).await;
+    let dkim = &receipt.dkim;
 
     let mut diagnosed = 0;
     for result in &dkim.results {
@@ -689,62 +720,17 @@ async fn reverify<L: Lookup + ?Sized>(
             config.verify.max_signatures
         ));
     }
-
-    let connection = connection(headers, claims, lang);
-    let spf = match &connection {
-        Some(c) => match c.ip.parse::<IpAddr>() {
-            Ok(ip) => Some(
-                spf::check_mail_from(
-                    lookup,
-                    &SpfConfig {
-                        receiver: "hanko".into(),
-                        ..SpfConfig::default()
-                    },
-                    ip,
-                    &c.mail_from,
-                    &c.helo,
-                    config.now,
-                )
-                .await,
-            ),
-            Err(_) => None,
-        },
-        None => {
-            notes.push(
-                lang.pick(
-                    "SPF was not re-checked: no field records the client IP address and the MAIL FROM.",
-                    "SPF は再確認していません。クライアントの IP アドレスと MAIL FROM を記録したフィールドがありません。",
-                )
-                .into(),
-            );
-            None
-        }
-    };
-
-    // Headers only: a signature whose header part verified counts as it would with its body.
-    let mut identifiers = Identifiers::from_results(&dkim, spf.as_ref());
-    if body.is_none() {
-        for (result, id) in dkim.results.iter().zip(identifiers.dkim.iter_mut()) {
-            if matches!(
-                result.failure,
-                Some(DkimFailure::BodyHashMismatch {
-                    headers_intact: true
-                })
-            ) {
-                id.pass = true;
-            }
-        }
-    }
-    let dmarc_outcome = dmarc::check(lookup, headers, &identifiers).await;
-    let field = authres::from::receiver("hanko", spf.as_ref(), &dkim, &dmarc_outcome, None);
-    let comparisons = compare(claims, &dkim, spf.as_ref(), &dmarc_outcome, body.is_none());
+    let spf = receipt.spf.as_ref();
+    let dmarc_outcome = &receipt.dmarc;
+    let field = receipt.authentication_results();
+    let comparisons = compare(claims, dkim, spf, dmarc_outcome, body.is_none());
     Reverification {
         connection,
-        spf: spf.as_ref().map(|o| spf_result(o, lang)),
+        spf: spf.map(|o| spf_result(o, lang)),
         dmarc: OwnResult {
             result: dmarc_outcome.verdict.as_str().to_string(),
             domain: dmarc_outcome.author_domain.clone(),
-            detail: dmarc_detail(&dmarc_outcome, lang),
+            detail: dmarc_detail(dmarc_outcome, lang),
         },
         authentication_results: field.to_field(),
         comparisons,

@@ -1,28 +1,12 @@
 //! Results of hanko's own checks as Authentication-Results entries: the one place where a
-//! verdict becomes RFC 8601 words and properties.
+//! verdict becomes RFC 8601 words and properties. A receiver's whole field is
+//! [`Receipt::authentication_results`](crate::receiver::Receipt::authentication_results).
 
-use super::{AuthenticationResults, MethodResult};
+use super::MethodResult;
 use crate::adsp::AdspOutcome;
 use crate::dkim::{DkimResult, DkimWarning, Verification};
 use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::spf::{SpfIdentity, SpfOutcome, SpfVerdict};
-
-/// A receiver's whole field: `spf` (when evaluated), `dkim`, `dmarc` and `dkim-adsp` (when
-/// checked), in the order a receiver evaluates them.
-pub fn receiver(
-    authserv_id: &str,
-    spf_outcome: Option<&SpfOutcome>,
-    verification: &Verification,
-    dmarc_outcome: &DmarcOutcome,
-    adsp_outcome: Option<&AdspOutcome>,
-) -> AuthenticationResults {
-    let mut field = AuthenticationResults::new(authserv_id);
-    field.results.extend(spf_outcome.map(spf));
-    field.results.extend(dkim(verification));
-    field.results.push(dmarc(dmarc_outcome));
-    field.results.extend(adsp_outcome.map(adsp));
-    field
-}
 
 /// One `dkim=` entry per verified signature (RFC 8601 §2.7.1), or a single `dkim=none` for an
 /// unsigned message. Properties: `header.d`, `header.i`, `header.s`, `header.a` and
