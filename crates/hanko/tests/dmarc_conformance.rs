@@ -232,7 +232,8 @@ async fn opendmarc_alignment() {
 #[test]
 fn from_domain_extraction() {
     // OpenDMARC returns the first address of a multi-author From; hanko returns every Author
-    // Domain (RFC 9989 evaluates each), so the first is compared.
+    // Domain (RFC 9989 evaluates each), so the first is compared, or for a field that does not
+    // parse, the salvage must include it.
     let suite = load("opendmarc/libopendmarc-cases.yml");
     let authheaders = load("authheaders/dmarc-cases.yml");
     let cases = suite["find_from_domain"]
@@ -249,16 +250,20 @@ fn from_domain_extraction() {
         );
     let mut count = 0;
     for (input, domain) in cases {
-        let (domains, _) = dmarc::author_domains(&headers_with_from(&input))
-            .unwrap_or_else(|e| panic!("{input}: {e}"));
-        assert_eq!(domains[0], domain, "{input}");
+        let authors = dmarc::author_domains(&headers_with_from(&input));
+        assert!(authors.unreadable.is_empty(), "{input}: {authors:?}");
+        if hanko::message::parse_mailboxes(&input).is_ok() {
+            assert_eq!(authors.domains[0], domain, "{input}");
+        } else {
+            // A broken field is salvaged into every domain it could mean (quoted and
+            // commented ones too); the one the suite expects must be among them.
+            assert!(authors.domains.contains(&domain), "{input}: {authors:?}");
+        }
         count += 1;
     }
     assert_eq!(count, 17);
-    let (both, _) =
-        dmarc::author_domains(&headers_with_from("Joe Johnson <joe@joe.com>, ace@ace.com"))
-            .unwrap();
-    assert_eq!(both, ["joe.com", "ace.com"]);
+    let both = dmarc::author_domains(&headers_with_from("Joe Johnson <joe@joe.com>, ace@ace.com"));
+    assert_eq!(both.domains, ["joe.com", "ace.com"]);
 }
 
 #[tokio::test]

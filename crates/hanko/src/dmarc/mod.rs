@@ -64,7 +64,7 @@ use std::fmt;
 
 use crate::dkim::{DkimVerdict, Verification};
 use crate::dns::{DnsError, Lookup};
-use crate::message::{parse_mailboxes, salvage_mailboxes, Headers};
+use crate::message::{domain_run, parse_mailboxes, salvage_mailboxes, Headers};
 use crate::spf::{SpfOutcome, SpfVerdict};
 use discovery::{exists, Answer, Walker};
 
@@ -316,23 +316,63 @@ pub struct DmarcOutcome {
     pub disposition: Policy,
     /// One evaluation per distinct Author Domain, in From order.
     pub evaluations: Vec<AuthorEvaluation>,
+    /// What in From could not be evaluated: no From field, a From field without an address,
+    /// an author whose domain is not a domain name, more Author Domains than
+    /// [`MAX_AUTHOR_DOMAINS`]. Each makes the message at least a `permerror`; the authors that
+    /// could be read are evaluated all the same, so a failing one still gives `fail`.
+    pub unreadable_authors: Vec<DmarcProblem>,
     /// More than one From field (RFC 5322 allows one): each was evaluated.
     pub multiple_from_fields: bool,
     /// `_dmarc` queries sent.
     pub dns_queries: usize,
 }
 
+/// What a receiver enforcing DMARC does with a message whose From it could not read in full
+/// ([`DmarcOutcome::unreadable_authors`]). Such a message is not valid (RFC 5322 §3.6.2);
+/// the author nobody could read may be anyone, so the default assumes the worst of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnreadableAuthors {
+    /// The strictest policy that any readable author publishes applies (with `t=y` lowering
+    /// it one step), as if the unreadable author had failed under it; more Author Domains
+    /// than [`MAX_AUTHOR_DOMAINS`] (none of them looked up) count as `reject`. A From with no
+    /// readable author at all gets no policy. Default.
+    #[default]
+    StrictestPolicy,
+    /// `reject`, whatever the readable authors publish.
+    Reject,
+    /// Only the readable authors that failed count.
+    Ignore,
+}
+
 impl DmarcOutcome {
-    fn error(problem: DmarcProblem) -> DmarcOutcome {
-        DmarcOutcome {
-            verdict: problem.verdict(),
-            problem: Some(problem),
-            author_domain: None,
-            disposition: Policy::None,
-            evaluations: Vec::new(),
-            multiple_from_fields: false,
-            dns_queries: 0,
+    /// The policy a receiver enforcing DMARC applies to the message: the strictest
+    /// disposition of the authors that failed (RFC 7489 §6.6.1, kept by RFC 9989: each author
+    /// is evaluated and the strictest policy applies), raised as `unreadable` says when part
+    /// of From could not be read. An unreadable co-author can never lower what a readable
+    /// failing author asks for.
+    pub fn enforced_policy(&self, unreadable: UnreadableAuthors) -> Policy {
+        if self.unreadable_authors.is_empty() {
+            return self.disposition;
         }
+        let too_many = self
+            .unreadable_authors
+            .iter()
+            .any(|p| matches!(p, DmarcProblem::TooManyAuthorDomains(_)));
+        let for_unreadable = match unreadable {
+            UnreadableAuthors::Ignore => Policy::None,
+            UnreadableAuthors::Reject => Policy::Reject,
+            UnreadableAuthors::StrictestPolicy if too_many => Policy::Reject,
+            UnreadableAuthors::StrictestPolicy => self
+                .evaluations
+                .iter()
+                .filter_map(|e| {
+                    let testing = e.record.as_ref().is_some_and(|r| r.testing);
+                    e.policy.map(|p| if testing { p.lowered() } else { p })
+                })
+                .max()
+                .unwrap_or(Policy::None),
+        };
+        self.disposition.max(for_unreadable)
     }
 }
 
@@ -348,30 +388,64 @@ pub fn normalize_domain(domain: &str) -> Result<String, DmarcProblem> {
     Ok(ascii)
 }
 
-/// The distinct Author Domains of every From field, in order.
-pub fn author_domains(headers: &Headers) -> Result<(Vec<String>, bool), DmarcProblem> {
+/// The authors of a message's From fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authors {
+    /// The distinct Author Domains, in From order (lower case, A-labels).
+    pub domains: Vec<String>,
+    /// What could not be read as an author (see [`DmarcOutcome::unreadable_authors`]).
+    pub unreadable: Vec<DmarcProblem>,
+    /// More than one From field.
+    pub multiple_from_fields: bool,
+}
+
+/// Every author of every From field. A field that does not parse is salvaged
+/// ([`salvage_mailboxes`]: every domain it could mean); a field or mailbox that yields no
+/// usable domain is kept as a problem, and the other authors are still returned. An address
+/// whose domain is not a domain name is a problem too, and the domain it starts with
+/// ([`domain_run`]) is evaluated besides.
+pub fn author_domains(headers: &Headers) -> Authors {
     let fields: Vec<_> = headers.named("From").collect();
+    let mut authors = Authors {
+        multiple_from_fields: fields.len() > 1,
+        ..Authors::default()
+    };
     if fields.is_empty() {
-        return Err(DmarcProblem::NoFromField);
+        authors.unreadable.push(DmarcProblem::NoFromField);
     }
-    let mut domains = Vec::new();
     for field in &fields {
         let value = field.unfolded_value();
-        let mailboxes = parse_mailboxes(&value)
-            .ok()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| salvage_mailboxes(&value));
+        let mailboxes = match parse_mailboxes(&value) {
+            Ok(found) if !found.is_empty() => found,
+            _ => salvage_mailboxes(&value),
+        };
         if mailboxes.is_empty() {
-            return Err(DmarcProblem::NoAuthorAddress(value));
+            authors
+                .unreadable
+                .push(DmarcProblem::NoAuthorAddress(value.clone()));
         }
         for mailbox in mailboxes {
-            let domain = normalize_domain(&mailbox.domain)?;
-            if !domains.contains(&domain) {
-                domains.push(domain);
+            let domain = match normalize_domain(&mailbox.domain) {
+                Ok(domain) => domain,
+                Err(problem) => {
+                    authors.unreadable.push(problem);
+                    // `bank.example!` is no domain name, but a reader shows bank.example:
+                    // that domain is evaluated too (a domain literal names no domain).
+                    if mailbox.domain.starts_with('[') {
+                        continue;
+                    }
+                    match normalize_domain(domain_run(&mailbox.domain)) {
+                        Ok(domain) => domain,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            if !authors.domains.contains(&domain) {
+                authors.domains.push(domain);
             }
         }
     }
-    Ok((domains, fields.len() > 1))
+    authors
 }
 
 fn strictly_aligned(a: &str, b: &str) -> bool {
@@ -384,18 +458,22 @@ pub(super) fn within(domain: &str, org: &str) -> bool {
 }
 
 /// DMARC for a message: every Author Domain in From is evaluated; the worst result is the
-/// message's, and the strictest disposition applies.
+/// message's, and the strictest disposition applies. Parts of From that cannot be evaluated
+/// make the message at least a `permerror`, never hide a readable author's `fail`.
 pub async fn check<L: Lookup + ?Sized>(
     lookup: &L,
     headers: &Headers,
     identifiers: &Identifiers,
 ) -> DmarcOutcome {
-    let (domains, multiple) = match author_domains(headers) {
-        Ok(found) => found,
-        Err(problem) => return DmarcOutcome::error(problem),
-    };
+    let Authors {
+        mut domains,
+        mut unreadable,
+        multiple_from_fields,
+    } = author_domains(headers);
     if domains.len() > MAX_AUTHOR_DOMAINS {
-        return DmarcOutcome::error(DmarcProblem::TooManyAuthorDomains(domains.len()));
+        // None is looked up: up to eight queries each is the attacker's to spend.
+        unreadable.push(DmarcProblem::TooManyAuthorDomains(domains.len()));
+        domains.clear();
     }
     let mut walker = Walker::new(lookup);
     let mut evaluations = Vec::new();
@@ -404,18 +482,30 @@ pub async fn check<L: Lookup + ?Sized>(
     }
     let worst = evaluations
         .iter()
-        .max_by_key(|e| (e.verdict.severity(), e.disposition))
-        .expect("at least one Author Domain, checked above");
+        .max_by_key(|e| (e.verdict.severity(), e.disposition));
+    // An unreadable author is a permerror: it decides unless a readable author did worse.
+    let (verdict, problem, author_domain) = match (worst, unreadable.first()) {
+        (Some(e), Some(p)) if e.verdict.severity() < p.verdict().severity() => {
+            (p.verdict(), Some(p.clone()), None)
+        }
+        (Some(e), _) => (e.verdict, e.problem.clone(), Some(e.author_domain.clone())),
+        (None, Some(p)) => (p.verdict(), Some(p.clone()), None),
+        (None, None) => {
+            let p = DmarcProblem::NoFromField;
+            (p.verdict(), Some(p), None)
+        }
+    };
     DmarcOutcome {
-        verdict: worst.verdict,
-        problem: worst.problem.clone(),
-        author_domain: Some(worst.author_domain.clone()),
+        verdict,
+        problem,
+        author_domain,
         disposition: evaluations
             .iter()
             .map(|e| e.disposition)
             .max()
             .unwrap_or(Policy::None),
-        multiple_from_fields: multiple,
+        unreadable_authors: unreadable,
+        multiple_from_fields,
         dns_queries: walker.queries,
         evaluations,
     }

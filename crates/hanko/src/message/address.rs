@@ -274,8 +274,17 @@ impl Parser {
                 }
             }
             Some('@') => {
+                // An addr-spec: its local part must run up to the '@'. Several words with no
+                // dots between them are a phrase, and a phrase before '@' is no address
+                // (`a "x(" @bank.example)` would otherwise read as a@x, its comment
+                // swallowing the domain every mail client shows).
+                let at = self.pos;
                 self.pos = start;
                 let local_part = self.local_part()?;
+                self.cfws()?;
+                if self.pos != at {
+                    return Err(self.error("a phrase before '@'"));
+                }
                 self.pos += 1;
                 let domain = self.domain()?;
                 out.push(Mailbox {
@@ -322,49 +331,49 @@ pub fn parse_mailboxes(value: &str) -> Result<Vec<Mailbox>, AddressError> {
     Ok(out)
 }
 
-/// Every `local@domain` outside quoted strings and comments, for a field that does not parse.
-/// Angle brackets and other punctuation only separate.
+/// The domain at the start of `text`: the characters a domain name can hold (letters and
+/// digits of any script, `-`, `_`, `.`) up to the first other one, outer dots removed. What a
+/// reader most likely shows as the domain of a broken address: `bank.example` of
+/// `bank.example!` or `bank.example)`.
+pub fn domain_run(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
+        .unwrap_or(text.len());
+    text[..end].trim_matches('.')
+}
+
+/// Every domain a field that does not parse could mean: each `@` followed by a domain,
+/// anywhere in the value, inside quoted strings and comments too (readers disagree about
+/// broken fields, so a salvage yields every domain any of them may show, never only the
+/// convenient one). The local part is what stands before the `@` back to white space or
+/// punctuation, possibly empty. Domains end at the first character a domain cannot hold.
 pub fn salvage_mailboxes(value: &str) -> Vec<Mailbox> {
-    let mut plain = String::new();
-    let mut chars = value.chars().peekable();
-    let mut depth = 0usize;
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if quoted || depth > 0 => {
-                chars.next();
-            }
-            '"' if depth == 0 => {
-                quoted = !quoted;
-                plain.push(' ');
-            }
-            '(' if !quoted => depth += 1,
-            ')' if !quoted && depth > 0 => {
-                depth -= 1;
-                plain.push(' ');
-            }
-            _ if quoted || depth > 0 => {}
-            c => plain.push(c),
+    let chars: Vec<char> = value.chars().collect();
+    let mut out: Vec<Mailbox> = Vec::new();
+    for (at, _) in chars.iter().enumerate().filter(|(_, c)| **c == '@') {
+        let after: String = chars[at + 1..].iter().collect();
+        let domain = domain_run(&after);
+        if domain.is_empty() {
+            continue;
         }
+        let start = chars[..at]
+            .iter()
+            .rposition(|c| !(is_atext(*c) || *c == '.'))
+            .map_or(0, |n| n + 1);
+        let local_part: String = chars[start..at].iter().collect();
+        if out
+            .iter()
+            .any(|m| m.domain == domain && m.local_part == local_part)
+        {
+            continue;
+        }
+        out.push(Mailbox {
+            display_name: None,
+            local_part,
+            domain: domain.to_string(),
+        });
     }
-    plain
-        .split(|c: char| c.is_whitespace() || "<>,;:\"".contains(c))
-        .filter_map(|token| {
-            let (local, domain) = token.rsplit_once('@')?;
-            let domain = domain.trim_end_matches('.');
-            let clean = !local.is_empty()
-                && !domain.is_empty()
-                && local.chars().all(|c| is_atext(c) || c == '.')
-                && domain
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '-' || c == '.' || c == '_');
-            clean.then(|| Mailbox {
-                display_name: None,
-                local_part: local.to_string(),
-                domain: domain.to_string(),
-            })
-        })
-        .collect()
+    out
 }
 
 #[cfg(test)]
@@ -409,7 +418,7 @@ mod tests {
         assert!(parse_mailboxes("Test User").is_err());
         assert!(parse_mailboxes("\"Johnson, Joe <joe@joe.com>\" joe@joe.com").is_err());
         let salvaged = salvage_mailboxes("\"Johnson, Joe <joe@joe.com>\" joe@joe.com");
-        assert_eq!(salvaged.len(), 1);
+        assert_eq!(salvaged.len(), 1, "{salvaged:?}");
         assert_eq!(salvaged[0].domain, "joe.com");
         assert_eq!(
             salvage_mailboxes("<<<><joe@joe.com>>>")[0].domain,
@@ -417,6 +426,65 @@ mod tests {
         );
         assert_eq!(salvage_mailboxes("Test User"), []);
         assert_eq!(salvage_mailboxes("<a@x.example> <b@y.example>").len(), 2);
+    }
+
+    fn salvaged_domains(value: &str) -> Vec<String> {
+        salvage_mailboxes(value)
+            .into_iter()
+            .map(|m| m.domain)
+            .collect()
+    }
+
+    #[test]
+    fn a_phrase_before_at_is_not_an_address() {
+        // Several words, then '@': a display name without angle brackets, never an address.
+        for value in [
+            "a \"attacker.example(\" @bank.example)",
+            "a \"x\" @bank.example",
+            "Joe Smith @bank.example",
+            "a b@bank.example",
+            "\"a\" \"b\"@bank.example",
+            "a (c) b @bank.example",
+        ] {
+            let parsed = parse_mailboxes(value);
+            assert!(parsed.is_err(), "{value}: {parsed:?}");
+            assert!(
+                salvaged_domains(value).contains(&"bank.example".to_string()),
+                "{value}: {:?}",
+                salvaged_domains(value)
+            );
+        }
+        // Dotted words are one local part (obs-local-part), and CFWS may surround the '@'.
+        assert_eq!(domains("a.b @ example.com"), ["example.com"]);
+        assert_eq!(domains("\"a b\".c@example.com"), ["example.com"]);
+        assert_eq!(domains("a (comment) @example.com"), ["example.com"]);
+    }
+
+    #[test]
+    fn salvage_yields_every_domain_the_field_could_mean() {
+        // Each broken field names bank.example somewhere a reader may show it; the salvage
+        // must find it whatever surrounds it, besides the attacker's clean address.
+        for value in [
+            "x@attacker.example, ceo@bank.example)",
+            "x@attacker.example, ceo@bank.example!",
+            "x@attacker.example ceo@bank.example>",
+            "<x@attacker.example> \"ceo@bank.example",
+            "(x@attacker.example) <ceo@bank.example",
+            "\"x@attacker.example\" <@bank.example>>",
+            "x@attacker.example, <ceo@bank.example.>",
+            "x@attacker.example,,ceo@bank.example;;",
+            "=?utf-8?q?ceo?= <ceo@bank.example>>",
+        ] {
+            let found = salvaged_domains(value);
+            assert!(
+                found.iter().any(|d| d == "bank.example"),
+                "{value}: {found:?}"
+            );
+        }
+        assert_eq!(
+            salvaged_domains("ceo@bank.example)x@attacker.example"),
+            ["bank.example", "attacker.example"]
+        );
     }
 
     #[test]

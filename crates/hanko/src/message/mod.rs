@@ -17,7 +17,7 @@ mod reader;
 mod received;
 mod tag_list;
 
-pub use address::{parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
+pub use address::{domain_run, parse_mailboxes, salvage_mailboxes, AddressError, Mailbox};
 pub use date::{format_utc, parse_date_time, received_date, DateError, DateTime};
 pub use header::{mbox_separator_len, HeaderField, Headers};
 pub use mbox::{MboxError, MboxMessage, MboxReader};
