@@ -154,6 +154,33 @@ pub struct VerifyConfig {
     /// What to do when a DNS failure leaves DMARC at temperror. Default: accept.
     #[serde(default)]
     pub on_dns_temperror: Fallback,
+    /// What a From that cannot be read in full counts as, for `dmarc_reject` and
+    /// `dmarc_quarantine`. Default: `strictest-policy`.
+    #[serde(default)]
+    pub unreadable_from: UnreadableFrom,
+}
+
+/// `[verify] unreadable_from`: see [`hanko::dmarc::UnreadableAuthors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreadableFrom {
+    /// The strictest policy a readable author publishes (too many authors: reject).
+    #[default]
+    StrictestPolicy,
+    /// Reject (as far as `dmarc_reject` allows).
+    Reject,
+    /// Only readable authors that fail count.
+    Ignore,
+}
+
+impl From<UnreadableFrom> for hanko::dmarc::UnreadableAuthors {
+    fn from(setting: UnreadableFrom) -> Self {
+        match setting {
+            UnreadableFrom::StrictestPolicy => hanko::dmarc::UnreadableAuthors::StrictestPolicy,
+            UnreadableFrom::Reject => hanko::dmarc::UnreadableAuthors::Reject,
+            UnreadableFrom::Ignore => hanko::dmarc::UnreadableAuthors::Ignore,
+        }
+    }
 }
 
 impl Default for VerifyConfig {

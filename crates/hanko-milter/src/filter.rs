@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::authres::{claimed_authserv_id, AuthenticationResults};
 use hanko::dkim::Signer;
 use hanko::dmarc::{DmarcVerdict, Policy};
 use hanko::dns::Lookup;
@@ -102,9 +102,13 @@ pub struct MessageFilter {
     normalizer: CrlfNormalizer,
     chunk: Vec<u8>,
     stage: Stage,
-    /// The incoming Authentication-Results fields claiming our authserv-id, found at the end
-    /// of the header section (the receiver takes the fields over then).
-    forged: Vec<(String, usize)>,
+    /// Authentication-Results fields seen so far.
+    results_seen: usize,
+    /// The 1-based indexes of the incoming Authentication-Results fields that claim our
+    /// authserv-id (RFC 8601 §5: only we may write them), in order.
+    forged: Vec<usize>,
+    /// Our authserv-id as [`claimed_authserv_id`] gives it: lower case, no trailing dot.
+    ours: String,
 }
 
 /// Most octets of header section the milter keeps (the fields themselves; the body is not
@@ -115,7 +119,6 @@ impl MessageFilter {
     /// Starts a message (at MAIL FROM).
     pub fn new(settings: Arc<Settings>, lookup: SharedLookup, envelope: Envelope) -> Self {
         MessageFilter {
-            settings,
             lookup,
             envelope,
             headers: Headers::new(),
@@ -123,13 +126,24 @@ impl MessageFilter {
             normalizer: CrlfNormalizer::new(),
             chunk: Vec::new(),
             stage: Stage::Headers,
+            results_seen: 0,
             forged: Vec::new(),
+            ours: settings_id(&settings),
+            settings,
         }
     }
 
     /// One header field; `value` as the MTA sends it with its leading space (negotiated) and
     /// LF or CRLF folding.
     pub fn header(&mut self, name: &[u8], value: &[u8]) {
+        // Forged results are found by name and first token alone, whatever stops the rest.
+        if name.eq_ignore_ascii_case(b"Authentication-Results") {
+            self.results_seen += 1;
+            let claimed = claimed_authserv_id(&String::from_utf8_lossy(value));
+            if claimed.is_some_and(|id| id == self.ours) {
+                self.forged.push(self.results_seen);
+            }
+        }
         if !matches!(self.stage, Stage::Headers) {
             return;
         }
@@ -188,7 +202,6 @@ impl MessageFilter {
             Mode::Auto => trusted,
         };
         if !sign {
-            self.forged = self.forged_results();
             let headers = std::mem::take(&mut self.headers);
             self.stage = Stage::Verifying(Box::new(Receiver::new(&settings.receiver, headers)));
             return;
@@ -230,7 +243,7 @@ impl MessageFilter {
         let fallback = self.settings.file.on_error;
         let timeout = self.settings.message_timeout;
         let stage = std::mem::replace(&mut self.stage, Stage::Ignoring(String::new()));
-        match stage {
+        let mut decision = match stage {
             // end_of_headers always leaves the Headers stage; should it not, pass untouched.
             Stage::Headers => Decision::untouched(Action::Accept, "ignored: no headers".into()),
             Stage::Ignoring(why) => Decision::untouched(Action::Accept, format!("ignored: {why}")),
@@ -264,7 +277,23 @@ impl MessageFilter {
                     ),
                 }
             }
+        };
+        // On every path, signing and errors included: a local user must not hand a colleague
+        // a "verified" message, and a limit must not keep a forged field in place.
+        if self.settings.file.verify.remove_forged_results && !self.forged.is_empty() {
+            decision.remove = self
+                .forged
+                .iter()
+                .rev()
+                .map(|index| ("Authentication-Results".to_string(), *index))
+                .collect();
+            decision.summary.push_str(&format!(
+                "; removed {} Authentication-Results claiming {}",
+                self.forged.len(),
+                self.settings.authserv_id
+            ));
         }
+        decision
     }
 
     async fn verify(&self, receiver: Receiver, now: u64) -> Decision {
@@ -286,27 +315,24 @@ impl MessageFilter {
             .iter()
             .map(|r| format!("{}={}", r.method, r.result))
             .collect();
-        let mut summary = format!("verified: {}", words.join(" "));
-        let mut remove = Vec::new();
-        if verify.remove_forged_results {
-            remove = self.forged.clone();
-            if !remove.is_empty() {
-                summary.push_str(&format!(
-                    "; removed {} Authentication-Results claiming {}",
-                    remove.len(),
-                    settings.authserv_id
-                ));
-            }
-        }
-        let domain = dmarc.author_domain.clone().unwrap_or_default();
-        let action = match (dmarc.verdict, dmarc.disposition) {
-            (DmarcVerdict::Fail, Policy::Reject) if verify.dmarc_reject => {
+        let summary = format!("verified: {}", words.join(" "));
+        // The deciding author, or for a From read only in part, the first readable one.
+        let domain = dmarc
+            .author_domain
+            .as_deref()
+            .or(dmarc.evaluations.first().map(|e| e.author_domain.as_str()))
+            .unwrap_or("the From domain")
+            .to_string();
+        let action = match dmarc.enforced_policy(verify.unreadable_from.into()) {
+            Policy::Reject if verify.dmarc_reject => {
                 reject_reply(verify.reject_reply.as_deref(), &domain)
             }
-            (DmarcVerdict::Fail, Policy::Quarantine) if verify.dmarc_quarantine => {
+            Policy::Quarantine if verify.dmarc_quarantine => {
                 Action::Quarantine(format!("DMARC policy of {domain}: quarantine"))
             }
-            (DmarcVerdict::TempError, _) if verify.on_dns_temperror == Fallback::Tempfail => {
+            _ if dmarc.verdict == DmarcVerdict::TempError
+                && verify.on_dns_temperror == Fallback::Tempfail =>
+            {
                 Action::Tempfail
             }
             _ => Action::Accept,
@@ -314,28 +340,15 @@ impl MessageFilter {
         Decision {
             action,
             insert: vec![milter_field_text(&field)],
-            remove,
+            remove: Vec::new(),
             summary,
         }
     }
+}
 
-    /// The incoming Authentication-Results fields that claim our authserv-id (RFC 8601 §5:
-    /// a receiver removes them, since only it may write them), as removal instructions.
-    fn forged_results(&self) -> Vec<(String, usize)> {
-        let ours = &self.settings.authserv_id;
-        let mut out: Vec<(String, usize)> = self
-            .headers
-            .named("Authentication-Results")
-            .enumerate()
-            .filter(|(_, f)| {
-                AuthenticationResults::parse(&f.unfolded_value(), ParseOptions::lenient())
-                    .is_ok_and(|ar| ar.authserv_id.eq_ignore_ascii_case(ours))
-            })
-            .map(|(i, f)| (f.name().to_string(), i + 1))
-            .collect();
-        out.reverse();
-        out
-    }
+/// The settings' authserv-id as [`claimed_authserv_id`] reads one.
+fn settings_id(settings: &Settings) -> String {
+    claimed_authserv_id(&settings.authserv_id).unwrap_or_default()
 }
 
 fn failed(fallback: Fallback, why: String) -> Decision {

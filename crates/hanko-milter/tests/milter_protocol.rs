@@ -611,3 +611,150 @@ async fn a_header_section_over_one_mebibyte_passes_untouched() {
     assert_eq!(inserted(&replies).len(), 2);
     daemon.stop().await;
 }
+
+/// The indexes of the Authentication-Results fields a reply removes.
+fn removed_results(replies: &[Reply]) -> Vec<i32> {
+    replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::ChangeHeader { name, index, value }
+                if value.as_bytes().is_empty()
+                    && name.to_str().unwrap() == "Authentication-Results" =>
+            {
+                Some(*index)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Fields claiming our authserv-id in every spelling a reader may still take for ours,
+/// parseable or not; each must go, on the verifying path, the signing path, and past the
+/// header limits.
+const FORGED: &[&str] = &[
+    "Authentication-Results: mx.example.net; dmarc=pass header.from=example.com",
+    "Authentication-Results: MX.EXAMPLE.NET.; dmarc=pass",
+    "Authentication-Results: \"mx.example.net\"; dmarc=pass",
+    "Authentication-Results: (comment (nested (deeper))) mx.example.net; dmarc=pass",
+    "Authentication-Results: mx.example.net; dmarc=pass (unclosed comment",
+    "Authentication-Results: mx.example.net; dmarc=pass reason=\"unclosed quote",
+    "Authentication-Results: mx.example.net; ; = dmarc=pass",
+    "Authentication-Results: mx.example.net;dmarc=pass",
+    "Authentication-Results:\n\tmx.example.net\n\t; dmarc=pass",
+];
+
+fn with_forged(headers: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = vec!["Authentication-Results: other.example; spf=pass".into()];
+    all.extend(FORGED.iter().map(|s| s.to_string()));
+    // A look-alike that is not ours stays.
+    all.push("Authentication-Results: mx.example.net.evil.example; dmarc=pass".into());
+    all.extend(headers.iter().map(|s| s.to_string()));
+    all
+}
+
+#[tokio::test]
+async fn forged_results_are_removed_by_their_first_token_on_every_path() {
+    let setup = Setup::new("max_header_fields = 20");
+    let daemon = Daemon::start(&setup.config()).await;
+    let headers = with_forged(HEADERS);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    // Fields 2 to 10 of that name claim mx.example.net; the first and the last do not.
+    let want: Vec<i32> = (2..=FORGED.len() as i32 + 1).rev().collect();
+
+    // Verified (an outside client).
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("hanako@example.com", &headers, BODY).await;
+    assert_eq!(removed_results(&replies), want, "verifying: {replies:?}");
+    // Signed (a trusted client): a local user cannot hand a colleague a "verified" message.
+    let mut mta = Mta::connect(&daemon.addr, "127.0.0.1").await;
+    let replies = mta.message("hanako@example.com", &headers, BODY).await;
+    assert_eq!(removed_results(&replies), want, "signing: {replies:?}");
+    assert_eq!(inserted(&replies).len(), 2, "and signed");
+    // Over max_header_fields: the checks stop, the removal does not.
+    let mut many = headers.clone();
+    many.extend(std::iter::repeat_n("X-Filler: x", 20));
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("hanako@example.com", &many, BODY).await;
+    assert_eq!(
+        removed_results(&replies),
+        want,
+        "over the limit: {replies:?}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_co_author_cannot_hide_a_dmarc_fail() {
+    // example.com publishes p=reject; the client is outside its SPF policy and nothing is
+    // signed. Each From adds something the receiver cannot evaluate beside the victim.
+    let variants: Vec<Vec<String>> = vec![
+        vec!["From: hanako@example.com, x@[192.0.2.1]".into()],
+        vec!["From: x@[192.0.2.1], hanako@example.com".into()],
+        vec!["From: hanako@example.com, x@[IPv6:2001:db8::1]".into()],
+        vec!["From: hanako@example.com, x@bad..example".into()],
+        vec![
+            "From: hanako@example.com".into(),
+            "From: undisclosed-recipients:;".into(),
+        ],
+        vec!["From: Test User".into(), "From: hanako@example.com".into()],
+        vec!["From: a \"attacker.example(\" @example.com)".into()],
+        vec!["From: x@attacker.example, hanako@example.com!".into()],
+        vec![{
+            // Ten other author domains first: too many to look up, so none is, and the
+            // message counts as reject.
+            let others: Vec<String> = (0..10).map(|i| format!("a@d{i}.example")).collect();
+            format!("From: {}, hanako@example.com", others.join(", "))
+        }],
+    ];
+    let setup = Setup::new(
+        "[verify]\nauthserv_id = \"mx.example.net\"\ndmarc_reject = true\n\
+         reject_reply = \"550 5.7.1 DMARC\"",
+    );
+    let daemon = Daemon::start(&setup.config()).await;
+    for from in &variants {
+        let mut headers: Vec<&str> = from.iter().map(String::as_str).collect();
+        headers.push("Subject: pay now");
+        let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+        let replies = mta
+            .message("x@attacker.example", &headers, &[b"hi\n"])
+            .await;
+        assert!(
+            matches!(&replies[..], [Reply::ReplyCode { reply }] if reply.to_str().unwrap() == "550 5.7.1 DMARC"),
+            "{from:?}: {replies:?}"
+        );
+    }
+    daemon.stop().await;
+
+    // unreadable_from = "ignore": only a readable author that fails counts; a From with the
+    // victim beside an unreadable author is still refused, the victim's fail being readable.
+    let setup = Setup::new(
+        "[verify]\nauthserv_id = \"mx.example.net\"\ndmarc_reject = true\n\
+         unreadable_from = \"ignore\"",
+    );
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta
+        .message(
+            "x@attacker.example",
+            &["From: hanako@example.com, x@[192.0.2.1]"],
+            &[b"hi\n"],
+        )
+        .await;
+    assert!(
+        matches!(&replies[..], [Reply::ReplyCode { .. }]),
+        "{replies:?}"
+    );
+    // From the victim's own network SPF passes and aligns: the same From is delivered under
+    // "ignore", with dmarc=permerror for the unreadable co-author.
+    let mut mta = Mta::connect(&daemon.addr, "192.0.2.25").await;
+    let replies = mta
+        .message(
+            "x@example.com",
+            &["From: hanako@example.com, x@[192.0.2.1]"],
+            &[b"hi\n"],
+        )
+        .await;
+    assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+    assert!(inserted(&replies)[0].1.contains("dmarc=permerror"));
+    daemon.stop().await;
+}

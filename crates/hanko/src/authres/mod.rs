@@ -335,3 +335,50 @@ pub fn registered_results(method: &str) -> Option<&'static [&'static str]> {
         _ => return None,
     })
 }
+
+/// The authserv-id a field claims, read as a receiver that removes forged fields must read it
+/// (RFC 8601 §5): the first token of the value, whether or not the rest parses. Comments
+/// before it are skipped (nested, or unclosed to the end), a quoted token loses its quotes
+/// and escapes, and the result is lower case without a trailing dot. `None` when the value
+/// holds no token at all.
+///
+/// ```
+/// use hanko::authres::claimed_authserv_id;
+///
+/// assert_eq!(claimed_authserv_id(" MX.Example.NET.; dmarc=pass"), Some("mx.example.net".into()));
+/// // Unparseable fields still claim an authserv-id, and readers still see their results.
+/// assert_eq!(claimed_authserv_id("(a (b)) \"mx.example.net\" (; dmarc=pass"), Some("mx.example.net".into()));
+/// assert_eq!(claimed_authserv_id(" (unclosed"), None);
+/// ```
+pub fn claimed_authserv_id(value: &str) -> Option<String> {
+    let mut chars = value.chars().peekable();
+    // CFWS: white space and comments, which nest and may hold escapes.
+    let mut depth = 0usize;
+    while let Some(&c) = chars.peek() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            '\\' if depth > 0 => {
+                chars.next();
+            }
+            c if depth > 0 || c.is_whitespace() => {}
+            _ => break,
+        }
+        chars.next();
+    }
+    let mut token = String::new();
+    if chars.peek() == Some(&'"') {
+        chars.next();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => token.extend(chars.next()),
+                c => token.push(c),
+            }
+        }
+    } else {
+        token.extend(chars.take_while(|c| !c.is_whitespace() && !"();\"".contains(*c)));
+    }
+    let token = token.trim().trim_end_matches('.').to_lowercase();
+    (!token.is_empty()).then_some(token)
+}
