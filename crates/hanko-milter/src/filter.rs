@@ -14,9 +14,10 @@ use hanko::dkim::Signer;
 use hanko::dmarc::{DmarcVerdict, Policy};
 use hanko::dns::Lookup;
 use hanko::message::{parse_mailboxes, CrlfNormalizer, HeaderField, Headers};
-use hanko::receiver::{self, Receiver};
+use hanko::receiver::{self, HeaderOverflow, Receiver};
 
 use crate::config::{Fallback, Mode, Settings};
+use crate::deadline::Deadline;
 
 /// The DNS lookup the milter shares between messages.
 pub type SharedLookup = Arc<dyn Lookup + Send + Sync>;
@@ -102,6 +103,13 @@ pub struct MessageFilter {
     normalizer: CrlfNormalizer,
     chunk: Vec<u8>,
     stage: Stage,
+    /// Set when the header section went over a limit: from then on only From fields are kept.
+    overflow: Option<HeaderOverflow>,
+    /// From fields kept after the limit, and their octets.
+    late_from_fields: usize,
+    late_from_bytes: usize,
+    /// False when From fields past the limit went over their own bounds and were dropped.
+    from_fields_complete: bool,
     /// Authentication-Results fields seen so far.
     results_seen: usize,
     /// The 1-based indexes of the incoming Authentication-Results fields that claim our
@@ -112,8 +120,20 @@ pub struct MessageFilter {
 }
 
 /// Most octets of header section the milter keeps (the fields themselves; the body is not
-/// kept at all).
+/// kept at all). Past it, or past `max_header_fields`, the message is still checked: DKIM is
+/// `permerror`, SPF and DMARC run on the From fields kept.
 pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// How long past `message_timeout` the verification may take before the milter gives up on
+/// it as an internal fault (`on_error`): DNS has stopped by then, so only work that is not
+/// DNS can still be running.
+const INTERNAL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Most From fields kept after the header section went over a limit, and their octets. More
+/// make the From unreadable in part, which `unreadable_from` (default) counts as `reject`.
+pub const MAX_LATE_FROM_FIELDS: usize = 50;
+/// See [`MAX_LATE_FROM_FIELDS`].
+pub const MAX_LATE_FROM_BYTES: usize = 64 * 1024;
 
 impl MessageFilter {
     /// Starts a message (at MAIL FROM).
@@ -126,6 +146,10 @@ impl MessageFilter {
             normalizer: CrlfNormalizer::new(),
             chunk: Vec::new(),
             stage: Stage::Headers,
+            overflow: None,
+            late_from_fields: 0,
+            late_from_bytes: 0,
+            from_fields_complete: true,
             results_seen: 0,
             forged: Vec::new(),
             ours: settings_id(&settings),
@@ -148,16 +172,27 @@ impl MessageFilter {
             return;
         }
         self.header_bytes += name.len() + value.len() + 3;
-        if self.headers.len() >= self.settings.file.max_header_fields {
-            self.stage = Stage::Failed(format!(
-                "more than {} header fields",
-                self.settings.file.max_header_fields
-            ));
-            return;
+        let max_fields = self.settings.file.max_header_fields;
+        if self.overflow.is_none() {
+            if self.headers.len() >= max_fields {
+                self.overflow = Some(HeaderOverflow::Fields(max_fields));
+            } else if self.header_bytes > MAX_HEADER_BYTES {
+                self.overflow = Some(HeaderOverflow::Octets(MAX_HEADER_BYTES));
+            }
         }
-        if self.header_bytes > MAX_HEADER_BYTES {
-            self.stage = Stage::Failed(format!("header section over {MAX_HEADER_BYTES} octets"));
-            return;
+        if self.overflow.is_some() {
+            // Past a limit only From fields are kept, for DMARC, within bounds of their own.
+            if !name.eq_ignore_ascii_case(b"From") {
+                return;
+            }
+            self.late_from_bytes += value.len();
+            if self.late_from_fields >= MAX_LATE_FROM_FIELDS
+                || self.late_from_bytes > MAX_LATE_FROM_BYTES
+            {
+                self.from_fields_complete = false;
+                return;
+            }
+            self.late_from_fields += 1;
         }
         let value = CrlfNormalizer::normalize(value);
         let field = std::str::from_utf8(name)
@@ -201,9 +236,22 @@ impl MessageFilter {
             Mode::Verify => false,
             Mode::Auto => trusted,
         };
+        if let (Some(overflow), true) = (self.overflow, sign) {
+            self.stage = Stage::Failed(format!("{overflow}; not signed"));
+            return;
+        }
         if !sign {
             let headers = std::mem::take(&mut self.headers);
-            self.stage = Stage::Verifying(Box::new(Receiver::new(&settings.receiver, headers)));
+            let receiver = match self.overflow {
+                None => Receiver::new(&settings.receiver, headers),
+                Some(overflow) => Receiver::with_incomplete_headers(
+                    &settings.receiver,
+                    headers,
+                    overflow,
+                    self.from_fields_complete,
+                ),
+            };
+            self.stage = Stage::Verifying(Box::new(receiver));
             return;
         }
         let Some(author) = author else {
@@ -269,7 +317,11 @@ impl MessageFilter {
                 Err(e) => failed(fallback, format!("signing failed: {e}")),
             },
             Stage::Verifying(receiver) => {
-                match tokio::time::timeout(timeout, self.verify(*receiver, now)).await {
+                // DNS stops at the deadline and the receiver finishes with temperrors; the
+                // outer limit only catches work that is not DNS (an internal fault).
+                let deadline = tokio::time::Instant::now() + timeout;
+                let verify = self.verify(*receiver, now, deadline);
+                match tokio::time::timeout(timeout + INTERNAL_GRACE, verify).await {
                     Ok(decision) => decision,
                     Err(_) => failed(
                         fallback,
@@ -296,7 +348,12 @@ impl MessageFilter {
         decision
     }
 
-    async fn verify(&self, receiver: Receiver, now: u64) -> Decision {
+    async fn verify(
+        &self,
+        receiver: Receiver,
+        now: u64,
+        deadline: tokio::time::Instant,
+    ) -> Decision {
         let settings = &self.settings;
         let verify = &settings.file.verify;
         let connection = match self.envelope.client_ip {
@@ -307,7 +364,8 @@ impl MessageFilter {
             }),
             _ => None,
         };
-        let receipt = receiver.finish(&*self.lookup, connection, now).await;
+        let lookup = Deadline::new(&*self.lookup, deadline);
+        let receipt = receiver.finish(&lookup, connection, now).await;
         let field = receipt.authentication_results();
         let dmarc = &receipt.dmarc;
         let words: Vec<String> = field

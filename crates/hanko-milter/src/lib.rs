@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod deadline;
 pub mod filter;
 pub mod listen;
 pub mod milter;

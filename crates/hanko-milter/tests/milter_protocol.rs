@@ -521,21 +521,147 @@ async fn a_silent_dns_server_runs_into_message_timeout() {
     };
     let unsigned = ["From: x@silent.example", "Subject: waiting"];
 
-    // on_error = accept (the default): passed through untouched, nothing written.
-    let (setup, _server) = Setup::with_server("message_timeout = 0.5", silent).await;
-    let daemon = Daemon::start(&setup.config()).await;
-    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
-    let replies = mta.message("x@silent.example", &unsigned, &[b"hi\n"]).await;
-    assert_eq!(replies, [Reply::Continue]);
-    daemon.stop().await;
+    // The DNS that never answers is input, not an internal fault: the receiver finishes at
+    // the deadline with temperror written, whatever on_error says.
+    for config in [
+        "message_timeout = 0.5",
+        "message_timeout = 0.5\non_error = \"tempfail\"",
+    ] {
+        let (setup, _server) = Setup::with_server(config, silent).await;
+        let daemon = Daemon::start(&setup.config()).await;
+        let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+        let started = std::time::Instant::now();
+        let replies = mta.message("x@silent.example", &unsigned, &[b"hi\n"]).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert_eq!(
+            replies.last(),
+            Some(&Reply::Continue),
+            "{config}: {replies:?}"
+        );
+        let field = &inserted(&replies)[0].1;
+        assert!(field.contains("spf=temperror"), "{field}");
+        assert!(field.contains("dmarc=temperror"), "{field}");
+        daemon.stop().await;
+    }
 
-    // on_error = tempfail.
-    let (setup, _server) =
-        Setup::with_server("message_timeout = 0.5\non_error = \"tempfail\"", silent).await;
+    // on_dns_temperror = tempfail: the client is asked to come back.
+    let (setup, _server) = Setup::with_server(
+        "message_timeout = 0.5\n[verify]\nauthserv_id = \"mx.example.net\"\n\
+         on_dns_temperror = \"tempfail\"",
+        silent,
+    )
+    .await;
     let daemon = Daemon::start(&setup.config()).await;
     let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
     let replies = mta.message("x@silent.example", &unsigned, &[b"hi\n"]).await;
     assert_eq!(replies, [Reply::Tempfail]);
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn slow_key_servers_cannot_hold_up_the_victims_dmarc_policy() {
+    // Signatures by silent.example, whose key server never answers, on a spoof of
+    // example.com (p=reject). However many there are, the keys are fetched together, the
+    // deadline cuts them off, and example.com's policy, looked up beside them, applies.
+    let silent = |mut c: ServerConfig| {
+        c = c.with_fault("silent.example", Fault::NoAnswer);
+        for i in 0..10 {
+            c = c.with_fault(&format!("s{i}._domainkey.silent.example"), Fault::NoAnswer);
+        }
+        c
+    };
+    for count in [1, 5, 10] {
+        let signatures: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    "DKIM-Signature: v=1; a=rsa-sha256; d=silent.example; s=s{i}; h=from; \
+                     bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA"
+                )
+            })
+            .collect();
+        let mut headers: Vec<&str> = signatures.iter().map(String::as_str).collect();
+        headers.extend(["From: hanako@example.com", "Subject: pay now"]);
+        let (setup, _server) = Setup::with_server(
+            "message_timeout = 1\n[verify]\nauthserv_id = \"mx.example.net\"\n\
+             dmarc_reject = true\nreject_reply = \"550 5.7.1 DMARC\"",
+            silent,
+        )
+        .await;
+        let daemon = Daemon::start(&setup.config()).await;
+        let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+        let started = std::time::Instant::now();
+        let replies = mta.message("x@silent.example", &headers, &[b"hi\n"]).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{count}"
+        );
+        assert!(
+            matches!(&replies[..], [Reply::ReplyCode { reply }] if reply.to_str().unwrap() == "550 5.7.1 DMARC"),
+            "{count} signatures: {replies:?}"
+        );
+        daemon.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_header_section_over_the_limits_is_still_checked() {
+    let setup = Setup::new(
+        "max_header_fields = 20\n[verify]\nauthserv_id = \"mx.example.net\"\n\
+         dmarc_reject = true\nreject_reply = \"550 5.7.1 DMARC\"",
+    );
+    let daemon = Daemon::start(&setup.config()).await;
+    let filler = vec!["X-Filler: x"; 30];
+    let big = format!("X-Filler: {}", "x".repeat(60_000));
+    let bulky = vec![big.as_str(); 18];
+    for (name, padding) in [("fields", &filler), ("octets", &bulky)] {
+        // The victim's From before the padding, after it, or both.
+        for layout in 0..3 {
+            let mut headers: Vec<&str> = Vec::new();
+            if layout != 1 {
+                headers.push("From: hanako@example.com");
+            }
+            headers.extend(padding.iter().copied());
+            if layout != 0 {
+                headers.push("From: hanako@example.com");
+            }
+            headers.push("Subject: pay now");
+            let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+            let replies = mta
+                .message("x@attacker.example", &headers, &[b"hi\n"])
+                .await;
+            assert!(
+                matches!(&replies[..], [Reply::ReplyCode { .. }]),
+                "{name} layout {layout}: {replies:?}"
+            );
+        }
+        // From the victim's own network SPF aligns: delivered, DKIM written as not verified.
+        let mut headers: Vec<&str> = padding.to_vec();
+        headers.push("From: hanako@example.com");
+        let mut mta = Mta::connect(&daemon.addr, "192.0.2.25").await;
+        let replies = mta.message("x@example.com", &headers, &[b"hi\n"]).await;
+        assert_eq!(
+            replies.last(),
+            Some(&Reply::Continue),
+            "{name}: {replies:?}"
+        );
+        let field = &inserted(&replies)[0].1;
+        assert!(field.contains("dkim=permerror"), "{field}");
+        assert!(field.contains("dmarc=pass"), "{field}");
+    }
+    // Past the limit, more From fields than are kept: unreadable, so rejected even though
+    // none of the kept ones names a domain with a policy.
+    let mut headers: Vec<&str> = filler.clone();
+    let junk: Vec<String> = (0..60).map(|i| format!("From: a@d{i}.example")).collect();
+    headers.extend(junk.iter().map(String::as_str));
+    headers.push("From: hanako@example.com");
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta
+        .message("x@attacker.example", &headers, &[b"hi\n"])
+        .await;
+    assert!(
+        matches!(&replies[..], [Reply::ReplyCode { .. }]),
+        "{replies:?}"
+    );
     daemon.stop().await;
 }
 

@@ -86,6 +86,7 @@ mod crypto;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;
+mod join;
 pub mod keys;
 pub mod message;
 pub mod name;

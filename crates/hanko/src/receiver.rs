@@ -6,9 +6,10 @@
 //! chunks as they arrive (each goes through the DKIM body hashers and is dropped), and
 //! finished with the DNS lookup, the SMTP connection and the time. [`Receiver::finish`] runs:
 //!
-//! 1. SPF for the connection and every DKIM signature, at the same time (they are
-//!    independent, RFC 9989 §4.8);
-//! 2. DMARC for every Author Domain, from both;
+//! 1. SPF for the connection, every DKIM signature and DMARC policy discovery for the From
+//!    domains, at the same time (they are independent, RFC 9989 §4.8; and DNS an attacker
+//!    controls cannot hold up the victim's policy lookup);
+//! 2. DMARC alignment for every Author Domain, from both;
 //! 3. ADSP (RFC 5617, historic), when configured;
 //! 4. the consent of each DMARC record's report destinations (RFC 7489 §7.1), when
 //!    configured.
@@ -48,18 +49,16 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(example()).unwrap();
 //! ```
 
-use std::future::Future;
 use std::io::Read;
 use std::net::IpAddr;
-use std::pin::pin;
-use std::task::Poll;
 
 use crate::adsp::{self, AdspOutcome};
-use crate::authres::{self, AuthenticationResults};
+use crate::authres::{self, AuthenticationResults, MethodResult};
 use crate::dkim::{DkimFailure, KeyCache, Verification, Verifier, VerifyConfig};
 use crate::dmarc::reporting::{check_destinations, ReportDestination};
-use crate::dmarc::{self, DmarcOutcome, DmarcVerdict, Identifiers};
+use crate::dmarc::{self, DmarcOutcome, DmarcProblem, DmarcVerdict, Identifiers};
 use crate::dns::Lookup;
+use crate::join::join;
 use crate::message::{Headers, MessageError, MessageLimits, MessageReader};
 use crate::spf::{check_mail_from, RecordCache, SpfConfig, SpfOutcome};
 
@@ -135,6 +134,28 @@ pub struct Receiver {
     config: ReceiverConfig,
     headers: Headers,
     verifier: Verifier,
+    /// Set when only part of the header section was kept: why, and whether every From field
+    /// was kept.
+    overflow: Option<(HeaderOverflow, bool)>,
+}
+
+/// Why the receiver has only part of a header section: the caller stopped keeping fields at
+/// a limit (the milter's `max_header_fields`, its 1 MiB of header octets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderOverflow {
+    /// More header fields than this.
+    Fields(usize),
+    /// More header octets than this.
+    Octets(usize),
+}
+
+impl std::fmt::Display for HeaderOverflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderOverflow::Fields(limit) => write!(f, "more than {limit} header fields"),
+            HeaderOverflow::Octets(limit) => write!(f, "header section over {limit} octets"),
+        }
+    }
 }
 
 impl Receiver {
@@ -145,6 +166,28 @@ impl Receiver {
             config: config.clone(),
             headers,
             verifier,
+            overflow: None,
+        }
+    }
+
+    /// Starts a message of which only part of the header section was kept, because it was
+    /// over a limit: `kept` holds the fields read before the limit and the From fields after
+    /// it; `from_fields_complete` says whether every From field was kept. A limit must not
+    /// switch the checks off: DKIM is not verified (its result is `permerror`), SPF is, and
+    /// DMARC is evaluated for the From fields kept; From fields dropped count as an unreadable
+    /// author ([`DmarcOutcome::enforced_policy`](crate::dmarc::DmarcOutcome::enforced_policy)).
+    pub fn with_incomplete_headers(
+        config: &ReceiverConfig,
+        kept: Headers,
+        overflow: HeaderOverflow,
+        from_fields_complete: bool,
+    ) -> Receiver {
+        let verifier = Verifier::new(&Headers::new(), config.dkim.clone());
+        Receiver {
+            config: config.clone(),
+            headers: kept,
+            verifier,
+            overflow: Some((overflow, from_fields_complete)),
         }
     }
 
@@ -182,7 +225,12 @@ impl Receiver {
             config,
             headers,
             verifier,
+            overflow,
         } = self;
+        let mut authors = dmarc::author_domains(&headers);
+        if let Some((_, false)) = overflow {
+            authors.unreadable.push(DmarcProblem::FromFieldsDropped);
+        }
         let spf = async {
             match connection {
                 Some(c) => {
@@ -191,7 +239,11 @@ impl Receiver {
                 None => None,
             }
         };
-        let (dkim, spf) = join(verifier.finish(lookup, now), spf).await;
+        let ((dkim, spf), discovery) = join(
+            join(verifier.finish(lookup, now), spf),
+            dmarc::discover_authors(lookup, authors),
+        )
+        .await;
 
         let mut identifiers = Identifiers::from_results(&dkim, spf.as_ref());
         if config.headers_only {
@@ -206,7 +258,7 @@ impl Receiver {
                 }
             }
         }
-        let dmarc = dmarc::check(lookup, &headers, &identifiers).await;
+        let dmarc = discovery.evaluate(&identifiers).await;
 
         let adsp = match (&dmarc.author_domain, config.adsp) {
             (Some(domain), true) => Some(adsp::check(lookup, domain, &dkim).await),
@@ -228,6 +280,7 @@ impl Receiver {
 
         Receipt {
             authserv_id: config.authserv_id,
+            header_overflow: overflow.map(|(o, _)| o),
             dkim,
             spf,
             dmarc,
@@ -251,6 +304,9 @@ pub struct AuthorDestinations {
 pub struct Receipt {
     /// The authserv-id the checks ran under.
     pub authserv_id: String,
+    /// Set when only part of the header section was kept
+    /// ([`Receiver::with_incomplete_headers`]): DKIM was not verified.
+    pub header_overflow: Option<HeaderOverflow>,
     /// Every DKIM signature's result.
     pub dkim: Verification,
     /// SPF for the MAIL FROM identity (or HELO, for a bounce); `None` without a connection.
@@ -272,7 +328,13 @@ impl Receipt {
         field
             .results
             .extend(self.spf.as_ref().map(authres::from::spf));
-        field.results.extend(authres::from::dkim(&self.dkim));
+        match self.header_overflow {
+            Some(overflow) => field.results.push(
+                MethodResult::new("dkim", "permerror")
+                    .with_comment(&format!("{overflow}: signatures not verified")),
+            ),
+            None => field.results.extend(authres::from::dkim(&self.dkim)),
+        }
         field.results.push(authres::from::dmarc(&self.dmarc));
         field
             .results
@@ -290,32 +352,4 @@ impl Receipt {
             DmarcVerdict::Fail | DmarcVerdict::TempError | DmarcVerdict::PermError => false,
         }
     }
-}
-
-/// Runs two futures at once on whatever executor polls this one (the library has no runtime
-/// of its own), returning both outputs.
-async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    let mut a_done = None;
-    let mut b_done = None;
-    std::future::poll_fn(move |cx| {
-        if a_done.is_none() {
-            if let Poll::Ready(out) = a.as_mut().poll(cx) {
-                a_done = Some(out);
-            }
-        }
-        if b_done.is_none() {
-            if let Poll::Ready(out) = b.as_mut().poll(cx) {
-                b_done = Some(out);
-            }
-        }
-        if a_done.is_some() && b_done.is_some() {
-            if let (Some(a), Some(b)) = (a_done.take(), b_done.take()) {
-                return Poll::Ready((a, b));
-            }
-        }
-        Poll::Pending
-    })
-    .await
 }

@@ -128,6 +128,9 @@ pub enum DmarcProblem {
     BadAuthorDomain(String),
     /// More distinct Author Domains than [`MAX_AUTHOR_DOMAINS`].
     TooManyAuthorDomains(usize),
+    /// The header section was over the limits and some From fields were dropped unread: the
+    /// ones read were evaluated.
+    FromFieldsDropped,
     /// The tree walk found no DMARC record.
     NoPolicy,
     /// The policy record is not valid.
@@ -156,6 +159,7 @@ impl DmarcProblem {
             | DmarcProblem::NoAuthorAddress(_)
             | DmarcProblem::BadAuthorDomain(_)
             | DmarcProblem::TooManyAuthorDomains(_)
+            | DmarcProblem::FromFieldsDropped
             | DmarcProblem::InvalidRecord { .. } => DmarcVerdict::PermError,
             DmarcProblem::NoPolicy => DmarcVerdict::None,
             DmarcProblem::Dns { .. } => DmarcVerdict::TempError,
@@ -177,6 +181,10 @@ impl fmt::Display for DmarcProblem {
             DmarcProblem::TooManyAuthorDomains(n) => write!(
                 f,
                 "{n} different From domains (at most {MAX_AUTHOR_DOMAINS} are evaluated)"
+            ),
+            DmarcProblem::FromFieldsDropped => write!(
+                f,
+                "the header section is over the limits; some From fields were not read"
             ),
             DmarcProblem::NoPolicy => write!(f, "no DMARC record"),
             DmarcProblem::InvalidRecord { domain, error } => {
@@ -334,8 +342,9 @@ pub struct DmarcOutcome {
 pub enum UnreadableAuthors {
     /// The strictest policy that any readable author publishes applies (with `t=y` lowering
     /// it one step), as if the unreadable author had failed under it; more Author Domains
-    /// than [`MAX_AUTHOR_DOMAINS`] (none of them looked up) count as `reject`. A From with no
-    /// readable author at all gets no policy. Default.
+    /// than [`MAX_AUTHOR_DOMAINS`] (none of them looked up) and From fields dropped with an
+    /// oversized header section count as `reject`. A From with no readable author at all gets
+    /// no policy. Default.
     #[default]
     StrictestPolicy,
     /// `reject`, whatever the readable authors publish.
@@ -354,10 +363,13 @@ impl DmarcOutcome {
         if self.unreadable_authors.is_empty() {
             return self.disposition;
         }
-        let too_many = self
-            .unreadable_authors
-            .iter()
-            .any(|p| matches!(p, DmarcProblem::TooManyAuthorDomains(_)));
+        // Authors nobody looked at may be anyone's: as strict as it gets.
+        let too_many = self.unreadable_authors.iter().any(|p| {
+            matches!(
+                p,
+                DmarcProblem::TooManyAuthorDomains(_) | DmarcProblem::FromFieldsDropped
+            )
+        });
         let for_unreadable = match unreadable {
             UnreadableAuthors::Ignore => Policy::None,
             UnreadableAuthors::Reject => Policy::Reject,
@@ -460,54 +472,113 @@ pub(super) fn within(domain: &str, org: &str) -> bool {
 /// DMARC for a message: every Author Domain in From is evaluated; the worst result is the
 /// message's, and the strictest disposition applies. Parts of From that cannot be evaluated
 /// make the message at least a `permerror`, never hide a readable author's `fail`.
+///
+/// The same as [`discover`] followed by [`Discovery::evaluate`].
 pub async fn check<L: Lookup + ?Sized>(
     lookup: &L,
     headers: &Headers,
     identifiers: &Identifiers,
 ) -> DmarcOutcome {
+    discover(lookup, headers).await.evaluate(identifiers).await
+}
+
+/// The first half of DMARC, which needs only the From fields: the Author Domains and each
+/// one's policy record, found by the Tree Walk. A receiver starts it beside DKIM and SPF, so
+/// that DNS an attacker controls (a slow key server, a slow SPF include) cannot delay the
+/// victim's policy lookup past a deadline.
+pub struct Discovery<'a, L: Lookup + ?Sized> {
+    walker: Walker<'a, L>,
+    domains: Vec<String>,
+    unreadable: Vec<DmarcProblem>,
+    multiple_from_fields: bool,
+}
+
+/// Finds the Author Domains of `headers` and looks up their policies.
+pub async fn discover<'a, L: Lookup + ?Sized>(
+    lookup: &'a L,
+    headers: &Headers,
+) -> Discovery<'a, L> {
+    discover_authors(lookup, author_domains(headers)).await
+}
+
+/// [`discover`] for authors already read: [`author_domains`], with what the caller knows
+/// could not be read added to [`Authors::unreadable`].
+pub async fn discover_authors<L: Lookup + ?Sized>(
+    lookup: &L,
+    authors: Authors,
+) -> Discovery<'_, L> {
     let Authors {
         mut domains,
         mut unreadable,
         multiple_from_fields,
-    } = author_domains(headers);
+    } = authors;
     if domains.len() > MAX_AUTHOR_DOMAINS {
         // None is looked up: up to eight queries each is the attacker's to spend.
         unreadable.push(DmarcProblem::TooManyAuthorDomains(domains.len()));
         domains.clear();
     }
     let mut walker = Walker::new(lookup);
-    let mut evaluations = Vec::new();
     for domain in &domains {
-        evaluations.push(evaluate(&mut walker, domain, identifiers).await);
+        // The answers stay in the walker for `evaluate`: the policy, and the names relaxed
+        // alignment walks for the Author Domain's Organizational Domain.
+        if let Some((_, Answer::Record(record))) = walker.policy(domain).await {
+            if record.dkim_alignment == AlignmentMode::Relaxed
+                || record.spf_alignment == AlignmentMode::Relaxed
+            {
+                let _ = walker.organizational_domain(domain).await;
+            }
+        }
     }
-    let worst = evaluations
-        .iter()
-        .max_by_key(|e| (e.verdict.severity(), e.disposition));
-    // An unreadable author is a permerror: it decides unless a readable author did worse.
-    let (verdict, problem, author_domain) = match (worst, unreadable.first()) {
-        (Some(e), Some(p)) if e.verdict.severity() < p.verdict().severity() => {
-            (p.verdict(), Some(p.clone()), None)
-        }
-        (Some(e), _) => (e.verdict, e.problem.clone(), Some(e.author_domain.clone())),
-        (None, Some(p)) => (p.verdict(), Some(p.clone()), None),
-        (None, None) => {
-            let p = DmarcProblem::NoFromField;
-            (p.verdict(), Some(p), None)
-        }
-    };
-    DmarcOutcome {
-        verdict,
-        problem,
-        author_domain,
-        disposition: evaluations
-            .iter()
-            .map(|e| e.disposition)
-            .max()
-            .unwrap_or(Policy::None),
-        unreadable_authors: unreadable,
+    Discovery {
+        walker,
+        domains,
+        unreadable,
         multiple_from_fields,
-        dns_queries: walker.queries,
-        evaluations,
+    }
+}
+
+impl<L: Lookup + ?Sized> Discovery<'_, L> {
+    /// The second half: alignment of what DKIM and SPF authenticated, per Author Domain.
+    pub async fn evaluate(self, identifiers: &Identifiers) -> DmarcOutcome {
+        let Discovery {
+            mut walker,
+            domains,
+            unreadable,
+            multiple_from_fields,
+        } = self;
+        let mut evaluations = Vec::new();
+        for domain in &domains {
+            evaluations.push(evaluate(&mut walker, domain, identifiers).await);
+        }
+        let worst = evaluations
+            .iter()
+            .max_by_key(|e| (e.verdict.severity(), e.disposition));
+        // An unreadable author is a permerror: it decides unless a readable author did worse.
+        let (verdict, problem, author_domain) = match (worst, unreadable.first()) {
+            (Some(e), Some(p)) if e.verdict.severity() < p.verdict().severity() => {
+                (p.verdict(), Some(p.clone()), None)
+            }
+            (Some(e), _) => (e.verdict, e.problem.clone(), Some(e.author_domain.clone())),
+            (None, Some(p)) => (p.verdict(), Some(p.clone()), None),
+            (None, None) => {
+                let p = DmarcProblem::NoFromField;
+                (p.verdict(), Some(p), None)
+            }
+        };
+        DmarcOutcome {
+            verdict,
+            problem,
+            author_domain,
+            disposition: evaluations
+                .iter()
+                .map(|e| e.disposition)
+                .max()
+                .unwrap_or(Policy::None),
+            unreadable_authors: unreadable,
+            multiple_from_fields,
+            dns_queries: walker.queries,
+            evaluations,
+        }
     }
 }
 
