@@ -41,6 +41,7 @@ pub async fn run(args: ServeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         listen: args.listen,
         max_message_bytes: args.max_message_mib.max(1) * 1024 * 1024,
         analysis_timeout: Duration::from_secs_f64(args.timeout),
+        ..ServeConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     // The address actually bound (port 0 picks a free one), for scripts and tests.

@@ -56,6 +56,12 @@ pub struct ServeConfig {
     pub max_message_bytes: usize,
     /// Longest one analysis may take, DNS included. Default: 20 s.
     pub analysis_timeout: Duration,
+    /// Analyses running at once; more wait their turn (up to `analysis_timeout`, then a 503
+    /// page). Each runs on a thread of its own, off the server's event loop, and keeps its
+    /// place until its work is done, even past its time limit: a message that costs the
+    /// most the analyzer allows can hold one place, never the page. Default: the number of
+    /// cores.
+    pub max_concurrent_analyses: usize,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +70,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_message_bytes: 10 * 1024 * 1024,
             analysis_timeout: Duration::from_secs(20),
+            max_concurrent_analyses: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -73,6 +80,8 @@ struct AppState {
     config: ServeConfig,
     /// `None`: the server was started without DNS; every analysis is offline.
     lookup: Option<Arc<dyn Lookup>>,
+    /// One permit per analysis that may run ([`ServeConfig::max_concurrent_analyses`]).
+    analyses: Arc<tokio::sync::Semaphore>,
 }
 
 /// The routes, for embedding in another axum application or for tests.
@@ -83,7 +92,13 @@ pub fn router(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> Router {
         .route("/", get(form).post(analyze_form))
         .route("/api/analyze", post(analyze_api))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(AppState { config, lookup })
+        .with_state(AppState {
+            analyses: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_analyses.max(1),
+            )),
+            config,
+            lookup,
+        })
 }
 
 /// Serves the page on `config.listen` until the process ends.
@@ -226,25 +241,55 @@ async fn run_analysis(
     }
     let mut config = AnalyzeConfig::new(now());
     config.lang = lang;
-    let lookup = state.lookup.as_deref().filter(|_| !offline);
-    let work = async {
-        match lookup {
-            Some(lookup) => analyze(message, Some(lookup), &config).await,
-            None => analyze_offline(message, &config),
-        }
+    let lookup = state.lookup.clone().filter(|_| !offline);
+    let limit = state.config.analysis_timeout;
+    let seconds = limit.as_secs_f64();
+    let stopped = |what: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            match (lang, what) {
+                (Lang::En, "busy") => format!("Every place for an analysis stayed taken for {seconds} s. Try again in a moment."),
+                (Lang::Ja, "busy") => format!("解析の枠が {seconds} 秒間空きませんでした。少し待ってから再試行してください。"),
+                (Lang::En, _) => format!("The analysis took longer than {seconds} s and was stopped (slow DNS?). Try again, or tick \"offline\"."),
+                (Lang::Ja, _) => format!("解析が {seconds} 秒を超えたため中止しました (DNS が遅い可能性があります)。再試行するか「オフライン」を選んでください。"),
+            },
+        )
     };
-    tokio::time::timeout(state.config.analysis_timeout, work)
-        .await
-        .map_err(|_| {
-            let seconds = state.config.analysis_timeout.as_secs_f64();
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                match lang {
-                    Lang::En => format!("The analysis took longer than {seconds} s and was stopped (slow DNS?). Try again, or tick \"offline\"."),
-                    Lang::Ja => format!("解析が {seconds} 秒を超えたため中止しました (DNS が遅い可能性があります)。再試行するか「オフライン」を選んでください。"),
-                },
+    let started = tokio::time::Instant::now();
+    let permit = match tokio::time::timeout(limit, state.analyses.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(stopped("busy")),
+    };
+    // Off the event loop: a CPU-heavy message slows its own thread, not the page. The
+    // permit goes with the work and is given back when the work ends.
+    let message = message.to_vec();
+    let runtime = tokio::runtime::Handle::current();
+    let deadline = started + limit;
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match lookup {
+            // DNS that never answers ends at the deadline here too, giving the place back.
+            Some(lookup) => runtime.block_on(async {
+                tokio::time::timeout_at(deadline, analyze(&message, Some(&*lookup), &config))
+                    .await
+                    .ok()
+            }),
+            None => Some(analyze_offline(&message, &config)),
+        }
+    });
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(Ok(Some(report))) => Ok(report),
+        Ok(Ok(None)) => Err(stopped("timeout")),
+        Ok(Err(_)) => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            lang.pick(
+                "The analysis failed inside hanko; please report the message that caused it.",
+                "hanko の内部で解析に失敗しました。原因となったメッセージを報告してください。",
             )
-        })
+            .to_string(),
+        )),
+        Err(_) => Err(stopped("timeout")),
+    }
 }
 
 async fn analyze_form(

@@ -238,3 +238,30 @@ async fn an_analysis_over_the_time_limit_is_stopped() {
     let (status, _) = request(addr, "POST /api/analyze?offline=1 HTTP/1.1", &message).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyses_beyond_the_cap_wait_for_a_place() {
+    // One place: an analysis stuck on DNS that never answers holds it until its time limit;
+    // a second one waits for the place (and gets it), it does not run beside the first.
+    let config = ServeConfig {
+        analysis_timeout: Duration::from_secs(2),
+        max_concurrent_analyses: 1,
+        ..ServeConfig::default()
+    };
+    let addr = start(config, Some(Arc::new(Silent))).await;
+    let message = std::fs::read(examples("analyze/gmail.eml")).unwrap();
+    let stuck = {
+        let message = message.clone();
+        tokio::spawn(async move {
+            let answer = request(addr, "POST /api/analyze HTTP/1.1", &message).await;
+            (answer, tokio::time::Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _) = request(addr, "POST /api/analyze?offline=1 HTTP/1.1", &message).await;
+    let second_done = tokio::time::Instant::now();
+    let ((stuck_status, _), stuck_done) = stuck.await.unwrap();
+    assert_eq!(stuck_status, 503);
+    assert_eq!(status, 200);
+    assert!(second_done >= stuck_done, "the second ran beside the first");
+}

@@ -517,3 +517,76 @@ fn hostile_input_gets_a_report_that_says_what_it_could_not_read() {
         .any(|n| n.contains("Date field could not be read")));
     assert!(report.notes.iter().any(|n| n.contains("no readable date")));
 }
+
+#[test]
+fn the_diagnosis_stops_at_its_work_limit_and_says_so() {
+    // Seven broken signatures over a padded header section: diagnosing them all costs more
+    // than a small budget, whatever the count of attempts.
+    let key = example_key("ed2026.private");
+    let requests = (0..7)
+        .map(|_| SigningRequest::new(&key, "example.com", "ed2026").unwrap())
+        .collect();
+    let signed = String::from_utf8(sign_message(PLAIN, requests, NOW - 60).unwrap()).unwrap();
+    let padding: String = (0..200)
+        .map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(200)))
+        .collect();
+    // A To added below the signed one: each diagnosis rebuilds the section without each To.
+    let added = signed.replace(
+        "To: taro@example.org\r\n",
+        "To: taro@example.org\r\nTo: intruder@example.net\r\n",
+    );
+    assert_ne!(added, signed);
+    let broken = format!("{padding}{added}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let limited = |work: usize| {
+        let mut config = AnalyzeConfig::new(NOW);
+        config.max_diagnosis_work = work;
+        runtime.block_on(analyze(broken.as_bytes(), Some(&example_zone()), &config))
+    };
+    let note = "stopped at its work limit";
+    let notes = |report: &Report| report.reverification.as_ref().unwrap().notes.clone();
+    let full = limited(AnalyzeConfig::new(0).max_diagnosis_work);
+    assert!(
+        !notes(&full).iter().any(|n| n.contains(note)),
+        "{:?}",
+        notes(&full)
+    );
+    let small = limited(1024 * 1024);
+    assert!(
+        notes(&small).iter().any(|n| n.contains(note)),
+        "{:?}",
+        notes(&small)
+    );
+    // What was diagnosed before the limit is still there.
+    let found = |report: &Report| {
+        report
+            .signatures
+            .iter()
+            .filter(|s| {
+                s.diagnosis
+                    .iter()
+                    .any(|d| d.contains("was added after signing"))
+            })
+            .count()
+    };
+    assert_eq!(found(&full), 5);
+    assert!((1..5).contains(&found(&small)), "{}", found(&small));
+}
+
+#[test]
+fn thousands_of_signed_names_over_thousands_of_fields_are_read_once() {
+    // h= naming From 20,000 times over 5,000 fields: matching is by an index, not by
+    // scanning the fields for every name, so the analysis (and its diagnosis) finishes.
+    let names = vec!["From"; 20_000].join(":");
+    let fields: String = (0..5_000).map(|i| format!("X-F: {i}\r\n")).collect();
+    let message = format!(
+        "{fields}DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; \
+         s=ed2026; h={names}; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n\
+         From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    );
+    let report = run(message.as_bytes(), &example_zone(), Lang::En);
+    assert_eq!(report.signatures.len(), 1);
+    assert!(report.signatures[0].check.is_some());
+}

@@ -137,6 +137,11 @@ pub struct AnalyzeConfig {
     /// Most failed signatures diagnosed (each diagnosis tries up to 200 rebuilt messages).
     /// Default: 5.
     pub max_diagnosed_signatures: usize,
+    /// Most work all diagnoses of one report do together, in octets copied or hashed (each
+    /// rebuilt header section counts its size twice plus 256 KiB for its verification; each
+    /// rebuilt body its size or more). Default: 256 MiB, well under a second of hashing; past
+    /// it the diagnosis stops and a note says so.
+    pub max_diagnosis_work: usize,
     /// The DKIM verifier's settings.
     pub verify: VerifyConfig,
 }
@@ -151,6 +156,7 @@ impl AnalyzeConfig {
             max_header_fields: 10_000,
             max_header_bytes: 10 * 1024 * 1024,
             max_diagnosed_signatures: 5,
+            max_diagnosis_work: 256 * 1024 * 1024,
             verify: VerifyConfig::default(),
         }
     }
@@ -677,6 +683,7 @@ async fn reverify<L: Lookup + ?Sized>(
     let dkim = &receipt.dkim;
 
     let mut diagnosed = 0;
+    let mut budget = signatures::WorkBudget::new(config.max_diagnosis_work);
     for result in &dkim.results {
         let Some((_, report)) = signatures
             .iter_mut()
@@ -707,9 +714,24 @@ async fn reverify<L: Lookup + ?Sized>(
                 None => None,
             };
             let field = &headers.fields()[result.field_index];
-            report.diagnosis =
-                signatures::diagnose(headers, field, result, key.as_deref(), body, lang);
+            report.diagnosis = signatures::diagnose(
+                headers,
+                field,
+                result,
+                key.as_deref(),
+                body,
+                lang,
+                &mut budget,
+            );
         }
+    }
+    if budget.ran_out() {
+        notes.push(tr!(
+            lang,
+            "The diagnosis of failed signatures stopped at its work limit ({} MiB hashed); what it found before is shown.",
+            "失敗した署名の診断は作業量の上限 ({} MiB のハッシュ) で打ち切りました。それまでに分かったことを表示しています。",
+            config.max_diagnosis_work / (1024 * 1024)
+        ));
     }
     if dkim.skipped > 0 {
         notes.push(tr!(

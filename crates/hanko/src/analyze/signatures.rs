@@ -102,6 +102,49 @@ const LIST_FIELDS: &[&str] = &[
 /// Most candidate rebuilds checked per signature (each is one signature verification).
 const MAX_CANDIDATES: usize = 200;
 
+/// What one rebuilt header section costs beside its octets: the signature verification, as
+/// octets of hashing of about the same time (an RSA-8192 verification is a few milliseconds).
+const VERIFY_COST: usize = 256 * 1024;
+
+/// The work the diagnoses of one report may still do, in octets copied or hashed: shared by
+/// every signature diagnosed, so that a large message with many broken signatures costs a
+/// bounded time, not a number of attempts times its size.
+#[derive(Debug)]
+pub(crate) struct WorkBudget {
+    left: usize,
+    ran_out: bool,
+}
+
+impl WorkBudget {
+    /// A budget of `octets`.
+    pub(crate) fn new(octets: usize) -> WorkBudget {
+        WorkBudget {
+            left: octets,
+            ran_out: false,
+        }
+    }
+
+    /// Takes `octets` from the budget; false (and nothing taken) when that is more than is
+    /// left.
+    fn spend(&mut self, octets: usize) -> bool {
+        match self.left.checked_sub(octets) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.ran_out = true;
+                false
+            }
+        }
+    }
+
+    /// True once a step was refused.
+    pub(crate) fn ran_out(&self) -> bool {
+        self.ran_out
+    }
+}
+
 /// Most body lines the footer search walks (one hash clone per line).
 const MAX_FOOTER_LINES: usize = 200_000;
 
@@ -423,8 +466,12 @@ fn diagnose_headers(
     sig: &Signature,
     key: &KeyRecord,
     lang: Lang,
+    budget: &mut WorkBudget,
 ) -> Option<String> {
     let mut tried = 0usize;
+    // Each candidate copies the section, hashes what the signature covers, and verifies.
+    let section: usize = headers.fields().iter().map(|f| f.raw().len() + 2).sum();
+    let cost = 2 * section + VERIFY_COST;
     // A tag put in front of the Subject by a list or a gateway.
     if let Some((index, subject)) = headers
         .fields()
@@ -435,6 +482,9 @@ fn diagnose_headers(
     {
         if let Some(value) = untagged_subject(subject.value()) {
             tried += 1;
+            if !budget.spend(cost) {
+                return None;
+            }
             let candidate = HeaderField::from_parts(subject.name(), &value);
             if headers_verify(&edited(headers, index, candidate), field, sig, key) {
                 let tag = String::from_utf8_lossy(subject.value()).trim().to_string();
@@ -460,6 +510,9 @@ fn diagnose_headers(
             continue;
         }
         tried += 1;
+        if !budget.spend(cost) {
+            return None;
+        }
         if headers_verify(&edited(headers, index, None), field, sig, key) {
             return Some(tr!(
                 lang,
@@ -471,7 +524,7 @@ fn diagnose_headers(
         }
     }
     // Re-folded or re-spaced fields: only matters for c=simple.
-    if sig.canonicalization.header == CanonicalizationAlgorithm::Simple {
+    if sig.canonicalization.header == CanonicalizationAlgorithm::Simple && budget.spend(cost) {
         let mut unfolded = Headers::new();
         for f in headers.fields() {
             let raw: Vec<u8> = f
@@ -546,8 +599,19 @@ fn decode_quoted_printable(body: &[u8]) -> Vec<u8> {
 }
 
 /// Why the body hash failed, found by rebuilding candidates.
-fn diagnose_body(headers: &Headers, body: &[u8], sig: &Signature, lang: Lang) -> Vec<String> {
+fn diagnose_body(
+    headers: &Headers,
+    body: &[u8],
+    sig: &Signature,
+    lang: Lang,
+    budget: &mut WorkBudget,
+) -> Vec<String> {
     let mut out = Vec::new();
+    // Each rebuilt body is a pass over the body or less: the canonical form, the footer
+    // search, a decoding, the white-space forms.
+    if !budget.spend(2 * body.len()) {
+        return out;
+    }
     let algorithm = sig.canonicalization.body;
     let canon = canonical(body, algorithm);
     // Content appended after signing: a prefix that ends at a line end matches bh=.
@@ -621,7 +685,7 @@ fn diagnose_body(headers: &Headers, body: &[u8], sig: &Signature, lang: Lang) ->
         _ => None,
     };
     if let (Some(decoded), Some(name)) = (decoded, encoding.as_deref()) {
-        if hash_matches(&canonical(&decoded, algorithm), sig) {
+        if budget.spend(2 * body.len()) && hash_matches(&canonical(&decoded, algorithm), sig) {
             out.push(tr!(
                 lang,
                 "The body was re-encoded to {} after signing: decoded, it matches bh=. A relay without 8BITMIME converted it; the text itself is unchanged.",
@@ -632,7 +696,7 @@ fn diagnose_body(headers: &Headers, body: &[u8], sig: &Signature, lang: Lang) ->
         }
     }
     // White space only: what relaxed would have forgiven.
-    if algorithm == CanonicalizationAlgorithm::Simple {
+    if algorithm == CanonicalizationAlgorithm::Simple && budget.spend(4 * body.len()) {
         let relaxed_like: Vec<u8> = canonical(body, CanonicalizationAlgorithm::Relaxed);
         let trimmed = {
             let mut t = Vec::with_capacity(body.len());
@@ -681,6 +745,7 @@ pub(crate) fn diagnose(
     key: Option<&KeyRecord>,
     body: Option<&[u8]>,
     lang: Lang,
+    budget: &mut WorkBudget,
 ) -> Vec<String> {
     let (Some(sig), Some(failure)) = (&result.signature, &result.failure) else {
         return Vec::new();
@@ -719,7 +784,7 @@ pub(crate) fn diagnose(
         _ => {}
     }
     if header_failed {
-        match key.and_then(|k| diagnose_headers(headers, field, sig, k, lang)) {
+        match key.and_then(|k| diagnose_headers(headers, field, sig, k, lang, budget)) {
             Some(cause) => out.push(cause),
             None => {
                 let signed: Vec<&str> = sig
@@ -740,7 +805,7 @@ pub(crate) fn diagnose(
     }
     if body_failed {
         if let Some(body) = body {
-            out.extend(diagnose_body(headers, body, sig, lang));
+            out.extend(diagnose_body(headers, body, sig, lang, budget));
         }
     }
     out
