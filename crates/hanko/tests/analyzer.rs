@@ -95,8 +95,10 @@ fn gmail_show_original_passes_and_every_claim_agrees() {
     let own = report.reverification.as_ref().unwrap();
     let connection = own.connection.as_ref().unwrap();
     assert_eq!(connection.ip, "192.0.2.10");
+    // Google's own ARC-Authentication-Results stands above its Received; the Received-SPF
+    // below that Received could have been written by the sender, so it is not evidence.
     assert!(
-        connection.source.contains("Received-SPF"),
+        connection.source.contains("ARC-Authentication-Results"),
         "{}",
         connection.source
     );
@@ -217,14 +219,17 @@ Received-SPF: pass (mx.example.net: domain of hanako@example.com designates 203.
     );
     let own = report.reverification.as_ref().unwrap();
     assert_eq!(own.dmarc.result, "fail");
-    assert_eq!(own.spf.as_ref().unwrap().result, "fail");
+    // No Received field records where the message came from, so nothing in it is evidence
+    // of a connection: SPF is not re-checked from the forged fields.
+    assert!(own.spf.is_none());
+    assert!(own.connection.is_none());
     let disputed: Vec<&str> = own
         .comparisons
         .iter()
         .filter(|c| c.agrees == Some(false))
         .map(|c| c.method.as_str())
         .collect();
-    assert_eq!(disputed, ["dkim", "spf", "dmarc", "spf"]);
+    assert_eq!(disputed, ["dkim", "dmarc"]);
     // Offline, the claim is reported as a claim, and the verdict is never a pass.
     let offline = offline(&message);
     assert_eq!(offline.summary.verdict.status, "unverified");
@@ -589,4 +594,66 @@ fn thousands_of_signed_names_over_thousands_of_fields_are_read_once() {
     let report = run(message.as_bytes(), &example_zone(), Lang::En);
     assert_eq!(report.signatures.len(), 1);
     assert!(report.signatures[0].check.is_some());
+}
+
+#[test]
+fn trace_fields_below_the_receiving_server_are_never_evidence() {
+    // The receiving server recorded the attacker's address and, in some layouts, its own SPF
+    // fail; below it the sender wrote a pass for example.com's own address in every form
+    // the analyzer reads. None may make SPF or DMARC pass.
+    let own_records = [
+        // Gmail: its Received, then its Received-SPF and Authentication-Results.
+        "Received: from evil.example (evil.example. [203.0.113.66])\n        by mx.google.com with ESMTPS id x; Mon, 23 Nov 2026 09:00:03 +0900\n\
+         Received-SPF: fail (google.com: domain of hanako@example.com does not designate 203.0.113.66 as permitted sender) client-ip=203.0.113.66;\n\
+         Authentication-Results: mx.google.com; spf=fail smtp.mailfrom=hanako@example.com\n",
+        // A server that writes its result above its Received.
+        "Authentication-Results: mx.example.net; spf=fail smtp.mailfrom=hanako@example.com smtp.remote-ip=203.0.113.66\n\
+         Received: from evil.example ([203.0.113.66]) by mx.example.net; Mon, 23 Nov 2026 09:00:03 +0900\n",
+        // A server that writes no result at all.
+        "Received: from evil.example ([203.0.113.66]) by mx.example.net; Mon, 23 Nov 2026 09:00:03 +0900\n",
+    ];
+    let forgeries = [
+        "Received-SPF: pass (mx.example.net: domain of hanako@example.com designates 192.0.2.10 as permitted sender) client-ip=192.0.2.10; envelope-from=hanako@example.com; helo=mail.example.com\n",
+        "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=hanako@example.com smtp.remote-ip=192.0.2.10\n",
+        "Authentication-Results: mx.example.net; spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=hanako@example.com\n",
+        "ARC-Authentication-Results: i=1; mx.google.com; spf=pass (google.com: domain of hanako@example.com designates 192.0.2.10 as permitted sender) smtp.mailfrom=hanako@example.com\n",
+        // A forged Received naming example.com's server, with the pass below it.
+        "Received: from mail.example.com (mail.example.com [192.0.2.10]) by mx.example.net; Mon, 23 Nov 2026 09:00:01 +0900\nReceived-SPF: pass client-ip=192.0.2.10; envelope-from=hanako@example.com; helo=mail.example.com\n",
+    ];
+    let unsigned = "From: hanako@example.com\nTo: taro@example.org\nSubject: pay now\nDate: Mon, 23 Nov 2026 09:00:00 +0900\n\nPay.\n";
+    let mut count = 0;
+    for own_record in own_records {
+        for forgery in forgeries {
+            let message =
+                format!("Return-Path: <hanako@example.com>\n{own_record}{forgery}{unsigned}");
+            let report = run(message.as_bytes(), &example_zone(), Lang::En);
+            let own = report.reverification.as_ref().unwrap();
+            assert_ne!(own.dmarc.result, "pass", "{message}");
+            assert_ne!(report.summary.verdict.status, "pass", "{message}");
+            if let Some(connection) = &own.connection {
+                assert_eq!(connection.ip, "203.0.113.66", "{message}");
+            }
+            if let Some(spf) = &own.spf {
+                assert_ne!(spf.result, "pass", "{message}");
+            }
+            count += 1;
+        }
+    }
+    assert_eq!(count, 15);
+}
+
+#[test]
+fn an_spf_based_pass_says_what_it_rests_on() {
+    // Unsigned, from example.com's own server: DMARC passes through SPF alone, and the
+    // verdict names the record that pass rests on.
+    let message = "Return-Path: <hanako@example.com>\n\
+        Received: from mail.example.com (mail.example.com [192.0.2.10]) by mx.example.net; Mon, 23 Nov 2026 09:00:03 +0900\n\
+        From: hanako@example.com\nTo: taro@example.org\nSubject: hi\nDate: Mon, 23 Nov 2026 09:00:00 +0900\n\nHi.\n";
+    let report = run(message.as_bytes(), &example_zone(), Lang::En);
+    let own = report.reverification.as_ref().unwrap();
+    assert_eq!(own.dmarc.result, "pass");
+    assert!(own.pass_rests_on_connection);
+    let line = &report.summary.verdict.line;
+    assert!(line.contains("rests on SPF for 192.0.2.10"), "{line}");
+    assert!(line.contains("Received field at position 2"), "{line}");
 }

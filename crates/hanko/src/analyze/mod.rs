@@ -48,7 +48,7 @@ pub use signatures::{SignatureCheck, SignatureReport, TagExplained};
 use crate::dkim::{DkimFailure, VerifyConfig};
 use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::dns::{DnsError, Lookup, LookupFuture, Mx};
-use crate::message::{traced_connection, Headers};
+use crate::message::Headers;
 use crate::receiver::{self, Receiver, ReceiverConfig};
 use crate::spf::SpfOutcome;
 
@@ -265,8 +265,12 @@ pub struct Comparison {
 /// hanko's own re-verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reverification {
-    /// The connection SPF was evaluated for, when the message records one.
+    /// The connection SPF was evaluated for, when the receiving server's own fields record
+    /// one.
     pub connection: Option<ConnectionUsed>,
+    /// DMARC passed through SPF alone (no aligned DKIM signature passed): the pass rests on
+    /// the connection the receiving server recorded, as far as it can be trusted.
+    pub pass_rests_on_connection: bool,
     /// SPF for the MAIL FROM.
     pub spf: Option<OwnResult>,
     /// DMARC for the From domain.
@@ -513,7 +517,51 @@ mod display {
 /// else from the topmost Authentication-Results `spf=` entry naming an IP, else from the
 /// topmost Received field with a client IP. MAIL FROM from the same field, else from
 /// Return-Path.
+/// The position (1 = topmost field) of the Received field where the message entered the
+/// receiving organization: the topmost one that records a client IP, passing over the
+/// internal hops of Microsoft 365 ([`is_microsoft_internal_hop`]). That field and everything
+/// above it were written by the servers that received the message; everything below can have
+/// been written by the sender, forged trace fields included. `None` when no Received field
+/// records a client: then nothing in the message can be told from a forgery.
+pub fn receiving_boundary(headers: &Headers) -> Option<usize> {
+    headers
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is("Received"))
+        .find_map(|(index, f)| {
+            let received = crate::message::Received::parse(&f.unfolded_value());
+            let client = received.client.as_ref()?;
+            client.ip?;
+            (!is_microsoft_internal_hop(&received)).then_some(index + 1)
+        })
+}
+
+/// A hop between Exchange Online's own servers: from a host under `outlook.com` to a host
+/// under `prod.outlook.com` or `outlook.office365.com`, over an address of Microsoft's
+/// 2603:1000::/24 or a private one. The edge that takes mail from the Internet is named
+/// under `mail.protection.outlook.com`, so it is never passed over, whatever the sender's
+/// HELO says.
+fn is_microsoft_internal_hop(received: &crate::message::Received) -> bool {
+    let (Some(client), Some(by)) = (&received.client, received.by()) else {
+        return false;
+    };
+    let by = by.to_ascii_lowercase();
+    let internal_by = (by.ends_with(".prod.outlook.com") || by.ends_with(".outlook.office365.com"))
+        && !by.ends_with(".mail.protection.outlook.com");
+    let from_microsoft = client.name.to_ascii_lowercase().ends_with(".outlook.com");
+    let internal_ip = match client.ip {
+        Some(IpAddr::V6(ip)) => ip.segments()[0] == 0x2603 && ip.segments()[1] >> 8 == 0x10,
+        Some(IpAddr::V4(ip)) => ip.is_private(),
+        None => false,
+    };
+    internal_by && from_microsoft && internal_ip
+}
+
 fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<ConnectionUsed> {
+    // Only what the receiving servers wrote is evidence: claims above the boundary.
+    let boundary = receiving_boundary(headers)?;
+    let claims: Vec<&Claim> = claims.iter().filter(|c| c.position < boundary).collect();
     let return_path = headers
         .named("Return-Path")
         .next()
@@ -537,7 +585,7 @@ fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<Connect
         .filter(|r| r.method == "spf")
         .find_map(|r| r.property("smtp.mailfrom"))
         .map(str::to_string);
-    let mut ordered: Vec<&Claim> = claims.iter().collect();
+    let mut ordered = claims.clone();
     ordered.sort_by_key(rank);
     for claim in ordered {
         let Some(spf) = claim.results.iter().find(|r| r.method == "spf") else {
@@ -583,16 +631,18 @@ fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<Connect
             ),
         });
     }
-    let traced = traced_connection(headers, 1).ok()?;
+    // No SPF claim above the boundary: the boundary's own record of the client.
+    let field = &headers.fields()[boundary - 1];
+    let client = crate::message::Received::parse(&field.unfolded_value()).client?;
     Some(ConnectionUsed {
-        ip: traced.ip.to_string(),
-        helo: traced.helo,
-        mail_from: traced.mail_from.or(return_path)?,
+        ip: client.ip?.to_string(),
+        helo: client.helo_name().to_string(),
+        mail_from: return_path?,
         source: tr!(
             lang,
-            "Received field {} (the topmost with a client IP) and Return-Path",
-            "Received フィールド {} (クライアント IP を記録した最上位のもの) と Return-Path",
-            traced.field_number
+            "the Received field at position {} (where the message entered the receiving servers) and Return-Path",
+            "上から {} 番目の Received フィールド (受信側サーバーに入った地点) と Return-Path",
+            boundary
         ),
     })
 }
@@ -746,8 +796,14 @@ async fn reverify<L: Lookup + ?Sized>(
     let dmarc_outcome = &receipt.dmarc;
     let field = receipt.authentication_results();
     let comparisons = compare(claims, dkim, spf, dmarc_outcome, body.is_none());
+    let pass_rests_on_connection = dmarc_outcome.verdict == crate::dmarc::DmarcVerdict::Pass
+        && !dmarc_outcome
+            .evaluations
+            .iter()
+            .any(|e| e.dkim.iter().any(|a| a.pass && a.aligned));
     Reverification {
         connection,
+        pass_rests_on_connection,
         spf: spf.map(|o| spf_result(o, lang)),
         dmarc: OwnResult {
             result: dmarc_outcome.verdict.as_str().to_string(),
@@ -971,6 +1027,17 @@ fn verdict(
             dmarc.detail
         ),
     };
+    if status == "pass" && own.pass_rests_on_connection {
+        if let Some(connection) = &own.connection {
+            line.push_str(&tr!(
+                lang,
+                " The pass rests on SPF for {}, as recorded by {}: it is as true as that record.",
+                " この pass は {} の SPF に基づくもので、記録元は {} です。その記録が正しい限りにおいて有効です。",
+                connection.ip,
+                connection.source
+            ));
+        }
+    }
     if headers_only {
         status = "headers-only".into();
         line = tr!(
