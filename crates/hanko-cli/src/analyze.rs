@@ -73,12 +73,32 @@ pub async fn run(args: AnalyzeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     } else if args.html {
         print!("{}", hanko_web::report_page(&report));
     } else {
-        print!("{}", text(&report));
+        print!("{}", terminal_safe(&text(&report)));
     }
     Ok(0)
 }
 
 /// `text` padded with spaces to `width` terminal columns (East Asian characters take two).
+/// `text` with every control character but the line ends hanko wrote shown as an escape
+/// (`\x1b`, `\r`, `\u{202e}`) instead of sent to the terminal: fields of the message can
+/// hold ESC sequences (which clear the screen, move the cursor or write the clipboard), bare
+/// CRs (which overwrite a line) and bidirectional overrides (which reorder what is shown).
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn pad(text: &str, width: usize) -> String {
     let columns: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
     format!("{text}{}", " ".repeat(width.saturating_sub(columns)))

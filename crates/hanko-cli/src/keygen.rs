@@ -34,6 +34,10 @@ pub struct KeygenArgs {
     /// Directory for SELECTOR.private (PKCS#8 PEM, mode 0600) and SELECTOR.txt (zone entry).
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// Replace SELECTOR.private and SELECTOR.txt when they exist (without it, an existing
+    /// file, or a link planted at either name, is refused and nothing is written).
+    #[arg(long)]
+    force: bool,
     /// Print the record of this existing private key instead of generating one.
     #[arg(long, value_name = "FILE")]
     from_key: Option<PathBuf>,
@@ -112,10 +116,23 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let key_path = args.out.join(format!("{selector}.private"));
-    write_private(&key_path, key.to_pkcs8_pem()?.as_bytes())?;
     let txt_path = args.out.join(format!("{selector}.txt"));
-    std::fs::write(&txt_path, &zone)
-        .with_context(|| format!("cannot write {}", txt_path.display()))?;
+    for path in [&key_path, &txt_path] {
+        // symlink_metadata: a link counts as existing, wherever (or to nothing) it points.
+        if std::fs::symlink_metadata(path).is_ok() {
+            if !args.force {
+                bail!(
+                    "{} exists; choose another --selector or --out, or give --force to replace it",
+                    path.display()
+                );
+            }
+            // Removing a link removes the link, never what it points to.
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot replace {}", path.display()))?;
+        }
+    }
+    create_new(&key_path, key.to_pkcs8_pem()?.as_bytes(), 0o600)?;
+    create_new(&txt_path, zone.as_bytes(), 0o644)?;
     eprintln!("wrote {} and {}", key_path.display(), txt_path.display());
     println!("; zone file entry:");
     print!("{zone}");
@@ -124,18 +141,22 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn write_private(path: &std::path::Path, pem: &[u8]) -> anyhow::Result<()> {
+/// Writes a file that must not exist yet (a link at `path` is refused too: `create_new`
+/// follows none), with `mode` on Unix.
+fn create_new(path: &std::path::Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    file.write_all(pem)?;
+    file.write_all(contents)?;
     Ok(())
 }
 

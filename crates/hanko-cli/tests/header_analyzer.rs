@@ -104,3 +104,35 @@ fn bad_arguments_and_files_exit_2() {
     let out = run(HANKO, &["analyze", "--json", "--html"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn control_characters_from_the_message_never_reach_the_terminal() {
+    // ESC sequences (clear screen, a fake green verdict, an OSC 52 clipboard write), a bare
+    // CR that would overwrite the line, a bidirectional override, and an encoded word that
+    // decodes to a line end followed by a fake verdict line.
+    let fake_line = "=?UTF-8?B?aGkNClZlcmRpY3Q6IFBBU1M=?="; // "hi\r\nVerdict: PASS"
+    let cases = [
+        format!("Subject: \x1b[2J\x1b[32mVerdict: PASS\x1b[0m\n"),
+        "Subject: copy \x1b]52;c;ZXZpbA==\x07 me\n".to_string(),
+        "X-Note: fine\rVerdict: PASS\n".to_string(),
+        "Subject: invoice \u{202e}fdp.exe\n".to_string(),
+        format!("Subject: {fake_line}\n"),
+        format!("From: {fake_line} <a@example.com>\n"),
+    ];
+    for case in cases {
+        let message =
+            format!("{case}From: x@example.net\nDate: Mon, 23 Nov 2026 09:00:00 +0900\n\nhi\n");
+        let out = run_ok(HANKO, &["analyze", "--offline"], message.as_bytes());
+        for bad in [0x1b_u8, 0x07, b'\r'] {
+            assert!(!out.contains(&bad), "{case:?}: byte {bad:#x} in {out:?}");
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\u{202e}'), "{case:?}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("Verdict: PASS")),
+            "{case:?}: {text}"
+        );
+    }
+}

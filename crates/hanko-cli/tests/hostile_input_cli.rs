@@ -243,3 +243,90 @@ fn garbage_key_records_in_a_zone() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.zone"), "{stderr}");
 }
+
+#[test]
+#[cfg(unix)]
+fn keygen_never_writes_through_a_planted_link_or_over_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+    let keygen = |selector: &str, force: bool| {
+        let mut args = vec!["keygen", "--domain", "example.com", "--selector", selector];
+        args.extend(["--algorithm", "ed25519", "--out", out]);
+        if force {
+            args.push("--force");
+        }
+        run(HANKO, &args, b"")
+    };
+    // A link planted at either name, or a file already there: refused, nothing written.
+    for (selector, planted) in [("a", "a.txt"), ("b", "b.private")] {
+        std::os::unix::fs::symlink(&victim, dir.path().join(planted)).unwrap();
+        let refused = keygen(selector, false);
+        assert_eq!(refused.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("exists") && stderr.contains("--force"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        for name in [format!("{selector}.private"), format!("{selector}.txt")] {
+            let path = dir.path().join(&name);
+            if name != planted {
+                assert!(
+                    std::fs::symlink_metadata(&path).is_err(),
+                    "{name} was written"
+                );
+            }
+        }
+        // --force replaces the link itself, never what it points to.
+        let forced = keygen(selector, true);
+        assert!(
+            forced.status.success(),
+            "{}",
+            String::from_utf8_lossy(&forced.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        let meta = std::fs::symlink_metadata(dir.path().join(planted)).unwrap();
+        assert!(meta.file_type().is_file());
+    }
+    // An existing pair from an earlier run: refused again.
+    assert_eq!(keygen("a", false).status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    // The reader goes away before anything is written ("hanko ... | head -0").
+    for args in [
+        vec!["analyze", "--offline", "--json"],
+        vec!["keygen", "--from-key"],
+    ] {
+        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
+        let input = if args[0] == "keygen" {
+            args.push(
+                examples()
+                    .join("ed2026.private")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            Vec::new()
+        } else {
+            std::fs::read(examples().join("analyze/gmail.eml")).unwrap()
+        };
+        let mut child = Command::new(HANKO)
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(&input);
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -199,7 +199,12 @@ impl MessageFilter {
             .ok()
             .and_then(|name| HeaderField::from_parts(name, &value));
         match field {
-            Some(field) => self.headers.push(field),
+            // A bare CR can hide a field that readers see (RFC 5322 §2.2): keep it apart.
+            Some(field) => {
+                for field in field.split_at_bare_cr() {
+                    self.headers.push(field);
+                }
+            }
             None => {
                 self.stage = Stage::Failed(format!(
                     "header field name {:?} is not valid",

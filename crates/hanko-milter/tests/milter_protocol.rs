@@ -825,6 +825,11 @@ async fn an_unreadable_co_author_cannot_hide_a_dmarc_fail() {
         vec!["From: Test User".into(), "From: hanako@example.com".into()],
         vec!["From: a \"attacker.example(\" @example.com)".into()],
         vec!["From: x@attacker.example, hanako@example.com!".into()],
+        // A From hidden behind a bare CR in another field, as readers see it.
+        vec![
+            "X-Note: hi\rFrom: hanako@example.com".into(),
+            "From: x@attacker.example".into(),
+        ],
         vec![{
             // Ten other author domains first: too many to look up, so none is, and the
             // message counts as reject.

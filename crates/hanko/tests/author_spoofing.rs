@@ -152,3 +152,31 @@ async fn a_from_nobody_can_read_gets_no_policy_unless_asked_to_reject() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_bare_cr_cannot_hide_a_from_field() {
+    // Readers end a line at a bare CR: what follows it is a field to them, so it is one here.
+    let nothing = Identifiers::default().with_spf("attacker.example", true);
+    for carrier in [
+        "X-Note: hi\rFrom: ceo@bank.example",
+        "Subject: invoice\rFROM:ceo@bank.example",
+        "X-Note: hi\r\rFrom: ceo@bank.example",
+        "X-Note: hi\rFrom : ceo@bank.example",
+        "X-Note: a\rX-Other: b\rFrom: ceo@bank.example",
+        "Comments: folded\r\n more\rFrom: ceo@bank.example",
+    ] {
+        let section = format!("{carrier}\r\nFrom: x@attacker.example\r\nSubject: hi\r\n");
+        let headers = Headers::parse(section.as_bytes(), &MessageLimits::default()).unwrap();
+        let froms = headers.named("From").count();
+        assert_eq!(froms, 2, "{carrier:?}: {headers:?}");
+        let outcome = dmarc::check(&dns(), &headers, &nothing).await;
+        assert_eq!(outcome.verdict, DmarcVerdict::Fail, "{carrier:?}");
+        assert!(outcome.multiple_from_fields);
+    }
+    // A bare CR before white space or text that starts no field hides nothing.
+    for value in ["X-Note: a\r b", "X-Note: a\rnot a field", "X-Note: a\r: b"] {
+        let section = format!("{value}\r\nFrom: x@attacker.example\r\n");
+        let headers = Headers::parse(section.as_bytes(), &MessageLimits::default()).unwrap();
+        assert_eq!(headers.len(), 2, "{value:?}");
+    }
+}

@@ -465,14 +465,27 @@ mod display {
         pub message_id: Option<String>,
     }
 
+    /// Decoded text as it may be shown: an encoded word can carry any character, so line
+    /// ends and tabs become spaces and other control characters U+FFFD (a terminal would
+    /// otherwise obey them: clear the screen, paint a verdict, write the clipboard).
+    pub(super) fn displayable(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '\r' | '\n' | '\t' => ' ',
+                c if c.is_control() => '\u{FFFD}',
+                c => c,
+            })
+            .collect()
+    }
+
     fn parties(address: Option<&Address<'_>>) -> Vec<Party> {
         address
             .map(|a| {
                 a.iter()
                     .map(|m| {
-                        let address = m.address().map(str::to_string);
+                        let address = m.address().map(displayable);
                         Party {
-                            name: m.name().map(str::to_string).filter(|n| !n.is_empty()),
+                            name: m.name().map(displayable).filter(|n| !n.is_empty()),
                             domain: address
                                 .as_deref()
                                 .and_then(|a| a.rsplit_once('@'))
@@ -500,8 +513,8 @@ mod display {
             Some(m) => Decoded {
                 from: parties(m.from()),
                 to: parties(m.to()),
-                subject: m.subject().map(str::to_string),
-                message_id: m.message_id().map(str::to_string),
+                subject: m.subject().map(displayable),
+                message_id: m.message_id().map(displayable),
             },
             None => Decoded {
                 from: Vec::new(),
@@ -513,10 +526,6 @@ mod display {
     }
 }
 
-/// The connection SPF is re-checked for: from the topmost Received-SPF with `client-ip=`,
-/// else from the topmost Authentication-Results `spf=` entry naming an IP, else from the
-/// topmost Received field with a client IP. MAIL FROM from the same field, else from
-/// Return-Path.
 /// The position (1 = topmost field) of the Received field where the message entered the
 /// receiving organization: the topmost one that records a client IP, passing over the
 /// internal hops of Microsoft 365 ([`is_microsoft_internal_hop`]). That field and everything
@@ -558,6 +567,10 @@ fn is_microsoft_internal_hop(received: &crate::message::Received) -> bool {
     internal_by && from_microsoft && internal_ip
 }
 
+/// The connection SPF is re-checked for, from the fields above [`receiving_boundary`] only:
+/// the topmost Received-SPF with `client-ip=`, else the topmost Authentication-Results (or
+/// ARC-Authentication-Results) `spf=` entry naming an IP, else the boundary Received field's
+/// client. MAIL FROM from the same field, else from Return-Path.
 fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<ConnectionUsed> {
     // Only what the receiving servers wrote is evidence: claims above the boundary.
     let boundary = receiving_boundary(headers)?;

@@ -28,6 +28,9 @@ pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
     "List-Id",
     "List-Help",
     "List-Unsubscribe",
+    // RFC 8058 §4: one-click unsubscription counts only when this is signed with
+    // List-Unsubscribe.
+    "List-Unsubscribe-Post",
     "List-Subscribe",
     "List-Post",
     "List-Owner",

@@ -41,6 +41,38 @@ impl HeaderField {
         })
     }
 
+    /// The fields a bare CR hides in this one: common readers end a line at a bare CR, so
+    /// `X-Note: hi<CR>From: ceo@bank.example` shows them a From field. Wherever a CR not
+    /// followed by LF is followed by what starts a field (a field name and a colon), the
+    /// field is cut there and the rest read as a field of its own; the CR is dropped. A field
+    /// with no such CR comes back alone. Legitimate mail has no bare CR in its header section
+    /// (RFC 5322 §2.2), so only hostile or broken fields change.
+    pub fn split_at_bare_cr(self) -> Vec<HeaderField> {
+        let cuts: Vec<usize> = self
+            .raw
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| {
+                b == b'\r'
+                    && self.raw.get(i + 1) != Some(&b'\n')
+                    && starts_field(&self.raw[i + 1..])
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if cuts.is_empty() {
+            return vec![self];
+        }
+        let mut out = Vec::with_capacity(cuts.len() + 1);
+        let mut start = 0;
+        for end in cuts.iter().copied().chain([self.raw.len()]) {
+            if let Some(field) = HeaderField::parse(self.raw[start..end].to_vec()) {
+                out.push(field);
+            }
+            start = end + 1;
+        }
+        out
+    }
+
     /// Builds a field from a name and a value given apart, as a milter receives them: the
     /// raw form is `name:value`. `value` should keep its leading space and folding.
     ///
@@ -174,7 +206,14 @@ impl Headers {
         }
         match HeaderField::parse(raw) {
             Some(field) => {
-                self.fields.push(field);
+                for field in field.split_at_bare_cr() {
+                    if self.fields.len() >= limits.max_header_fields {
+                        return Err(MessageError::TooManyHeaderFields {
+                            limit: limits.max_header_fields,
+                        });
+                    }
+                    self.fields.push(field);
+                }
                 Ok(())
             }
             None => Err(MessageError::MalformedHeaderLine {
@@ -218,6 +257,20 @@ impl Headers {
         }
         out
     }
+}
+
+/// True when `text` starts with a field name and its colon (RFC 5322 §2.2: printable
+/// US-ASCII other than `:`, then optional white space, then `:`).
+fn starts_field(text: &[u8]) -> bool {
+    let name = text
+        .iter()
+        .take_while(|&&b| (33..=126).contains(&b) && b != b':')
+        .count();
+    name > 0
+        && text[name..]
+            .iter()
+            .find(|&&b| b != b' ' && b != b'\t')
+            .is_some_and(|&b| b == b':')
 }
 
 /// `line` without its line end (CRLF or bare LF).
