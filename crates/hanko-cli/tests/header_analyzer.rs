@@ -112,7 +112,7 @@ fn control_characters_from_the_message_never_reach_the_terminal() {
     // decodes to a line end followed by a fake verdict line.
     let fake_line = "=?UTF-8?B?aGkNClZlcmRpY3Q6IFBBU1M=?="; // "hi\r\nVerdict: PASS"
     let cases = [
-        format!("Subject: \x1b[2J\x1b[32mVerdict: PASS\x1b[0m\n"),
+        "Subject: \x1b[2J\x1b[32mVerdict: PASS\x1b[0m\n".to_string(),
         "Subject: copy \x1b]52;c;ZXZpbA==\x07 me\n".to_string(),
         "X-Note: fine\rVerdict: PASS\n".to_string(),
         "Subject: invoice \u{202e}fdp.exe\n".to_string(),
