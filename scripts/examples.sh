@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the shipped examples: verify every examples/*.eml offline against
 # examples/example.com.zone and print each verdict; then check SPF for three connections,
-# audit two domains and analyze one message's headers.
+# audit two domains, analyze one message's headers, and run the library's receiver example.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p hanko-cli
@@ -37,3 +37,7 @@ done
 echo "== hanko analyze examples/analyze/mailing-list.eml"
 ./target/release/hanko --zone examples/example.com.zone --zone examples/analyze/example.org.zone \
   analyze examples/analyze/mailing-list.eml
+
+# The same receiver from the library, as the README's example shows it.
+echo "== cargo run -p hanko --example receive < examples/message.eml"
+cargo run -q --release -p hanko --example receive < examples/message.eml

@@ -17,13 +17,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// hanko (判子): DKIM keys, signing and verification; SPF evaluation.
-///
-/// Exit status: 0 success (for verify: every signature passed; for spf: the check ran; for
-/// check: no errors found; for analyze: the report was made), 1 an authentication failed, there was nothing to authenticate, or
-/// check found errors, 2 usage or input error.
+/// hanko (判子) proves and checks who sent an e-mail: DKIM keys and signing; the receiving
+/// server's checks (SPF, DKIM, DMARC, ADSP) written as Authentication-Results; audits of what
+/// a domain publishes; a header analyzer for people.
 #[derive(Parser)]
-#[command(name = "hanko", version, about, long_about = None)]
+#[command(name = "hanko", version, long_about = None, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(flatten)]
     dns: dns::DnsArgs,
@@ -37,7 +35,9 @@ enum Command {
     Keygen(keygen::KeygenArgs),
     /// Sign a message: write it with DKIM-Signature fields prepended.
     Sign(sign::SignArgs),
-    /// Verify every DKIM signature of a message.
+    /// Check a received message as a receiving server does: SPF (given the connection), every
+    /// DKIM signature, DMARC for each author, ADSP; print Authentication-Results. Many messages
+    /// (files, a Maildir, an mbox) are checked at once, one line each.
     Verify(verify::VerifyArgs),
     /// Evaluate SPF (RFC 7208) for a client IP, MAIL FROM and HELO; print Received-SPF.
     Spf(spf::SpfArgs),
@@ -74,6 +74,12 @@ enum DkimCommand {
 
 /// Exit status for usage and input errors.
 pub const EXIT_USAGE: u8 = 2;
+
+/// The exit statuses, as the README's table gives them (a test holds the two together).
+const EXIT_STATUS: &str = "Exit status:
+  0  the command ran; for `verify`, DMARC passed, or the From domain has no DMARC policy and every DKIM signature passed
+  1  `verify`: DMARC failed (or temperror/permerror), or without a DMARC policy a signature failed or there is none; `testkey`: the record does not match; `check`: an error finding
+  2  usage or input error (bad flags, unreadable file, malformed header section, unusable key)";
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();

@@ -682,3 +682,49 @@ fn an_mbox_from_line_stays_on_top_when_signing() {
     let (code, json) = verify_json(&["--zone", s(&keys.zone)], &out.stdout);
     assert_eq!((code, results(&json)), (0, vec!["pass".to_string()]));
 }
+
+#[test]
+fn help_tells_the_truth_of_the_readme() {
+    // The README's exit-status table and `hanko --help` say the same thing, row for row, as
+    // `docs/limits.md` and its test do for the limits.
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let table = readme
+        .split("### Exit status")
+        .nth(1)
+        .expect("README has an exit-status section");
+    let rows: Vec<(String, String)> = table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let status = cells.first()?;
+            status
+                .parse::<u8>()
+                .ok()
+                .map(|_| (status.to_string(), cells[1..].join("|")))
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = hanko(&["--help"], None);
+    let help = squeeze(&String::from_utf8(help.stdout).unwrap());
+    for (status, meaning) in &rows {
+        let line = squeeze(&format!("{status} {meaning}"));
+        assert!(
+            help.contains(&line),
+            "`hanko --help` lacks {line:?}:\n{help}"
+        );
+    }
+    // The first line says what hanko is, and verify says it is the receiver's whole check.
+    assert!(
+        help.starts_with("hanko (判子) proves and checks who sent an e-mail"),
+        "{help}"
+    );
+    let verify = squeeze(&String::from_utf8(hanko(&["verify", "--help"], None).stdout).unwrap());
+    for method in ["SPF", "DKIM", "DMARC", "ADSP", "Authentication-Results"] {
+        assert!(verify.contains(method), "verify --help: {verify}");
+    }
+}
