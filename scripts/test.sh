@@ -43,8 +43,22 @@ fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --lib --quiet
+
+# Tier 1: what `cargo test` runs on a fresh clone with nothing but cargo (the default
+# members, no test features). The conformance folder and the Python peers are hidden from it,
+# so a test that quietly needs them fails here instead of on a newcomer's machine.
+HANKO_CONFORMANCE=/nonexistent HANKO_PYTHON=/nonexistent cargo test
+# Tier 2: the public conformance suites in ../shared/conformance.
+cargo test -p hanko-conformance
+cargo test -p hanko-cli --features conformance-tests --test spf_network
+# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM).
+cargo test -p hanko-cli --features interop-tests \
+  --test interop_authheaders --test interop_dkimpy --test interop_opendkim
+# Tier 4: end to end (a private Postfix instance, headless Chromium).
+cargo test -p hanko-milter --features e2e-tests --test postfix --test postfix_load
+cargo test -p hanko-web --features e2e-tests --test browser
 # The fuzz targets (their own workspace, sharing target/): fmt, clippy, and a replay of the
 # seed corpus and of every saved crash in fuzz/regressions/. No fuzzing time here; that is
 # scripts/fuzz.sh.

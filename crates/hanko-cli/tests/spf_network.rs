@@ -2,7 +2,7 @@
 //! the `hanko spf` binary asks hickory-resolver, which asks a DNS server on 127.0.0.1 serving
 //! each scenario's zone data over UDP and TCP. `TIMEOUT` entries become a server that never
 //! answers for the record types they cover, so those tests end in temperror by a real
-//! timeout. (The library-level run of the same suite is `hanko/tests/spf_conformance.rs`.)
+//! timeout. (The library-level run of the same suite is in `hanko-conformance`.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +11,7 @@ use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::{RecordData, Zone};
 
 mod common;
-#[path = "../../hanko/tests/spf_suite/mod.rs"]
-mod spf_suite;
+use hanko_test_support::spf_suite;
 
 use common::{run, HANKO};
 use spf_suite::{load, Entry, RecordValue, SuiteCase};

@@ -20,12 +20,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         helo: "mail.example.com",
         mail_from: "joe@example.com",
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+    let now = std::time::UNIX_EPOCH.elapsed()?.as_secs(); // Unix time
     let receipt = runtime.block_on(message.finish(&dns, Some(connection), now));
     println!("{}", receipt.authentication_results().to_field());
-    println!("authenticated: {}", receipt.passed()); // DMARC pass, or no policy and DKIM pass
-                                                     // README end
+    // DMARC passed, or no DMARC policy and every DKIM signature passed:
+    println!("authenticated: {}", receipt.passed());
+    // README end
     Ok(())
 }

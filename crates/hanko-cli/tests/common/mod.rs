@@ -4,20 +4,10 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-/// The conformance folder: `$HANKO_CONFORMANCE`, else `../shared/conformance` beside the
-/// repository. Panics when it is missing, so CI cannot pass without it.
+/// The conformance folder (`hanko_test_support::conformance_dir`, which says what to do when
+/// it is missing).
 pub fn conformance() -> std::path::PathBuf {
-    let dir = std::env::var_os("HANKO_CONFORMANCE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-        });
-    assert!(
-        dir.join("README.md").is_file(),
-        "conformance suites missing at {}",
-        dir.display()
-    );
-    dir
+    hanko_test_support::conformance_dir()
 }
 
 /// The Python of the interop peers (`$HANKO_PYTHON`, else `python3`), after checking that it

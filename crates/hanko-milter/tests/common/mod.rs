@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,29 +19,14 @@ use hanko::dkim::{key_record_for, KeyRecordOptions};
 use hanko::keys::{zone_txt_record, SigningKey};
 use hanko_dns::server::{ServerConfig, TestServer};
 
-/// The conformance suites (`HANKO_CONFORMANCE`, default `../shared/conformance`); panics
-/// when they are missing.
-pub fn conformance() -> PathBuf {
-    let dir = std::env::var_os("HANKO_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
-        });
-    assert!(
-        dir.join("README.md").is_file(),
-        "conformance suites missing at {}",
-        dir.display()
-    );
-    dir
-}
-
-/// Copies dkimpy's RSA-2048 and Ed25519 test keys into `dir` as `rsa.key` and `ed.key` and
-/// returns their key records: (`rsa._domainkey.example.com`, value) and the same for `ed`.
+/// Copies the shipped test keys (`examples/rsa2026.private`, `examples/ed2026.private`) into
+/// `dir` as `rsa.key` and `ed.key`, and returns their DNS records, so the milter's tests need
+/// nothing outside the repository.
 pub fn install_test_keys(dir: &Path) -> Vec<(String, String)> {
-    let data = conformance().join("dkimpy/data");
+    let examples = hanko_test_support::examples_dir();
     let mut records = Vec::new();
-    for (selector, file) in [("rsa", "2048_testkey.key"), ("ed", "ed25519test.key")] {
-        let pem = std::fs::read(data.join(file)).unwrap();
+    for (selector, file) in [("rsa", "rsa2026.private"), ("ed", "ed2026.private")] {
+        let pem = std::fs::read(examples.join(file)).unwrap();
         std::fs::write(dir.join(format!("{selector}.key")), &pem).unwrap();
         let key = SigningKey::from_pem(&pem).unwrap();
         let record = key_record_for(&key, &KeyRecordOptions::default()).unwrap();
@@ -60,15 +45,7 @@ pub fn key_zone_lines(records: &[(String, String)]) -> String {
 
 /// Fails the test with a clear message when a program the end-to-end tests need is missing.
 pub fn require_program(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{program} not found: run scripts/test.sh, which installs Debian's {package}"
-    );
+    hanko_test_support::require_program(program, package);
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the window for a clash is small).

@@ -528,7 +528,7 @@ mod display {
 
 /// The position (1 = topmost field) of the Received field where the message entered the
 /// receiving organization: the topmost one that records a client IP, passing over the
-/// internal hops of Microsoft 365 ([`is_microsoft_internal_hop`]). That field and everything
+/// internal hops of Microsoft 365 (the edge that takes mail from the Internet never is). That field and everything
 /// above it were written by the servers that received the message; everything below can have
 /// been written by the sender, forged trace fields included. `None` when no Received field
 /// records a client: then nothing in the message can be told from a forgery.

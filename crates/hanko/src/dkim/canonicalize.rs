@@ -78,7 +78,7 @@ pub fn canonicalize_header(algorithm: Algo, raw: &[u8], out: &mut Vec<u8>) {
 /// nothing (that is how oversigning protects against added fields).
 ///
 /// Linear in the fields plus the names: a message's usual dozen names are matched by
-/// scanning, and past [`SCAN_WORK`] compares the fields are indexed by name once, so a
+/// scanning, and past 4,096 compares the fields are indexed by name once, so a
 /// signature listing thousands of names over a thousand fields costs no more than reading
 /// them.
 pub fn select_headers<'h>(headers: &'h [HeaderField], names: &[String]) -> Vec<&'h HeaderField> {

@@ -1,6 +1,6 @@
 //! RFC 6376 Appendix A and RFC 8463 Appendix A: verify, and reproduce the published signatures.
 
-mod common;
+use hanko_test_support as common;
 
 use common::{read, verdicts, verify, MapDns};
 use hanko::dkim::{header_hash_input, BodyHasher, Signature};

@@ -1,6 +1,6 @@
 //! DKIM cases of the public suites in ../shared/conformance, each listed by name.
 
-mod common;
+use hanko_test_support as common;
 
 use common::{conformance_dir, read, verdicts, verify, MapDns};
 use hanko::dkim::BodyCanonicalizer;

@@ -1,5 +1,4 @@
 //! Loading the OpenSPF YAML suites and serving their zone data.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -10,8 +9,7 @@ use hanko::spf::{check_mail_from, SpfConfig, SpfOutcome};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate as common;
 
 /// One entry of a name's zone data.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@
 //! - An RSA key under 2048 bits passes with [`DkimWarning::WeakKey`] (RFC 8301 allows 1024);
 //!   the RFC 6376 example key is 1024 bits, so that warning is allowed everywhere.
 
-mod common;
+use hanko_test_support as common;
 
 use std::collections::BTreeMap;
 

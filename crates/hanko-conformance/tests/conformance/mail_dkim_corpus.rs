@@ -4,7 +4,7 @@
 //! draft formats (no `v=`, or `v=0.5`) must not pass either: RFC 6376 §3.5 requires `v=1`.
 //! DomainKeys (RFC 4870) messages and the drafts upstream skips are listed and left out.
 
-mod common;
+use hanko_test_support as common;
 
 use common::{read, verify, MapDns};
 use hanko::dkim::{DkimFailure, DkimResult, DkimVerdict, SignatureError};

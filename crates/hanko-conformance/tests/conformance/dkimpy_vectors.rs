@@ -1,6 +1,6 @@
 //! dkimpy's fixed-input verification vectors (dkimpy/expected.yml), each listed by name.
 
-mod common;
+use hanko_test_support as common;
 
 use common::{read, verdicts, verify, MapDns};
 

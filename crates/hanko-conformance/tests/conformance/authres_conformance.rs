@@ -4,7 +4,7 @@
 //! Every case is named in the failure message; cases where a suite's own policy departs from
 //! RFC 8601 are listed with the reason and checked to behave as hanko documents.
 
-mod common;
+use hanko_test_support as common;
 
 use hanko::authres::{AuthenticationResults, MethodResult, ParseOptions};
 use serde_yaml_ng::Value;

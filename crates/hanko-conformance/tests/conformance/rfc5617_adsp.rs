@@ -1,6 +1,6 @@
 //! ADSP (RFC 5617): Mail::DKIM's two cases and the rest of the result table.
 
-mod common;
+use hanko_test_support as common;
 
 use std::net::Ipv4Addr;
 

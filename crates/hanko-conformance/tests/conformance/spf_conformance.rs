@@ -8,7 +8,7 @@
 //! own (`TXT: NONE` means "none"), and a `TIMEOUT` entry makes every query type that has no
 //! record listed before it time out.
 
-mod spf_suite;
+use hanko_test_support::spf_suite;
 
 use hanko::spf::{RecordCache, SpfConfig};
 use spf_suite::{load, run_case, run_case_with, suite_config};

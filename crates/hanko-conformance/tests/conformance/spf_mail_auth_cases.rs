@@ -14,7 +14,7 @@
 //! points), hanko keeps the RFC's answer; [`DEVIATIONS`] lists each such test with hanko's
 //! result and the reason, and the test holds hanko to that result.
 
-mod spf_suite;
+use hanko_test_support::spf_suite;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

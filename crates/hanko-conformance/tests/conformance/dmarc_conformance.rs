@@ -5,7 +5,7 @@
 //! Where a suite's answer is its own leniency or RFC 7489's and hanko follows RFC 9989, the
 //! case is listed with the reason and hanko's answer is asserted instead.
 
-mod common;
+use hanko_test_support as common;
 
 use std::net::Ipv4Addr;
 
