@@ -197,3 +197,18 @@ pub fn require_program(program: &str, package: &str) {
          installs; `cargo test` alone runs the tests that need nothing but cargo"
     );
 }
+
+/// The header analyzer's report on `input` at time `now`, re-verified through `lookup`.
+pub fn analyze_at<L: Lookup>(
+    input: &[u8],
+    lookup: &L,
+    now: u64,
+    lang: hanko::analyze::Lang,
+) -> hanko::analyze::Report {
+    let mut config = hanko::analyze::AnalyzeConfig::new(now);
+    config.lang = lang;
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(hanko::analyze::analyze(input, Some(lookup), &config))
+}

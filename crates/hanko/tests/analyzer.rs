@@ -30,12 +30,7 @@ fn example_zone() -> Zone {
 }
 
 fn run(input: &[u8], zone: &Zone, lang: Lang) -> Report {
-    let mut config = AnalyzeConfig::new(NOW);
-    config.lang = lang;
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(analyze(input, Some(zone), &config))
+    common::analyze_at(input, zone, NOW, lang)
 }
 
 fn offline(input: &[u8]) -> Report {

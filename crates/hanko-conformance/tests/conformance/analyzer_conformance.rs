@@ -1,7 +1,7 @@
 //! The header analyzer on the conformance folder's messages: the RFC 6376 example read hop
 //! by hop and diagnosed, and a report for every message of every DKIM corpus.
 
-use hanko::analyze::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
+use hanko::analyze::{analyze_offline, AnalyzeConfig, Lang, Report};
 use hanko_dns::Zone;
 use hanko_test_support as common;
 
@@ -9,12 +9,7 @@ use hanko_test_support as common;
 const NOW: u64 = 1_795_400_000;
 
 fn run(input: &[u8], zone: &Zone, lang: Lang) -> Report {
-    let mut config = AnalyzeConfig::new(NOW);
-    config.lang = lang;
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(analyze(input, Some(zone), &config))
+    common::analyze_at(input, zone, NOW, lang)
 }
 
 /// The TXT records of dkim_verifier's DNS stub as a zone.
