@@ -200,11 +200,12 @@ impl MessageFilter {
             .and_then(|name| HeaderField::from_parts(name, &value));
         match field {
             // A bare CR can hide a field that readers see (RFC 5322 §2.2): keep it apart.
-            Some(field) => {
+            Some(field) if field.hides_fields() => {
                 for field in field.split_at_bare_cr() {
                     self.headers.push(field);
                 }
             }
+            Some(field) => self.headers.push(field),
             None => {
                 self.stage = Stage::Failed(format!(
                     "header field name {:?} is not valid",

@@ -1,6 +1,5 @@
 //! Verification (RFC 6376 §6) with the RFC 8301 floor and Ed25519 (RFC 8463).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -600,13 +599,23 @@ impl Verifier {
         // Every key the signatures need, fetched together: ten signatures pointing at slow
         // key servers cost one DNS wait, not ten in a row.
         let mut names: Vec<String> = Vec::new();
+        // For each entry, which of `names` holds its key (none when it failed before).
+        let mut key_of: Vec<Option<usize>> = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
-            if let Ok(sig) = &entry.parsed {
-                let name = sig.key_name();
-                if time_checks(&self.config, sig, now).is_ok() && !names.contains(&name) {
-                    names.push(name);
+            let index = match &entry.parsed {
+                Ok(sig) if time_checks(&self.config, sig, now).is_ok() => {
+                    let name = sig.key_name();
+                    Some(match names.iter().position(|n| *n == name) {
+                        Some(index) => index,
+                        None => {
+                            names.push(name);
+                            names.len() - 1
+                        }
+                    })
                 }
-            }
+                _ => None,
+            };
+            key_of.push(index);
         }
         let cache = self.config.key_cache.as_ref();
         let fetched = match &names[..] {
@@ -614,9 +623,9 @@ impl Verifier {
             [one] => vec![fetch_key(lookup, one, cache).await],
             _ => join_all(names.iter().map(|n| fetch_key(lookup, n, cache)).collect()).await,
         };
-        let keys: HashMap<String, FetchedKey> = names.into_iter().zip(fetched).collect();
         let mut results = Vec::with_capacity(self.entries.len());
-        for entry in self.entries {
+        for (entry, key) in self.entries.into_iter().zip(key_of) {
+            let key = key.map(|index| (names[index].as_str(), &fetched[index]));
             let tags = match &entry.parsed {
                 Ok(sig) => Some(&sig.tags),
                 Err(_) => entry.raw_tags.as_ref(),
@@ -647,7 +656,7 @@ impl Verifier {
                         &entry.header_input,
                         body,
                         now,
-                        &keys,
+                        key,
                         &mut result,
                     );
                     if outcome.is_ok() {
@@ -740,28 +749,27 @@ fn check(
     header_input: &[u8],
     body: Option<&BodyHash>,
     now: u64,
-    keys: &HashMap<String, FetchedKey>,
+    key: Option<(&str, &FetchedKey)>,
     result: &mut DkimResult,
 ) -> Result<(), DkimFailure> {
     // RFC 6376 §6.1.1: time checks need no DNS.
     if let Some(warning) = time_checks(config, sig, now)? {
         result.warnings.push(warning);
     }
-    // §6.1.2: the key.
-    // Fetched before, with every other key of the message.
-    let name = sig.key_name();
-    let (key, aliases) = match keys.get(&name) {
-        Some(Ok((key, aliases))) => (key, aliases),
-        Some(Err(e)) => return Err(e.clone()),
+    // §6.1.2: the key, fetched before with every other key of the message.
+    let (name, key, aliases) = match key {
+        Some((name, Ok((key, aliases)))) => (name, key, aliases),
+        Some((_, Err(e))) => return Err(e.clone()),
+        // Only an entry that failed its time checks has no key, and those return above.
         None => {
             return Err(DkimFailure::KeyUnavailable {
-                name,
+                name: sig.key_name(),
                 error: DnsError::NoRecords,
             })
         }
     };
     result.key = Some(KeyInfo {
-        name: name.clone(),
+        name: name.to_string(),
         aliases: aliases.clone(),
         key_type: key.key_type,
         bits: key.key_bits(),

@@ -48,20 +48,12 @@ impl HeaderField {
     /// with no such CR comes back alone. Legitimate mail has no bare CR in its header section
     /// (RFC 5322 §2.2), so only hostile or broken fields change.
     pub fn split_at_bare_cr(self) -> Vec<HeaderField> {
-        let cuts: Vec<usize> = self
-            .raw
-            .iter()
-            .enumerate()
-            .filter(|&(i, &b)| {
-                b == b'\r'
-                    && self.raw.get(i + 1) != Some(&b'\n')
-                    && starts_field(&self.raw[i + 1..])
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if cuts.is_empty() {
+        if !self.hides_fields() {
             return vec![self];
         }
+        let cuts: Vec<usize> = memchr::memchr_iter(b'\r', &self.raw)
+            .filter(|&i| self.hidden_field_at(i))
+            .collect();
         let mut out = Vec::with_capacity(cuts.len() + 1);
         let mut start = 0;
         for end in cuts.iter().copied().chain([self.raw.len()]) {
@@ -71,6 +63,18 @@ impl HeaderField {
             start = end + 1;
         }
         out
+    }
+
+    /// True when a bare CR in this field hides another field
+    /// ([`split_at_bare_cr`](Self::split_at_bare_cr) would cut it). Costs one search for CR
+    /// octets, which ordinary fields have only before an LF.
+    pub fn hides_fields(&self) -> bool {
+        memchr::memchr_iter(b'\r', &self.raw).any(|i| self.hidden_field_at(i))
+    }
+
+    /// True when the CR at `i` is bare and a field starts after it.
+    fn hidden_field_at(&self, i: usize) -> bool {
+        self.raw.get(i + 1) != Some(&b'\n') && starts_field(&self.raw[i + 1..])
     }
 
     /// Builds a field from a name and a value given apart, as a milter receives them: the
@@ -205,7 +209,7 @@ impl Headers {
             });
         }
         match HeaderField::parse(raw) {
-            Some(field) => {
+            Some(field) if field.hides_fields() => {
                 for field in field.split_at_bare_cr() {
                     if self.fields.len() >= limits.max_header_fields {
                         return Err(MessageError::TooManyHeaderFields {
@@ -214,6 +218,10 @@ impl Headers {
                     }
                     self.fields.push(field);
                 }
+                Ok(())
+            }
+            Some(field) => {
+                self.fields.push(field);
                 Ok(())
             }
             None => Err(MessageError::MalformedHeaderLine {
