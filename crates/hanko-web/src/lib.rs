@@ -12,9 +12,14 @@
 //!   `offline` and `lang`: the form again with the report below it.
 //! - `POST /api/analyze?offline=1&lang=ja` — the message as the request body; the report as
 //!   JSON.
+//! - `GET /drop.js` — the form's one script (drag and drop).
 //!
-//! Limits ([`ServeConfig`]): request size (10 MiB) and analysis time (20 s), each answered
-//! with a page that says which limit was hit (413, 503); bad input gets a report, never a 500.
+//! Limits ([`ServeConfig`]): request size (10 MiB), analysis time (20 s), analyses at once
+//! (the cores), uploads open at once (32) and time per POST (60 s), each answered with a page
+//! that says which limit was hit (413, 503, 408); bad input gets a report, never a 500.
+//! POSTs from other sites' pages are refused (403), and every response carries a
+//! Content-Security-Policy (scripts from the page's own origin only, no framing) with
+//! `nosniff`, `no-store` and a same-origin Referrer-Policy.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -46,6 +51,32 @@ use hanko::dns::Lookup;
 
 pub use html::{escape, hop_chart, report_page, report_sections};
 
+/// The form's one script: a dropped file goes into the file input. Served from `/drop.js`
+/// so that the Content-Security-Policy allows scripts from the page's own origin only.
+const DROP_JS: &str = "(function () {
+  var drop = document.getElementById('drop'), file = document.getElementById('file');
+  ['dragenter', 'dragover'].forEach(function (e) { drop.addEventListener(e, function (ev) { ev.preventDefault(); drop.classList.add('over'); }); });
+  ['dragleave', 'drop'].forEach(function (e) { drop.addEventListener(e, function () { drop.classList.remove('over'); }); });
+  drop.addEventListener('drop', function (ev) { ev.preventDefault(); if (ev.dataTransfer.files.length) { file.files = ev.dataTransfer.files; } });
+})();
+";
+
+/// What every response says about itself: nothing but the page's own script runs, no other
+/// site may frame it, nothing is cached or sniffed, no address leaks to another site in a
+/// Referer.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    // Not no-referrer: with it, browsers send `Origin: null` on the page's own form.
+    ("referrer-policy", "same-origin"),
+    ("cache-control", "no-store"),
+    ("x-frame-options", "DENY"),
+];
+
 /// Settings of the web server.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -62,6 +93,14 @@ pub struct ServeConfig {
     /// most the analyzer allows can hold one place, never the page. Default: the number of
     /// cores.
     pub max_concurrent_analyses: usize,
+    /// Requests carrying a message (POSTs) open at once, uploads included; more are refused
+    /// at once with a 503. Bounds memory to about this many times `max_message_bytes`.
+    /// Default: 32.
+    pub max_open_uploads: usize,
+    /// Longest a POST may take from its first octet to its answer, the upload included (a
+    /// client sending slowly holds a place no longer). Default: 60 s. (Header sections are
+    /// bounded by hyper's 30 s header read timeout.)
+    pub request_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -71,6 +110,8 @@ impl Default for ServeConfig {
             max_message_bytes: 10 * 1024 * 1024,
             analysis_timeout: Duration::from_secs(20),
             max_concurrent_analyses: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_open_uploads: 32,
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -82,23 +123,29 @@ struct AppState {
     lookup: Option<Arc<dyn Lookup>>,
     /// One permit per analysis that may run ([`ServeConfig::max_concurrent_analyses`]).
     analyses: Arc<tokio::sync::Semaphore>,
+    /// One permit per POST open ([`ServeConfig::max_open_uploads`]).
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 /// The routes, for embedding in another axum application or for tests.
 pub fn router(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> Router {
     // Room for the multipart framing and the form's other fields.
     let body_limit = config.max_message_bytes + 64 * 1024;
+    let state = AppState {
+        analyses: Arc::new(tokio::sync::Semaphore::new(
+            config.max_concurrent_analyses.max(1),
+        )),
+        uploads: Arc::new(tokio::sync::Semaphore::new(config.max_open_uploads.max(1))),
+        config,
+        lookup,
+    };
     Router::new()
         .route("/", get(form).post(analyze_form))
+        .route("/drop.js", get(drop_js))
         .route("/api/analyze", post(analyze_api))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(AppState {
-            analyses: Arc::new(tokio::sync::Semaphore::new(
-                config.max_concurrent_analyses.max(1),
-            )),
-            config,
-            lookup,
-        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
 }
 
 /// Serves the page on `config.listen` until the process ends.
@@ -114,6 +161,80 @@ pub async fn serve_on(
     lookup: Option<Arc<dyn Lookup>>,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(config, lookup)).await
+}
+
+async fn drop_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        DROP_JS,
+    )
+        .into_response()
+}
+
+/// True when the request comes from another site's page. Browsers say so in
+/// `Sec-Fetch-Site` (only `same-origin`, and `none` for what the user typed, are ours); older
+/// ones send `Origin`, which must name the host asked. A request with neither comes from a
+/// program, not from a page. Any web page could otherwise make the user's browser send
+/// analyses (and their DNS queries) here.
+fn cross_origin(headers: &HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = value("sec-fetch-site") {
+        return !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
+    }
+    match (value("origin"), value("host")) {
+        (None, _) => false,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+    }
+}
+
+/// Every request: POSTs from other sites refused (403), POSTs over the open-upload cap
+/// refused (503), each POST bounded by `request_timeout`; every response gets
+/// [`SECURITY_HEADERS`].
+async fn guard(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = if request.method() == axum::http::Method::POST {
+        if cross_origin(request.headers()) {
+            (
+                StatusCode::FORBIDDEN,
+                "hanko serve answers its own page only: a request from another site was refused.",
+            )
+                .into_response()
+        } else {
+            match state.uploads.clone().try_acquire_owned() {
+                Err(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Too many messages are being sent at once; try again in a moment.",
+                )
+                    .into_response(),
+                Ok(_permit) => {
+                    match tokio::time::timeout(state.config.request_timeout, next.run(request))
+                        .await
+                    {
+                        Ok(response) => response,
+                        Err(_) => (
+                            StatusCode::REQUEST_TIMEOUT,
+                            "The request took too long to arrive and was closed.",
+                        )
+                            .into_response(),
+                    }
+                }
+            }
+        }
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -155,14 +276,7 @@ fn form_html(lang: Lang, offline: bool, pasted: &str, config: &ServeConfig) -> S
 <label><input type="checkbox" id="offline" name="offline" value="1"{checked}> {offline_label}</label>
 <a href="/?lang={other}">{language}</a> <small>(max {max} MB)</small></div>
 </form></section>
-<script>
-(function () {{
-  var drop = document.getElementById('drop'), file = document.getElementById('file');
-  ['dragenter', 'dragover'].forEach(function (e) {{ drop.addEventListener(e, function (ev) {{ ev.preventDefault(); drop.classList.add('over'); }}); }});
-  ['dragleave', 'drop'].forEach(function (e) {{ drop.addEventListener(e, function () {{ drop.classList.remove('over'); }}); }});
-  drop.addEventListener('drop', function (ev) {{ ev.preventDefault(); if (ev.dataTransfer.files.length) {{ file.files = ev.dataTransfer.files; }} }});
-}})();
-</script>"#,
+<script src="/drop.js"></script>"#,
         code = lang.code(),
         paste = t("paste"),
         drop = t("drop"),

@@ -265,3 +265,128 @@ async fn analyses_beyond_the_cap_wait_for_a_place() {
     assert_eq!(status, 200);
     assert!(second_done >= stuck_done, "the second ran beside the first");
 }
+
+/// A raw HTTP/1.1 exchange: `request` as written (headers and body), the whole response.
+async fn raw(addr: SocketAddr, request: String) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let addr = start(ServeConfig::default(), None).await;
+    let message = std::fs::read(examples("analyze/gmail.eml")).unwrap();
+    for request in [
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        format!("GET /drop.js HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        format!(
+            "POST /api/analyze HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            message.len(),
+            String::from_utf8_lossy(&message)
+        ),
+    ] {
+        let response = raw(addr, request.clone()).await.to_ascii_lowercase();
+        let head = response.split("\r\n\r\n").next().unwrap();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        for header in [
+            "content-security-policy: default-src 'none'; script-src 'self';",
+            "frame-ancestors 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: same-origin",
+            "cache-control: no-store",
+        ] {
+            assert!(head.contains(header), "{header} missing: {head}");
+        }
+    }
+    // The page loads its one script from its own origin; no inline script is left.
+    let page = raw(
+        addr,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(page.contains("<script src=\"/drop.js\"></script>"));
+    assert!(!page.contains("<script>"));
+}
+
+#[tokio::test]
+async fn posts_from_other_sites_are_refused() {
+    let addr = start(ServeConfig::default(), None).await;
+    let post = |extra: &str| {
+        format!(
+            "POST /api/analyze?offline=1 HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: 17\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nSubject: hello\r\n\r\n"
+        )
+    };
+    for extra in [
+        "Origin: http://evil.example\r\n".to_string(),
+        "Origin: null\r\n".to_string(),
+        format!("Origin: http://{addr}.evil.example\r\n"),
+        "Sec-Fetch-Site: cross-site\r\n".to_string(),
+        "Sec-Fetch-Site: same-site\r\n".to_string(),
+        format!("Origin: http://{addr}\r\nSec-Fetch-Site: cross-site\r\n"),
+    ] {
+        let response = raw(addr, post(&extra)).await;
+        assert!(
+            response.starts_with("HTTP/1.1 403"),
+            "{extra:?}: {response}"
+        );
+    }
+    // The page's own form, a same-origin fetch, and tools that send no Origin are served.
+    for extra in [
+        format!("Origin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n"),
+        // Chromium's own form post under a strict Referrer-Policy.
+        "Origin: null\r\nSec-Fetch-Site: same-origin\r\n".to_string(),
+        format!("Origin: http://{addr}\r\n"),
+        "Sec-Fetch-Site: none\r\n".to_string(),
+        String::new(),
+    ] {
+        let response = raw(addr, post(&extra)).await;
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{extra:?}: {response}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slow_uploads_are_cut_off_and_capped() {
+    let config = ServeConfig {
+        request_timeout: Duration::from_millis(300),
+        max_open_uploads: 1,
+        ..ServeConfig::default()
+    };
+    let addr = start(config, None).await;
+    // A body announced and never sent: the place is held only until the request timeout.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /api/analyze HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\nSubject: x"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Meanwhile the one place is taken: another upload is refused at once.
+    let (status, _) = request(
+        addr,
+        "POST /api/analyze?offline=1 HTTP/1.1",
+        b"Subject: y\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 503);
+    let mut response = Vec::new();
+    let _ = slow.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    // The place is free again.
+    let (status, _) = request(
+        addr,
+        "POST /api/analyze?offline=1 HTTP/1.1",
+        b"Subject: y\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+}
