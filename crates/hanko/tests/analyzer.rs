@@ -539,3 +539,32 @@ fn an_spf_based_pass_says_what_it_rests_on() {
     assert!(line.contains("rests on SPF for 192.0.2.10"), "{line}");
     assert!(line.contains("Received field at position 2"), "{line}");
 }
+
+#[test]
+fn a_pass_with_content_after_the_signed_length_says_so() {
+    // Signed with l=, then a paragraph appended: DKIM passes, as RFC 6376 allows, and the
+    // headline says what the signature does not cover.
+    let mut request =
+        SigningRequest::new(&example_key("ed2026.private"), "example.com", "ed2026").unwrap();
+    request.body_length = true;
+    let signed = String::from_utf8(sign_message(PLAIN, vec![request], NOW - 60).unwrap()).unwrap();
+    let tail = "Click here to pay: http://evil.example/\r\n";
+    let appended = format!("{signed}{tail}");
+    let report = run(appended.as_bytes(), &example_zone(), Lang::En);
+    let own = report.reverification.as_ref().unwrap();
+    assert_eq!(own.dmarc.result, "pass");
+    assert_eq!(own.unsigned_body_octets, tail.len() as u64);
+    let line = &report.summary.verdict.line;
+    let said = format!(
+        "{} octets at the end of the body are not covered",
+        tail.len()
+    );
+    assert!(line.contains(&said), "{line}");
+    // Without appended content the headline stays plain.
+    let report = run(signed.as_bytes(), &example_zone(), Lang::En);
+    assert_eq!(
+        report.reverification.as_ref().unwrap().unsigned_body_octets,
+        0
+    );
+    assert!(!report.summary.verdict.line.contains("not covered"));
+}

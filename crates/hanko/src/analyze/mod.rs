@@ -271,6 +271,10 @@ pub struct Reverification {
     /// DMARC passed through SPF alone (no aligned DKIM signature passed): the pass rests on
     /// the connection the receiving server recorded, as far as it can be trusted.
     pub pass_rests_on_connection: bool,
+    /// Octets of body after the part a passing signature's `l=` covers, the most over the
+    /// passing signatures: anyone could have appended them (RFC 6376 §8.2). 0 when every
+    /// passing signature covers the whole body.
+    pub unsigned_body_octets: u64,
     /// SPF for the MAIL FROM.
     pub spf: Option<OwnResult>,
     /// DMARC for the From domain.
@@ -814,9 +818,23 @@ async fn reverify<L: Lookup + ?Sized>(
             .evaluations
             .iter()
             .any(|e| e.dkim.iter().any(|a| a.pass && a.aligned));
+    let unsigned_body_octets = dkim
+        .results
+        .iter()
+        .filter(|r| r.verdict == crate::dkim::DkimVerdict::Pass)
+        .flat_map(|r| &r.warnings)
+        .filter_map(|w| match w {
+            crate::dkim::DkimWarning::UnsignedBodyContent { signed, total } => {
+                Some(total.saturating_sub(*signed))
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
     Reverification {
         connection,
         pass_rests_on_connection,
+        unsigned_body_octets,
         spf: spf.map(|o| spf_result(o, lang)),
         dmarc: OwnResult {
             result: dmarc_outcome.verdict.as_str().to_string(),
@@ -1040,6 +1058,14 @@ fn verdict(
             dmarc.detail
         ),
     };
+    if status == "pass" && own.unsigned_body_octets > 0 {
+        line.push_str(&tr!(
+            lang,
+            " But {} octets at the end of the body are not covered by the signature (l=): anyone could have appended them.",
+            " ただし本文末尾の {} オクテットは署名の対象外です (l=)。誰でも追加できた部分です。",
+            own.unsigned_body_octets
+        ));
+    }
     if status == "pass" && own.pass_rests_on_connection {
         if let Some(connection) = &own.connection {
             line.push_str(&tr!(
