@@ -53,9 +53,9 @@ HANKO_CONFORMANCE=/nonexistent HANKO_PYTHON=/nonexistent cargo test
 # Tier 2: the public conformance suites in ../shared/conformance.
 cargo test -p hanko-conformance
 cargo test -p hanko-cli --features conformance-tests --test spf_network
-# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM).
+# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Python's email).
 cargo test -p hanko-cli --features interop-tests \
-  --test interop_authheaders --test interop_dkimpy --test interop_opendkim
+  --test interop_authheaders --test interop_dkimpy --test interop_opendkim --test interop_addresses
 # Tier 4: end to end (a private Postfix instance, headless Chromium).
 cargo test -p hanko-milter --features e2e-tests --test postfix --test postfix_load
 cargo test -p hanko-web --features e2e-tests --test browser
