@@ -425,6 +425,8 @@ pub fn author_domains(headers: &Headers) -> Authors {
     if fields.is_empty() {
         authors.unreadable.push(DmarcProblem::NoFromField);
     }
+    // Distinct domains in From order; the set keeps a From of many thousand addresses linear.
+    let mut seen = std::collections::HashSet::new();
     for field in &fields {
         let value = field.unfolded_value();
         let mailboxes = match parse_mailboxes(&value) {
@@ -452,7 +454,7 @@ pub fn author_domains(headers: &Headers) -> Authors {
                     }
                 }
             };
-            if !authors.domains.contains(&domain) {
+            if seen.insert(domain.clone()) {
                 authors.domains.push(domain);
             }
         }

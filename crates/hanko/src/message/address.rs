@@ -348,28 +348,28 @@ pub fn domain_run(text: &str) -> &str {
 /// convenient one). The local part is what stands before the `@` back to white space or
 /// punctuation, possibly empty. Domains end at the first character a domain cannot hold.
 pub fn salvage_mailboxes(value: &str) -> Vec<Mailbox> {
-    let chars: Vec<char> = value.chars().collect();
+    // Linear in the value: each domain ends at the next character a domain cannot hold (an
+    // `@` among them), each local part at the previous character a local part cannot hold.
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<Mailbox> = Vec::new();
-    for (at, _) in chars.iter().enumerate().filter(|(_, c)| **c == '@') {
-        let after: String = chars[at + 1..].iter().collect();
-        let domain = domain_run(&after);
+    for (at, _) in value.match_indices('@') {
+        let domain = domain_run(&value[at + 1..]);
         if domain.is_empty() {
             continue;
         }
-        let start = chars[..at]
-            .iter()
-            .rposition(|c| !(is_atext(*c) || *c == '.'))
-            .map_or(0, |n| n + 1);
-        let local_part: String = chars[start..at].iter().collect();
-        if out
-            .iter()
-            .any(|m| m.domain == domain && m.local_part == local_part)
-        {
+        let before = &value[..at];
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(is_atext(c) || c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let local_part = &before[start..];
+        if !seen.insert((local_part, domain)) {
             continue;
         }
         out.push(Mailbox {
             display_name: None,
-            local_part,
+            local_part: local_part.to_string(),
             domain: domain.to_string(),
         });
     }
