@@ -7,14 +7,11 @@
 //! strictest policy). A salvage that yields fewer domains than a standards reader would let a
 //! reader see bank.example while DMARC evaluates only the attacker.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use hanko::dmarc::author_domains;
 use hanko::message::{Headers, MessageLimits};
 
 mod common;
-use common::interop_python;
+use common::{interop_python, run};
 
 /// The pieces a From value is made of.
 const PIECES: &[&str] = &[
@@ -83,25 +80,17 @@ for line in sys.stdin:
 
 /// What Python's reader finds in each value.
 fn python_domains(python: &str, values: &[String]) -> Vec<Vec<String>> {
-    let mut child = Command::new(python)
-        .args(["-c", READER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     let mut input = String::new();
     for value in values {
         input.push_str(&serde_json::to_string(value).unwrap());
         input.push('\n');
     }
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let out = run(python, &["-c", READER], input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -12,15 +12,13 @@
 //! `none` where RFC 9989 §4.7 applies `p=none` and still evaluates, and never returns
 //! `temperror`/`permerror` for DMARC itself.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
 mod common;
-use common::{conformance, interop_python, published_key, run_ok, HANKO};
+use common::{conformance, interop_python, published_key, run, run_ok, HANKO};
 
 fn python() -> String {
     interop_python(
@@ -327,21 +325,11 @@ fn spf_and_dmarc_verdicts_equal_authheaders() {
         });
         input.push_str(&format!("{line}\n"));
     }
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .arg(&port)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run(
+        &python,
+        &[script.to_str().unwrap(), &port],
+        input.as_bytes(),
+    );
     assert!(
         out.status.success(),
         "authheaders_peer.py: {}",

@@ -348,6 +348,9 @@ pub struct Settings {
     pub signing: Vec<SigningEntry>,
     /// The authserv-id.
     pub authserv_id: String,
+    /// The authserv-id as an incoming field's first token is compared with it
+    /// ([`hanko::authres::claimed_authserv_id`]: lower case, no trailing dot).
+    pub claimed_id: String,
     /// `message_timeout`.
     pub message_timeout: Duration,
     /// `socket_mode`, parsed.
@@ -453,6 +456,7 @@ impl Settings {
             Some(id) => id.clone(),
             None => host_name(),
         };
+        let claimed_id = hanko::authres::claimed_authserv_id(&authserv_id).unwrap_or_default();
         let mut receiver = ReceiverConfig::new(&authserv_id).keep_parsed_records();
         receiver.adsp = file.verify.adsp;
         Ok(Settings {
@@ -460,6 +464,7 @@ impl Settings {
             trusted,
             signing,
             authserv_id,
+            claimed_id,
             receiver,
             message_timeout: Duration::from_secs_f64(file.message_timeout),
             socket_mode,

@@ -115,8 +115,6 @@ pub struct MessageFilter {
     /// The 1-based indexes of the incoming Authentication-Results fields that claim our
     /// authserv-id (RFC 8601 §5: only we may write them), in order.
     forged: Vec<usize>,
-    /// Our authserv-id as [`claimed_authserv_id`] gives it: lower case, no trailing dot.
-    ours: String,
 }
 
 /// Most octets of header section the milter keeps (the fields themselves; the body is not
@@ -152,7 +150,6 @@ impl MessageFilter {
             from_fields_complete: true,
             results_seen: 0,
             forged: Vec::new(),
-            ours: settings_id(&settings),
             settings,
         }
     }
@@ -164,7 +161,7 @@ impl MessageFilter {
         if name.eq_ignore_ascii_case(b"Authentication-Results") {
             self.results_seen += 1;
             let claimed = claimed_authserv_id(&String::from_utf8_lossy(value));
-            if claimed.is_some_and(|id| id == self.ours) {
+            if claimed.is_some_and(|id| id == self.settings.claimed_id) {
                 self.forged.push(self.results_seen);
             }
         }
@@ -408,11 +405,6 @@ impl MessageFilter {
             summary,
         }
     }
-}
-
-/// The settings' authserv-id as [`claimed_authserv_id`] reads one.
-fn settings_id(settings: &Settings) -> String {
-    claimed_authserv_id(&settings.authserv_id).unwrap_or_default()
 }
 
 fn failed(fallback: Fallback, why: String) -> Decision {

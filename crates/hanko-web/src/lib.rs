@@ -98,8 +98,9 @@ pub struct ServeConfig {
     /// Default: 32.
     pub max_open_uploads: usize,
     /// Longest a POST may take from its first octet to its answer, the upload included (a
-    /// client sending slowly holds a place no longer). Default: 60 s. (Header sections are
-    /// bounded by hyper's 30 s header read timeout.)
+    /// client sending slowly holds a place no longer). Default: 60 s. The clock starts once
+    /// the request's header section has arrived: a client that never finishes its header
+    /// section is not cut off (axum's `serve` gives hyper no timer for its header timeout).
     pub request_timeout: Duration,
 }
 
@@ -358,21 +359,22 @@ async fn run_analysis(
     let lookup = state.lookup.clone().filter(|_| !offline);
     let limit = state.config.analysis_timeout;
     let seconds = limit.as_secs_f64();
-    let stopped = |what: &str| {
+    // `busy`: no place for an analysis came free; else the analysis ran out of time.
+    let stopped = |busy: bool| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            match (lang, what) {
-                (Lang::En, "busy") => format!("Every place for an analysis stayed taken for {seconds} s. Try again in a moment."),
-                (Lang::Ja, "busy") => format!("解析の枠が {seconds} 秒間空きませんでした。少し待ってから再試行してください。"),
-                (Lang::En, _) => format!("The analysis took longer than {seconds} s and was stopped (slow DNS?). Try again, or tick \"offline\"."),
-                (Lang::Ja, _) => format!("解析が {seconds} 秒を超えたため中止しました (DNS が遅い可能性があります)。再試行するか「オフライン」を選んでください。"),
+            match (lang, busy) {
+                (Lang::En, true) => format!("Every place for an analysis stayed taken for {seconds} s. Try again in a moment."),
+                (Lang::Ja, true) => format!("解析の枠が {seconds} 秒間空きませんでした。少し待ってから再試行してください。"),
+                (Lang::En, false) => format!("The analysis took longer than {seconds} s and was stopped (slow DNS?). Try again, or tick \"offline\"."),
+                (Lang::Ja, false) => format!("解析が {seconds} 秒を超えたため中止しました (DNS が遅い可能性があります)。再試行するか「オフライン」を選んでください。"),
             },
         )
     };
     let started = tokio::time::Instant::now();
     let permit = match tokio::time::timeout(limit, state.analyses.clone().acquire_owned()).await {
         Ok(Ok(permit)) => permit,
-        _ => return Err(stopped("busy")),
+        _ => return Err(stopped(true)),
     };
     // Off the event loop: a CPU-heavy message slows its own thread, not the page. The
     // permit goes with the work and is given back when the work ends.
@@ -393,7 +395,7 @@ async fn run_analysis(
     });
     match tokio::time::timeout_at(deadline, work).await {
         Ok(Ok(Some(report))) => Ok(report),
-        Ok(Ok(None)) => Err(stopped("timeout")),
+        Ok(Ok(None)) => Err(stopped(false)),
         Ok(Err(_)) => Err((
             StatusCode::INTERNAL_SERVER_ERROR,
             lang.pick(
@@ -402,7 +404,7 @@ async fn run_analysis(
             )
             .to_string(),
         )),
-        Err(_) => Err(stopped("timeout")),
+        Err(_) => Err(stopped(false)),
     }
 }
 

@@ -532,9 +532,9 @@ mod display {
 
 /// The position (1 = topmost field) of the Received field where the message entered the
 /// receiving organization: the topmost one that records a client IP, passing over the
-/// internal hops of Microsoft 365 (the edge that takes mail from the Internet never is). That field and everything
-/// above it were written by the servers that received the message; everything below can have
-/// been written by the sender, forged trace fields included. `None` when no Received field
+/// internal hops of Microsoft 365 (the edge that takes mail from the Internet never is). That
+/// field and everything above it were written by the servers that received the message;
+/// everything below can have been written by the sender, forged trace fields included. `None` when no Received field
 /// records a client: then nothing in the message can be told from a forgery.
 pub fn receiving_boundary(headers: &Headers) -> Option<usize> {
     headers
@@ -560,8 +560,8 @@ fn is_microsoft_internal_hop(received: &crate::message::Received) -> bool {
         return false;
     };
     let by = by.to_ascii_lowercase();
-    let internal_by = (by.ends_with(".prod.outlook.com") || by.ends_with(".outlook.office365.com"))
-        && !by.ends_with(".mail.protection.outlook.com");
+    // The edge, `*.mail.protection.outlook.com`, matches neither.
+    let internal_by = by.ends_with(".prod.outlook.com") || by.ends_with(".outlook.office365.com");
     let from_microsoft = client.name.to_ascii_lowercase().ends_with(".outlook.com");
     let internal_ip = match client.ip {
         Some(IpAddr::V6(ip)) => ip.segments()[0] == 0x2603 && ip.segments()[1] >> 8 == 0x10,
