@@ -270,9 +270,9 @@ pub fn sign_verify(data: &[u8]) {
 /// diagnosis). Every report says something, and its hops are numbered oldest first.
 pub fn analyze(data: &[u8]) {
     let (_, zone) = signing_setup();
-    let config = hanko::analyze::AnalyzeConfig::new(1_700_000_000);
-    let offline = hanko::analyze::analyze_offline(data, &config);
-    let online = pollster::block_on(hanko::analyze::analyze(data, Some(zone), &config));
+    let config = hanko_analyze::headers::AnalyzeConfig::new(1_700_000_000);
+    let offline = hanko_analyze::headers::analyze_offline(data, &config);
+    let online = pollster::block_on(hanko_analyze::headers::analyze(data, Some(zone), &config));
     for report in [offline, online] {
         assert!(!report.summary.verdict.line.is_empty());
         assert!(report.input.header_fields <= config.max_header_fields);

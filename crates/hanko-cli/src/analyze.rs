@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::analyze::{self, format_duration, AnalyzeConfig, Lang, Report};
+use hanko_analyze::headers::{self, format_duration, AnalyzeConfig, Lang, Report};
 
 use crate::dns::DnsArgs;
 
@@ -63,10 +63,10 @@ pub async fn run(args: AnalyzeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let mut config = AnalyzeConfig::new(args.time.unwrap_or_else(crate::now));
     config.lang = args.lang;
     let report = if args.offline {
-        analyze::analyze_offline(&data, &config)
+        headers::analyze_offline(&data, &config)
     } else {
         let lookup = dns.lookup()?;
-        analyze::analyze(&data, Some(&*lookup), &config).await
+        headers::analyze(&data, Some(&*lookup), &config).await
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -127,13 +127,13 @@ pub fn text(report: &Report) -> String {
     );
     let _ = writeln!(out, "  {}", s.verdict.line);
     heading(&mut out, lang, "Summary", "概要");
-    let party = |p: &analyze::Party| match (&p.name, &p.address) {
+    let party = |p: &headers::Party| match (&p.name, &p.address) {
         (Some(n), Some(a)) => format!("{n} <{a}>"),
         (None, Some(a)) => a.clone(),
         (Some(n), None) => n.clone(),
         (None, None) => "?".into(),
     };
-    let parties = |ps: &[analyze::Party]| ps.iter().map(party).collect::<Vec<_>>().join(", ");
+    let parties = |ps: &[headers::Party]| ps.iter().map(party).collect::<Vec<_>>().join(", ");
     let mut row = |label: &str, value: Option<String>| {
         if let Some(v) = value {
             let _ = writeln!(out, "  {} {v}", pad(label, 12));

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::check::{check_domain, CheckConfig, DomainCheck, Severity, SpfNode, TagNote};
 use hanko::keys::SigningKey;
+use hanko_analyze::domain::{check_domain, CheckConfig, DomainCheck, Severity, SpfNode, TagNote};
 use serde_json::{json, Value};
 
 use crate::dns::DnsArgs;

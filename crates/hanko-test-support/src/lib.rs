@@ -203,12 +203,16 @@ pub fn analyze_at<L: Lookup>(
     input: &[u8],
     lookup: &L,
     now: u64,
-    lang: hanko::analyze::Lang,
-) -> hanko::analyze::Report {
-    let mut config = hanko::analyze::AnalyzeConfig::new(now);
+    lang: hanko_analyze::headers::Lang,
+) -> hanko_analyze::headers::Report {
+    let mut config = hanko_analyze::headers::AnalyzeConfig::new(now);
     config.lang = lang;
     tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime")
-        .block_on(hanko::analyze::analyze(input, Some(lookup), &config))
+        .block_on(hanko_analyze::headers::analyze(
+            input,
+            Some(lookup),
+            &config,
+        ))
 }

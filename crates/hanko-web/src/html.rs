@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use hanko::analyze::{format_duration, Hop, Lang, Party, Report, TagExplained};
+use hanko_analyze::headers::{format_duration, Hop, Lang, Party, Report, TagExplained};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -623,7 +623,7 @@ pub fn report_page(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hanko::analyze::{analyze_offline, AnalyzeConfig};
+    use hanko_analyze::headers::{analyze_offline, AnalyzeConfig};
 
     #[test]
     fn escaping_and_encoding() {

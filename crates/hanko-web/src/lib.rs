@@ -1,7 +1,7 @@
 //! hanko's header analyzer as a web page, served by `hanko serve`.
 //!
 //! One page with a paste box and a file drop for an `.eml`; it shows the
-//! [`hanko::analyze::Report`] with green and red verdict badges, an SVG chart of the hop
+//! [`hanko_analyze::headers::Report`] with green and red verdict badges, an SVG chart of the hop
 //! delays and a JSON download. Everything runs on the server the user starts: nothing leaves
 //! it except the DNS queries of re-verification, and a switch on the form turns those off.
 //! Nothing is stored.
@@ -46,8 +46,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use hanko::analyze::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
 use hanko::dns::Lookup;
+use hanko_analyze::headers::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
 
 pub use html::{escape, hop_chart, report_page, report_sections};
 

@@ -37,18 +37,23 @@ impl HashAlgorithm {
     }
 }
 
-/// A running hash.
+/// A running hash of one of DKIM's algorithms (aws-lc-rs underneath). Cloning it keeps the
+/// state, so a prefix can be finished while the hash goes on: the header analyzer looks for
+/// the line where a footer starts that way.
 #[derive(Clone)]
-pub(crate) struct Hasher(digest::Context);
+pub struct Hasher(digest::Context);
 
 impl Hasher {
-    pub(crate) fn new(algorithm: HashAlgorithm) -> Hasher {
+    /// A hash with nothing in it yet.
+    pub fn new(algorithm: HashAlgorithm) -> Hasher {
         Hasher(digest::Context::new(algorithm.digest_algorithm()))
     }
-    pub(crate) fn update(&mut self, data: &[u8]) {
+    /// Adds `data`.
+    pub fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
-    pub(crate) fn finish(self) -> Vec<u8> {
+    /// The digest of everything added.
+    pub fn finish(self) -> Vec<u8> {
         self.0.finish().as_ref().to_vec()
     }
 }

@@ -71,17 +71,15 @@
 //!
 //! Modules follow the protocols: [`message`] (raw header fields, tag lists, addresses), [`dns`]
 //! (the lookup trait), [`keys`] (private keys and their records), [`dkim`], [`spf`],
-//! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), [`receiver`]
-//! (all of a receiving server's checks in one call), and [`check`] (audits of the records a
-//! domain publishes).
+//! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), and
+//! [`receiver`] (all of a receiving server's checks in one call). The applications built on
+//! them (the header analyzer, the domain audit) live in the crate `hanko-analyze`.
 
 #![forbid(unsafe_code)]
 
 pub mod adsp;
-pub mod analyze;
 pub mod authres;
 pub mod cache;
-pub mod check;
 mod crypto;
 pub mod dkim;
 pub mod dmarc;

@@ -7,8 +7,8 @@ use std::fmt;
 /// Parsing checks the shape a DNS query needs: 1 to 253 octets, labels of 1 to 63 octets
 /// made of letters, digits, `-` and `_` (or non-ASCII, for U-labels). Letter case is kept as written; compare with
 /// [`DomainName::eq_ignore_case`]. A trailing dot is removed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct DomainName(String);
 
 /// Why a name did not parse.
@@ -86,8 +86,8 @@ impl fmt::Display for DomainName {
 
 /// A DKIM selector (`s=`, RFC 6376 §3.1): one or more dot-separated labels, queried as
 /// `selector._domainkey.domain`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct Selector(String);
 
 impl Selector {

@@ -1,7 +1,7 @@
 //! The header analyzer on the conformance folder's messages: the RFC 6376 example read hop
 //! by hop and diagnosed, and a report for every message of every DKIM corpus.
 
-use hanko::analyze::{analyze_offline, AnalyzeConfig, Lang, Report};
+use hanko_analyze::headers::{analyze_offline, AnalyzeConfig, Lang, Report};
 use hanko_dns::Zone;
 use hanko_test_support as common;
 

@@ -18,7 +18,7 @@ use std::fmt;
 use base64::Engine;
 
 use crate::cache::{ParseRecord, ParsedCache};
-use crate::crypto::PublicKey;
+use crate::crypto::{HashAlgorithm, PublicKey};
 use crate::keys::{KeyType, SigningKey};
 use crate::message::{TagList, TagListError};
 
@@ -138,6 +138,15 @@ impl KeyRecord {
         self.public_key.is_none()
     }
 
+    /// True when `signature` is this key's signature over `data` hashed with `hash` (RSA
+    /// PKCS#1 v1.5 or Ed25519 as the record's `k=` says); false for a revoked key. The
+    /// header analyzer checks rebuilt header sections with it.
+    pub fn verifies(&self, hash: HashAlgorithm, data: &[u8], signature: &[u8]) -> bool {
+        self.public_key
+            .as_ref()
+            .is_some_and(|key| key.verify(hash, data, signature))
+    }
+
     /// The key size in bits (RSA modulus, or 256 for Ed25519); `None` when revoked.
     pub fn key_bits(&self) -> Option<usize> {
         self.public_key.as_ref().map(PublicKey::bits)
@@ -164,7 +173,7 @@ impl KeyRecord {
     }
 
     /// True when `h=` is absent or lists `hash`.
-    pub fn allows_hash(&self, hash: crate::crypto::HashAlgorithm) -> bool {
+    pub fn allows_hash(&self, hash: HashAlgorithm) -> bool {
         self.hash_algorithms
             .as_ref()
             .is_none_or(|list| list.iter().any(|h| h == hash.name()))

@@ -28,13 +28,13 @@ pub use canonicalize::{
 pub use key_record::{key_record_for, KeyCache, KeyRecord, KeyRecordError, KeyRecordOptions};
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
-pub(crate) use verify::fetch_key;
 pub use verify::{
     coverage_warnings, DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification,
     Verifier, VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
 };
+pub use verify::{fetch_key, FetchedKey};
 
-pub use crate::crypto::HashAlgorithm;
+pub use crate::crypto::{HashAlgorithm, Hasher};
 use crate::keys::KeyType;
 use std::fmt;
 

@@ -489,7 +489,8 @@ impl Verification {
 type HasherKey = (CanonicalizationAlgorithm, HashAlgorithm, Option<u64>);
 
 /// A key record fetched for a message and the CNAME targets that led to it, or why not.
-type FetchedKey = Result<(Arc<KeyRecord>, Vec<String>), DkimFailure>;
+/// A key record and the CNAME targets that led to it, or why there is none.
+pub type FetchedKey = Result<(Arc<KeyRecord>, Vec<String>), DkimFailure>;
 
 struct Entry {
     field_index: usize,
@@ -682,7 +683,7 @@ impl Verifier {
 /// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
 /// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
 /// Returns the record and the CNAME targets that led to it.
-pub(crate) async fn fetch_key<L: Lookup + ?Sized>(
+pub async fn fetch_key<L: Lookup + ?Sized>(
     lookup: &L,
     name: &str,
     cache: Option<&KeyCache>,

@@ -17,8 +17,12 @@ use base64::Engine;
 use crate::crypto::{KeyRejection, PrivateKey};
 
 /// The key types of the DKIM `k=` tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum KeyType {
     /// RSA (`k=rsa`, RFC 6376 §3.6.1).
     Rsa,

@@ -25,7 +25,8 @@ pub use reader::{CrlfNormalizer, MessageReader};
 pub use received::{
     return_path, traced_connection, Clause, Client, Received, TraceError, TracedConnection,
 };
-pub(crate) use tag_list::{first_non_ws, strip_ws};
+pub(crate) use tag_list::first_non_ws;
+pub use tag_list::strip_ws;
 pub use tag_list::{Tag, TagList, TagListError};
 
 use std::fmt;

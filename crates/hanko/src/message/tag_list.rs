@@ -154,7 +154,7 @@ fn trim(bytes: &[u8]) -> &[u8] {
 }
 
 /// Removes all folding white space from a value (for base64 in `b=`, `bh=` and `p=`).
-pub(crate) fn strip_ws(value: &str) -> String {
+pub fn strip_ws(value: &str) -> String {
     // One allocation of the final size at most, the pieces between white space copied whole
     // (collecting octet by octet grew the string six times over a folded `b=`). White space
     // is ASCII, so every piece starts and ends on a character boundary.

@@ -11,13 +11,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::dkim::KeyRecord;
-use crate::dmarc::discovery::{Answer, Walker};
-use crate::dmarc::reporting::{check_destinations, ReportDestination};
-use crate::dmarc::{DmarcRecord, Policy};
-use crate::dns::{DnsError, Lookup};
-use crate::keys::{KeyType, SigningKey};
-use crate::spf::{DualCidr, Mechanism, Qualifier, Record};
+use hanko::dkim::KeyRecord;
+use hanko::dmarc::discovery::{Answer, Walker};
+use hanko::dmarc::reporting::{check_destinations, ReportDestination};
+use hanko::dmarc::{DmarcRecord, Policy};
+use hanko::dns::{DnsError, Lookup};
+use hanko::keys::{KeyType, SigningKey};
+use hanko::spf::{DualCidr, Mechanism, Qualifier, Record};
 
 /// Selectors tried when none are given, as the big mail services name theirs: Microsoft 365
 /// (`selector1`, `selector2`), Google Workspace (`google`), Mailchimp/Mandrill (`k1`, `k2`,
@@ -140,7 +140,7 @@ pub struct TagNote {
     pub meaning: String,
 }
 
-fn notes(tags: &crate::message::TagList, explain: fn(&str, &str) -> String) -> Vec<TagNote> {
+fn notes(tags: &hanko::message::TagList, explain: fn(&str, &str) -> String) -> Vec<TagNote> {
     tags.tags()
         .iter()
         .map(|t| TagNote {
@@ -367,7 +367,7 @@ async fn spf_records<L: Lookup + ?Sized>(
     let records = lookup.txt(domain).await?;
     Ok(records
         .iter()
-        .filter(|r| crate::spf::record::is_spf_record(r))
+        .filter(|r| hanko::spf::record::is_spf_record(r))
         .map(|r| String::from_utf8_lossy(r).into_owned())
         .collect())
 }
@@ -657,8 +657,8 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
 }
 
 /// Where in `text` (1-based, in characters) the term an SPF record error names starts.
-fn error_position(text: &str, error: &crate::spf::RecordError) -> Option<usize> {
-    use crate::spf::RecordError;
+fn error_position(text: &str, error: &hanko::spf::RecordError) -> Option<usize> {
+    use hanko::spf::RecordError;
     let term = match error {
         RecordError::UnknownMechanism(term)
         | RecordError::BadTerm { term, .. }
@@ -682,7 +682,7 @@ fn error_position(text: &str, error: &crate::spf::RecordError) -> Option<usize> 
 
 /// The name a mechanism's domain-spec gives, or `None` when it uses macros (those depend on
 /// each message and cannot be followed by an audit).
-fn target_name(spec: Option<&crate::spf::macros::MacroString>, current: &str) -> Option<String> {
+fn target_name(spec: Option<&hanko::spf::macros::MacroString>, current: &str) -> Option<String> {
     match spec {
         None => Some(current.to_string()),
         Some(spec) => spec
@@ -809,7 +809,7 @@ async fn check_selector<L: Lookup + ?Sized>(
             // Where does a delegation lead? (Exchange Online's selector1 is a CNAME into the
             // tenant's domain; a tenant that never enabled DKIM leaves it pointing nowhere.)
             let mut current = name.clone();
-            while check.cname_chain.len() < crate::dns::MAX_ALIAS_STEPS {
+            while check.cname_chain.len() < hanko::dns::MAX_ALIAS_STEPS {
                 match lookup.cname(&current).await {
                     Ok(Some(target)) if !check.cname_chain.contains(&target) => {
                         check.cname_chain.push(target.clone());

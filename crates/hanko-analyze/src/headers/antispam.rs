@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::signatures::TagExplained;
 use super::{tr, Lang};
-use crate::message::Headers;
+use hanko::message::Headers;
 
 /// One anti-spam field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -417,7 +417,7 @@ pub(crate) fn antispam(headers: &Headers, lang: Lang) -> Vec<AntispamField> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::MessageLimits;
+    use hanko::message::MessageLimits;
 
     #[test]
     fn microsoft_and_spamassassin() {

@@ -10,13 +10,12 @@
 use serde::Serialize;
 
 use super::{tr, Lang};
-use crate::crypto::Hasher;
-use crate::dkim::{
+use hanko::dkim::{
     header_hash_input, BodyCanonicalizer, CanonicalizationAlgorithm, DkimFailure, DkimResult,
-    DkimWarning, KeyRecord, Signature,
+    DkimWarning, Hasher, KeyRecord, Signature,
 };
-use crate::message::format_utc;
-use crate::message::{HeaderField, Headers, TagList};
+use hanko::message::format_utc;
+use hanko::message::{HeaderField, Headers, TagList};
 
 /// One tag of a tag=value field, with what it means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -207,7 +206,7 @@ pub(crate) fn explain_tags(tags: &TagList, now: u64, lang: Lang) -> Vec<TagExpla
         .iter()
         .map(|t| {
             let value = if matches!(t.name.as_str(), "b" | "bh") {
-                crate::message::strip_ws(&t.value)
+                hanko::message::strip_ws(&t.value)
             } else {
                 // Unfolding (RFC 5322 §2.2.3): the line breaks go, the white space stays.
                 t.value
@@ -330,7 +329,7 @@ pub(crate) fn describe(
         seen.push(lower);
         report.unsigned_fields.push(f.name().to_string());
     }
-    for warning in crate::dkim::coverage_warnings(headers, &sig) {
+    for warning in hanko::dkim::coverage_warnings(headers, &sig) {
         report.risks.push(warning_text(&warning, lang));
     }
     if let Some(length) = sig.body_length {
@@ -421,11 +420,8 @@ fn headers_verify(
     sig: &Signature,
     key: &KeyRecord,
 ) -> bool {
-    let Some(public_key) = key.public_key.as_ref() else {
-        return false;
-    };
     let input = header_hash_input(headers, field, sig);
-    public_key.verify(sig.algorithm.hash(), &input, &sig.signature)
+    key.verifies(sig.algorithm.hash(), &input, &sig.signature)
 }
 
 /// `headers` with field `index` replaced by `replacement` (or removed).
@@ -680,7 +676,7 @@ fn diagnose_body(
             base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .ok()
-                .map(|d| crate::message::CrlfNormalizer::normalize(&d))
+                .map(|d| hanko::message::CrlfNormalizer::normalize(&d))
         }
         _ => None,
     };

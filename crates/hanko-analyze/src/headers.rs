@@ -11,7 +11,7 @@
 //! message are shown as claims and compared, never believed: anyone can write them.
 //!
 //! ```
-//! use hanko::analyze::{analyze_offline, AnalyzeConfig, Lang};
+//! use hanko_analyze::headers::{analyze_offline, AnalyzeConfig, Lang};
 //!
 //! let pasted = b"Received: from mail.example.com (mail.example.com [192.0.2.1])\n\
 //!     \tby mx.example.net with ESMTPS id 4A; Mon, 23 Nov 2026 09:00:03 +0900\n\
@@ -39,18 +39,18 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-pub use crate::message::format_utc;
 pub use antispam::AntispamField;
 pub use claims::{ArcField, Claim, ClaimedProperty, ClaimedResult};
+pub use hanko::message::format_utc;
 pub use hops::{format_duration, Hop};
 pub use signatures::{SignatureCheck, SignatureReport, TagExplained};
 
-use crate::dkim::{DkimFailure, VerifyConfig};
-use crate::dmarc::{DmarcOutcome, DmarcProblem};
-use crate::dns::{DnsError, Lookup, LookupFuture, Mx};
-use crate::message::Headers;
-use crate::receiver::{self, Receiver, ReceiverConfig};
-use crate::spf::SpfOutcome;
+use hanko::dkim::{DkimFailure, VerifyConfig};
+use hanko::dmarc::{DmarcOutcome, DmarcProblem};
+use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+use hanko::message::Headers;
+use hanko::receiver::{self, Receiver, ReceiverConfig};
+use hanko::spf::SpfOutcome;
 
 /// The language of the report's sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -114,8 +114,8 @@ impl Lang {
 macro_rules! tr {
     ($lang:expr, $en:literal, $ja:literal $(, $arg:expr)* $(,)?) => {
         match $lang {
-            $crate::analyze::Lang::En => format!($en $(, $arg)*),
-            $crate::analyze::Lang::Ja => format!($ja $(, $arg)*),
+            $crate::headers::Lang::En => format!($en $(, $arg)*),
+            $crate::headers::Lang::Ja => format!($ja $(, $arg)*),
         }
     };
 }
@@ -459,7 +459,7 @@ mod display {
     //! Display decoding (RFC 2047 words, charsets such as ISO-2022-JP) through mail-parser.
 
     use super::Party;
-    use crate::message::Headers;
+    use hanko::message::Headers;
     use mail_parser::{Address, MessageParser};
 
     pub(super) struct Decoded {
@@ -543,7 +543,7 @@ pub fn receiving_boundary(headers: &Headers) -> Option<usize> {
         .enumerate()
         .filter(|(_, f)| f.is("Received"))
         .find_map(|(index, f)| {
-            let received = crate::message::Received::parse(&f.unfolded_value());
+            let received = hanko::message::Received::parse(&f.unfolded_value());
             let client = received.client.as_ref()?;
             client.ip?;
             (!is_microsoft_internal_hop(&received)).then_some(index + 1)
@@ -555,7 +555,7 @@ pub fn receiving_boundary(headers: &Headers) -> Option<usize> {
 /// 2603:1000::/24 or a private one. The edge that takes mail from the Internet is named
 /// under `mail.protection.outlook.com`, so it is never passed over, whatever the sender's
 /// HELO says.
-fn is_microsoft_internal_hop(received: &crate::message::Received) -> bool {
+fn is_microsoft_internal_hop(received: &hanko::message::Received) -> bool {
     let (Some(client), Some(by)) = (&received.client, received.by()) else {
         return false;
     };
@@ -582,10 +582,10 @@ fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<Connect
     let return_path = headers
         .named("Return-Path")
         .next()
-        .and_then(|f| crate::message::return_path(&f.unfolded_value()));
+        .and_then(|f| hanko::message::return_path(&f.unfolded_value()));
     let helo_for = |ip: IpAddr| {
         headers.named("Received").find_map(|f| {
-            let r = crate::message::Received::parse(&f.unfolded_value());
+            let r = hanko::message::Received::parse(&f.unfolded_value());
             let client = r.client?;
             (client.ip? == ip).then(|| client.helo_name().to_string())
         })
@@ -650,7 +650,7 @@ fn connection(headers: &Headers, claims: &[Claim], lang: Lang) -> Option<Connect
     }
     // No SPF claim above the boundary: the boundary's own record of the client.
     let field = &headers.fields()[boundary - 1];
-    let client = crate::message::Received::parse(&field.unfolded_value()).client?;
+    let client = hanko::message::Received::parse(&field.unfolded_value()).client?;
     Some(ConnectionUsed {
         ip: client.ip?.to_string(),
         helo: client.helo_name().to_string(),
@@ -770,7 +770,7 @@ async fn reverify<L: Lookup + ?Sized>(
         if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
             diagnosed += 1;
             let key = match &result.signature {
-                Some(sig) => crate::dkim::fetch_key(
+                Some(sig) => hanko::dkim::fetch_key(
                     lookup,
                     &sig.key_name(),
                     config.verify.key_cache.as_ref(),
@@ -813,7 +813,7 @@ async fn reverify<L: Lookup + ?Sized>(
     let dmarc_outcome = &receipt.dmarc;
     let field = receipt.authentication_results();
     let comparisons = compare(claims, dkim, spf, dmarc_outcome, body.is_none());
-    let pass_rests_on_connection = dmarc_outcome.verdict == crate::dmarc::DmarcVerdict::Pass
+    let pass_rests_on_connection = dmarc_outcome.verdict == hanko::dmarc::DmarcVerdict::Pass
         && !dmarc_outcome
             .evaluations
             .iter()
@@ -821,10 +821,10 @@ async fn reverify<L: Lookup + ?Sized>(
     let unsigned_body_octets = dkim
         .results
         .iter()
-        .filter(|r| r.verdict == crate::dkim::DkimVerdict::Pass)
+        .filter(|r| r.verdict == hanko::dkim::DkimVerdict::Pass)
         .flat_map(|r| &r.warnings)
         .filter_map(|w| match w {
-            crate::dkim::DkimWarning::UnsignedBodyContent { signed, total } => {
+            hanko::dkim::DkimWarning::UnsignedBodyContent { signed, total } => {
                 Some(total.saturating_sub(*signed))
             }
             _ => None,
@@ -876,7 +876,7 @@ fn spf_result(outcome: &SpfOutcome, lang: Lang) -> OwnResult {
 /// Each claimed spf/dkim/dmarc result next to hanko's.
 fn compare(
     claims: &[Claim],
-    dkim: &crate::dkim::Verification,
+    dkim: &hanko::dkim::Verification,
     spf: Option<&SpfOutcome>,
     dmarc: &DmarcOutcome,
     headers_only: bool,

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::signatures::{explain_tags, TagExplained};
 use super::{tr, Lang};
-use crate::authres::{AuthenticationResults, MethodResult, ParseOptions};
-use crate::message::{Headers, TagList};
+use hanko::authres::{AuthenticationResults, MethodResult, ParseOptions};
+use hanko::message::{Headers, TagList};
 
 /// One property of a result: `smtp.mailfrom=joe@example.com`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -333,7 +333,7 @@ pub(crate) fn claims(headers: &Headers, lang: Lang) -> (Vec<Claim>, Vec<ArcField
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::MessageLimits;
+    use hanko::message::MessageLimits;
 
     #[test]
     fn received_spf_gmail_and_microsoft() {

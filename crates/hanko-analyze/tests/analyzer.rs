@@ -1,15 +1,15 @@
-//! The header analyzer (`hanko::analyze`) on real layouts: the shipped Gmail, Exchange Online
+//! The header analyzer (`hanko_analyze::headers`) on real layouts: the shipped Gmail, Exchange Online
 //! and mailing-list examples (golden facts: hop order, delays, decoded fields, verdicts), the
 //! conformance suites' messages, the diagnosis of broken signatures, forged
 //! Authentication-Results, and hostile input.
 
-mod common;
+use hanko_test_support as common;
 
 use std::path::PathBuf;
 
-use hanko::analyze::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
 use hanko::dkim::{sign_message, Canonicalization, SigningRequest};
 use hanko::keys::SigningKey;
+use hanko_analyze::headers::{analyze, analyze_offline, AnalyzeConfig, Lang, Report};
 use hanko_dns::Zone;
 
 /// 2026-11-23T02:13:20Z, a little after the examples were signed.

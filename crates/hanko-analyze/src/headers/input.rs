@@ -6,7 +6,7 @@
 //! Nothing here fails: what cannot be read is dropped and said so in a note.
 
 use super::{tr, Lang};
-use crate::message::{HeaderField, Headers};
+use hanko::message::{HeaderField, Headers};
 
 /// The message as read from the paste.
 #[derive(Debug)]

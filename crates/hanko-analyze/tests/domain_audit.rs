@@ -1,16 +1,16 @@
-//! The SPF part of `check::check_domain` on policies an evaluation would stop early in: an
+//! The SPF part of `hanko_analyze::domain::check_domain` on policies an evaluation would stop early in: an
 //! audit follows every include and redirect, counts every DNS-querying term, catches loops
 //! and does not follow macros. (The fixtures of `hanko check` are tested through the CLI.)
 
-use hanko::check::{check_domain, CheckConfig, Severity};
+use hanko_analyze::domain::{check_domain, CheckConfig, Severity};
 use hanko_dns::Zone;
 
-async fn audit(zone: &str, domain: &str) -> hanko::check::DomainCheck {
+async fn audit(zone: &str, domain: &str) -> hanko_analyze::domain::DomainCheck {
     let zone = Zone::parse(zone, "").unwrap();
     check_domain(&zone, domain, &CheckConfig::default()).await
 }
 
-fn messages(check: &hanko::check::DomainCheck, severity: Severity) -> Vec<String> {
+fn messages(check: &hanko_analyze::domain::DomainCheck, severity: Severity) -> Vec<String> {
     check
         .findings
         .iter()
@@ -81,7 +81,7 @@ lax IN TXT "v=spf1 ip4:192.0.2.1 +all"
     assert!(!check
         .findings
         .iter()
-        .any(|f| f.area == hanko::check::Area::Spf && f.severity == Severity::Error));
+        .any(|f| f.area == hanko_analyze::domain::Area::Spf && f.severity == Severity::Error));
 }
 
 #[tokio::test]
@@ -101,4 +101,36 @@ selector1._domainkey IN CNAME selector1-tenant-example._domainkey.tenant.onmicro
     assert!(messages(&check, Severity::Error)
         .iter()
         .any(|m| m.starts_with("s=selector1: selector1._domainkey.tenant.example is a CNAME to")));
+}
+
+#[tokio::test]
+async fn spf_audit_query_limit() {
+    // 300 `a` terms, each naming a host with an address: the audit fetches the record and 99
+    // address pairs, then stops querying (but still counts every term).
+    let terms: Vec<String> = (0..300).map(|i| format!("a:h{i}.example.org")).collect();
+    let hosts: String = (0..300)
+        .map(|i| format!("h{i} IN A 10.0.{}.{}\n", i / 256, i % 256))
+        .collect();
+    let strings: Vec<String> = format!("v=spf1 {} -all", terms.join(" "))
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    let zone = Zone::parse(
+        &format!(
+            "$ORIGIN example.org.\n@ IN TXT ( {} )\n{hosts}",
+            strings.join(" ")
+        ),
+        "",
+    )
+    .unwrap();
+    let check =
+        hanko_analyze::domain::check_domain(&zone, "example.org", &Default::default()).await;
+    assert_eq!(hanko_analyze::domain::MAX_SPF_AUDIT_QUERIES, 100);
+    assert_eq!(check.spf.authorized.len(), 99);
+    assert_eq!(check.spf.dns_lookups, 300);
+    assert!(check
+        .findings
+        .iter()
+        .any(|f| f.message.contains("stopped querying after 100")));
 }

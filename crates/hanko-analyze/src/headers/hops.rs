@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{tr, Lang};
-use crate::message::{format_utc, parse_date_time, DateTime, Headers, Received};
+use hanko::message::{format_utc, parse_date_time, DateTime, Headers, Received};
 
 /// One hop: one Received field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -141,7 +141,7 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::MessageLimits;
+    use hanko::message::MessageLimits;
 
     #[test]
     fn duration_formatting() {
