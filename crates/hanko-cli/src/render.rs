@@ -1,15 +1,10 @@
 //! Renderers over verification results: Authentication-Results, a readable summary, JSON.
 
-use hanko::dkim::{DkimResult, Verification};
-use hanko::dmarc::reporting::ReportDestination;
+use hanko::dkim::Verification;
 use hanko::receiver::{AuthorDestinations, Receipt};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::verify::Checked;
-
-fn reason(result: &DkimResult) -> Option<String> {
-    result.failure.as_ref().map(ToString::to_string)
-}
 
 /// The Authentication-Results field with LF line ends and a final newline, for the terminal.
 pub fn authentication_results(receipt: &Receipt) -> String {
@@ -129,116 +124,14 @@ fn dkim_summary(outcome: &Verification) -> String {
     out
 }
 
-/// The JSON document of `hanko verify --json`.
+/// The JSON document of `hanko verify --json`: the library's serialization of the receipt,
+/// and the one thing only the command knows, which `Received` field (1 = top) gave the
+/// connection for SPF under `--trust-received`.
 pub fn json(checked: &Checked) -> Value {
-    let report = &checked.receipt;
-    let outcome = &report.dkim;
-    let dkim: Vec<Value> = outcome
-        .results
-        .iter()
-        .map(|r| {
-            json!({
-                "result": r.verdict.as_str(),
-                "reason": reason(r),
-                "domain": r.domain,
-                "selector": r.selector,
-                "algorithm": r.algorithm,
-                "identity": r.identity,
-                "header_b": r.header_b,
-                "canonicalization": r.signature.as_ref().map(|s| s.canonicalization.to_string()),
-                "signed_headers": r.signature.as_ref().map(|s| s.signed_headers.clone()),
-                "timestamp": r.signature.as_ref().and_then(|s| s.timestamp),
-                "expiration": r.signature.as_ref().and_then(|s| s.expiration),
-                "body_length": r.signature.as_ref().and_then(|s| s.body_length),
-                "key": r.key.as_ref().map(|k| json!({
-                    "name": k.name,
-                    "cname_chain": k.aliases,
-                    "type": k.key_type.name(),
-                    "bits": k.bits,
-                    "testing": k.testing,
-                })),
-                "warnings": r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let dmarc = &report.dmarc;
-    let decisive = dmarc
-        .evaluations
-        .iter()
-        .find(|e| Some(&e.author_domain) == dmarc.author_domain.as_ref());
-    json!({
-        "authentication_results": report.authentication_results().to_field(),
-        "dkim": dkim,
-        "dkim_skipped": outcome.skipped,
-        "spf": report.spf.as_ref().map(|s| json!({
-            "result": s.verdict.as_str(),
-            "domain": s.domain,
-            "sender": s.sender,
-            "ip": s.ip.to_string(),
-            "helo": s.helo,
-            "received_field": checked.traced_from,
-            "mechanism": s.matched.as_ref().map(|m| m.term.clone()),
-            "problem": s.problem.as_ref().map(ToString::to_string),
-        })),
-        "dmarc": {
-            "result": dmarc.verdict.as_str(),
-            "domain": dmarc.author_domain,
-            "policy": decisive.and_then(|e| e.policy).map(|p| p.as_str()),
-            "disposition": dmarc.disposition.as_str(),
-            "record_domain": decisive.and_then(|e| e.record_domain.clone()),
-            "organizational_domain": decisive.and_then(|e| e.organizational_domain.clone()),
-            "testing": decisive.and_then(|e| e.record.as_ref()).is_some_and(|r| r.testing),
-            "problem": dmarc.problem.as_ref().map(ToString::to_string),
-            "multiple_from_fields": dmarc.multiple_from_fields,
-            "aligned": decisive.map(|e| {
-                e.dkim.iter().chain(e.spf.iter())
-                    .filter(|a| a.pass && a.aligned)
-                    .map(|a| a.domain.clone())
-                    .collect::<Vec<_>>()
-            }),
-            "authors": dmarc.evaluations.iter().map(|e| json!({
-                "domain": e.author_domain,
-                "result": e.verdict.as_str(),
-                "policy": e.policy.map(|p| p.as_str()),
-                "ignored_tags": e.record.as_ref().map(|r| r.ignored.iter().map(|t| format!("{}={} ({})", t.name, t.value, t.reason)).collect::<Vec<_>>()),
-                "report_destinations": report
-                    .report_destinations
-                    .iter()
-                    .find(|found| found.author_domain == e.author_domain)
-                    .map(|found| found.destinations.iter().map(destination_json).collect::<Vec<_>>())
-                    .unwrap_or_default(),
-            })).collect::<Vec<_>>(),
-        },
-        "adsp": report.adsp.as_ref().map(|a| json!({
-            "result": a.verdict.as_str(),
-            "domain": a.domain,
-            "reason": a.reason,
-        })),
-    })
-}
-
-fn destination_json(d: &ReportDestination) -> Value {
-    use hanko::dmarc::reporting::Authorization;
-    let (name, replaced_by) = match &d.authorization {
-        Authorization::Authorized { name, replaced_by } => (
-            Some(name.clone()),
-            replaced_by.iter().map(|u| u.uri.clone()).collect(),
-        ),
-        Authorization::NotAuthorized { name } | Authorization::TempError { name, .. } => {
-            (Some(name.clone()), Vec::new())
-        }
-        Authorization::SameOrganization
-        | Authorization::Unsupported
-        | Authorization::NotChecked => (None, Vec::new()),
-    };
-    json!({
-        "tag": d.kind.tag(),
-        "uri": d.uri.uri,
-        "host": d.host,
-        "status": d.authorization.as_str(),
-        "allowed": d.authorization.allows_reports(),
-        "checked_name": name,
-        "replaced_by": replaced_by,
-        "explanation": d.authorization.to_string(),
-    })
+    let mut document =
+        serde_json::to_value(&checked.receipt).expect("a receipt serializes to JSON");
+    if let Some(Value::Object(spf)) = document.get_mut("spf") {
+        spf.insert("received_field".into(), checked.traced_from.into());
+    }
+    document
 }

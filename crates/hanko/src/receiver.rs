@@ -49,6 +49,9 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(example()).unwrap();
 //! ```
 
+#[cfg(feature = "serde")]
+mod document;
+
 use std::io::Read;
 use std::net::IpAddr;
 
@@ -300,6 +303,11 @@ pub struct AuthorDestinations {
 }
 
 /// Everything the receiver found for one message.
+///
+/// [`Receipt::authentication_results`] renders the RFC 8601 field; with the `serde` feature
+/// the receipt is also `serde::Serialize`, as the document `hanko verify --json` prints
+/// (result words, reasons, the decisive Author Domain and every other one, each report
+/// destination's authorization).
 #[derive(Debug, Clone)]
 pub struct Receipt {
     /// The authserv-id the checks ran under.
