@@ -45,6 +45,12 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --lib --quiet
+# The declared minimum Rust (rust-version in Cargo.toml) builds everything, tests included.
+# Its own target folder, so the main build's artifacts are not thrown away.
+MSRV="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+rustup toolchain install "$MSRV" --profile minimal >/dev/null 2>&1 \
+  || { echo "cannot install Rust $MSRV (the declared minimum) with rustup" >&2; exit 1; }
+CARGO_TARGET_DIR=target/msrv cargo "+$MSRV" check --workspace --all-targets --all-features --quiet
 
 # Tier 1: what `cargo test` runs on a fresh clone with nothing but cargo (the default
 # members, no test features). The conformance folder and the Python peers are hidden from it,
