@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{run, run_ok, HANKO};
 
 fn examples(relative: &str) -> String {

@@ -9,7 +9,7 @@ use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
-mod common;
+use crate::common;
 use common::{results, run, HANKO};
 
 fn hanko(args: &[&str], stdin: Option<&[u8]>) -> Output {

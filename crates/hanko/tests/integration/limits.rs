@@ -2,7 +2,7 @@
 //! not. `docs/limits.md` is the table of all limits; its last column names the test that
 //! enforces each row, and the last test here checks that those tests exist.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! hanko's own DMARC cases for what the public suites leave out: testing mode, the attacks
 //! DMARC exists to stop, hostile From fields and records, and DNS failures.
 
-mod common;
+use crate::common;
 
 use common::MapDns;
 use hanko::dmarc::{self, DmarcProblem, DmarcVerdict, Identifiers, Policy, PolicySource};

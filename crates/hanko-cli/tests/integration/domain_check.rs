@@ -10,7 +10,7 @@ use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{run, HANKO};
 
 fn examples() -> PathBuf {

@@ -1,7 +1,7 @@
 //! Bad input never panics: each case gives a clear error or a non-pass result, with memory
 //! bounded by streaming.
 
-mod common;
+use crate::common;
 
 use common::{verdicts, verify, MapDns};
 use hanko::dkim::{

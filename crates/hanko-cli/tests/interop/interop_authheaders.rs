@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use hanko_dns::server::{Fault, ServerConfig, TestServer};
 use hanko_dns::Zone;
 
-mod common;
+use crate::common;
 use common::{conformance, interop_python, published_key, run, run_ok, HANKO};
 
 fn python() -> String {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{run_ok, tamper_body, tamper_header, HANKO, MESSAGE};
 
 fn examples() -> PathBuf {

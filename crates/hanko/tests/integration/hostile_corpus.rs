@@ -2,7 +2,7 @@
 //! are written) gives the outcome written beside it. Huge inputs are generated here rather
 //! than stored.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! conformance suites' messages, the diagnosis of broken signatures, forged
 //! Authentication-Results, and hostile input.
 
-use hanko_test_support as common;
+use crate::common;
 
 use std::path::PathBuf;
 

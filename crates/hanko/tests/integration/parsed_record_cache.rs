@@ -1,7 +1,7 @@
 //! The caches of parsed records (`dkim::KeyCache`): they save parsing, never a lookup, and
 //! never serve a record DNS no longer returns.
 
-mod common;
+use crate::common;
 
 use common::{verify_with, MapDns};
 use hanko::dkim::{

@@ -28,7 +28,7 @@ use indymilter::{Actions, ProtoOpts, SocketInfo};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
 
-mod common;
+use crate::common;
 use common::{install_test_keys, key_zone_lines};
 
 /// A temporary folder with keys, a zone and a configuration.

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-mod common;
+use crate::common;
 use common::{
     conformance, interop_python, published_key, results, run, run_ok, tamper_body, tamper_header,
     HANKO, MESSAGE,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use hanko::dkim::{sign_message, SigningRequest};
 use hanko::keys::SigningKey;
 
-mod common;
+use crate::common;
 use common::{run, HANKO};
 
 fn examples() -> PathBuf {

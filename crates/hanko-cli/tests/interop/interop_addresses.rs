@@ -10,7 +10,7 @@
 use hanko::dmarc::author_domains;
 use hanko::message::{Headers, MessageLimits};
 
-mod common;
+use crate::common;
 use common::{interop_python, run};
 
 /// The pieces a From value is made of.
