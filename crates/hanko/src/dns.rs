@@ -18,7 +18,9 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
+mod budget;
 mod static_lookup;
+pub use budget::Budget;
 pub use static_lookup::StaticLookup;
 
 /// Why a lookup produced no records.

@@ -14,6 +14,11 @@
 //! 4. the consent of each DMARC record's report destinations (RFC 7489 §7.1), when
 //!    configured.
 //!
+//! Every step but DMARC's policy discovery shares one budget of DNS queries per message
+//! ([`ReceiverConfig::max_dns_queries`]): the sender chooses most of what they ask (its SPF
+//! policy, its signatures, its report destinations), and none of it may use up the queries
+//! that find the Author Domains' policies.
+//!
 //! It returns one [`Receipt`], which writes its own Authentication-Results field
 //! ([`Receipt::authentication_results`]). A new receiver step (ARC, recording evaluations for
 //! DMARC reports) is added to [`Receiver::finish`] and to [`Receipt`], and every caller has it.
@@ -60,7 +65,7 @@ use crate::authres::{self, AuthenticationResults, MethodResult};
 use crate::dkim::{DkimFailure, KeyCache, Verification, Verifier, VerifyConfig};
 use crate::dmarc::reporting::{check_destinations, ReportDestination};
 use crate::dmarc::{self, DmarcOutcome, DmarcProblem, DmarcVerdict, Identifiers};
-use crate::dns::Lookup;
+use crate::dns::{Budget, Lookup};
 use crate::join::join;
 use crate::message::{Headers, MessageError, MessageLimits, MessageReader};
 use crate::spf::{check_mail_from, RecordCache, SpfConfig, SpfOutcome};
@@ -101,9 +106,20 @@ pub struct ReceiverConfig {
     pub headers_only: bool,
     /// Limits on the header section when [`Receiver::read`] parses it.
     pub limits: MessageLimits,
+    /// The most DNS queries SPF, the DKIM keys, ADSP and the report-destination checks of one
+    /// message may ask together ([`Budget`]); past it, a check's query fails as a temporary
+    /// error. DMARC's discovery of the Author Domains' policies is outside the budget (at
+    /// most 8 queries for each of at most 10 domains), so a sender who spends it cannot hide
+    /// a policy. Default: [`ReceiverConfig::DEFAULT_MAX_DNS_QUERIES`].
+    pub max_dns_queries: usize,
 }
 
 impl ReceiverConfig {
+    /// The default of [`max_dns_queries`](Self::max_dns_queries): 128, room for SPF's
+    /// worst case within RFC 7208 §4.6.4's limits (the policy, ten terms, ten addresses for
+    /// each `mx`: 111 queries) with the keys of ten signatures and ADSP.
+    pub const DEFAULT_MAX_DNS_QUERIES: usize = 128;
+
     /// The defaults, for the host named `authserv_id`.
     pub fn new(authserv_id: &str) -> ReceiverConfig {
         ReceiverConfig {
@@ -118,6 +134,7 @@ impl ReceiverConfig {
             report_destinations: false,
             headers_only: false,
             limits: MessageLimits::default(),
+            max_dns_queries: ReceiverConfig::DEFAULT_MAX_DNS_QUERIES,
         }
     }
 
@@ -230,20 +247,23 @@ impl Receiver {
             verifier,
             overflow,
         } = self;
+        // The checks whose queries the sender can multiply share one budget; DMARC's
+        // discovery asks `lookup` itself (see `ReceiverConfig::max_dns_queries`).
+        let budget = Budget::new(lookup, config.max_dns_queries);
         let mut authors = dmarc::author_domains(&headers);
         if let Some((_, false)) = overflow {
             authors.unreadable.push(DmarcProblem::FromFieldsDropped);
         }
         let spf = async {
             match connection {
-                Some(c) => {
-                    Some(check_mail_from(lookup, &config.spf, c.ip, c.mail_from, c.helo, now).await)
-                }
+                Some(c) => Some(
+                    check_mail_from(&budget, &config.spf, c.ip, c.mail_from, c.helo, now).await,
+                ),
                 None => None,
             }
         };
         let ((dkim, spf), discovery) = join(
-            join(verifier.finish(lookup, now), spf),
+            join(verifier.finish(&budget, now), spf),
             dmarc::discover_authors(lookup, authors),
         )
         .await;
@@ -264,7 +284,7 @@ impl Receiver {
         let dmarc = discovery.evaluate(&identifiers).await;
 
         let adsp = match (&dmarc.author_domain, config.adsp) {
-            (Some(domain), true) => Some(adsp::check(lookup, domain, &dkim).await),
+            (Some(domain), true) => Some(adsp::check(&budget, domain, &dkim).await),
             _ => None,
         };
 
@@ -275,7 +295,7 @@ impl Receiver {
                     let organization = e.organizational_domain.as_deref().unwrap_or(at);
                     report_destinations.push(AuthorDestinations {
                         author_domain: e.author_domain.clone(),
-                        destinations: check_destinations(lookup, at, organization, record).await,
+                        destinations: check_destinations(&budget, at, organization, record).await,
                     });
                 }
             }

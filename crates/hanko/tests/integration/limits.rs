@@ -373,3 +373,186 @@ fn every_row_of_the_limits_table_names_a_test_that_exists() {
     }
     assert!(rows >= 20, "{rows} rows");
 }
+
+/// Passes every query to a map and writes down the name asked.
+struct Recorder {
+    inner: hanko::dns::StaticLookup,
+    names: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn note(&self, name: &str) {
+        self.names.lock().unwrap().push(name.to_ascii_lowercase());
+    }
+    /// The queries outside DMARC's discovery of policies (names not under `_dmarc.`).
+    fn budgeted(&self) -> usize {
+        let names = self.names.lock().unwrap();
+        names.iter().filter(|n| !n.starts_with("_dmarc.")).count()
+    }
+}
+
+impl Lookup for Recorder {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+        self.note(name);
+        self.inner.txt(name)
+    }
+    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        self.note(name);
+        self.inner.txt_with_aliases(name)
+    }
+    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, hanko::dns::TxtRecords> {
+        self.note(name);
+        self.inner.txt_records(name)
+    }
+    fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> {
+        self.note(name);
+        self.inner.a(name)
+    }
+    fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv6Addr>> {
+        self.note(name);
+        self.inner.aaaa(name)
+    }
+    fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        self.note(name);
+        self.inner.mx(name)
+    }
+    fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        self.note(&ip.to_string());
+        self.inner.ptr(ip)
+    }
+}
+
+/// How a sender can multiply the queries of one message: an SPF policy at RFC 7208's limits
+/// (ten `mx` terms of ten exchanges each: 111 queries), ten signatures with ten selectors, a
+/// co-author whose DMARC record names external report destinations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Spender {
+    Spf,
+    Signatures,
+    ReportDestinations,
+    All,
+}
+
+fn spender_world() -> hanko::dns::StaticLookup {
+    let mut dns = hanko::dns::StaticLookup::new()
+        .with_txt("_dmarc.bank.example", "v=DMARC1; p=reject")
+        .with_txt(
+            "_dmarc.spender.example",
+            format!(
+                "v=DMARC1; p=none; rua={}",
+                (0..10)
+                    .map(|i| format!("mailto:r@h{i}.reports.example"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        );
+    let terms: Vec<String> = (0..10)
+        .map(|i| format!("mx:m{i}.spender.example"))
+        .collect();
+    dns = dns.with_txt(
+        "spender.example",
+        format!("v=spf1 {} -all", terms.join(" ")),
+    );
+    for i in 0..10 {
+        for j in 0..10 {
+            let exchange = format!("x{j}.m{i}.spender.example");
+            dns = dns
+                .with_mx(&format!("m{i}.spender.example"), 10, &exchange)
+                .with_a(&exchange, std::net::Ipv4Addr::new(10, i, j, 1));
+        }
+    }
+    dns
+}
+
+fn spender_message(spender: Spender) -> Vec<u8> {
+    let mut message = String::new();
+    if matches!(spender, Spender::Signatures | Spender::All) {
+        for i in 0..10 {
+            message.push_str(&format!(
+                "DKIM-Signature: v=1; a=rsa-sha256; d=spender.example; s=s{i}; h=from; bh=AAAA; b=QUJD\r\n"
+            ));
+        }
+    }
+    let from = match spender {
+        Spender::ReportDestinations | Spender::All => "ceo@bank.example, x@spender.example",
+        Spender::Spf | Spender::Signatures => "ceo@bank.example",
+    };
+    message.push_str(&format!("From: {from}\r\nSubject: pay now\r\n\r\nPay.\r\n"));
+    message.into_bytes()
+}
+
+async fn receive_spender(spender: Spender, budget: usize) -> (hanko::receiver::Receipt, usize) {
+    use hanko::receiver::{Connection, Receiver, ReceiverConfig};
+    let dns = Recorder {
+        inner: spender_world(),
+        names: Default::default(),
+    };
+    let mut config = ReceiverConfig::new("mx.example.net");
+    config.report_destinations = true;
+    config.max_dns_queries = budget;
+    let receiver = Receiver::read(&config, &spender_message(spender)[..]).unwrap();
+    let mail_from = match spender {
+        Spender::Spf | Spender::All => "x@spender.example",
+        Spender::Signatures | Spender::ReportDestinations => "x@quiet.example",
+    };
+    let connection = Connection {
+        ip: "198.51.100.7".parse().unwrap(),
+        helo: "mail.spender.example",
+        mail_from,
+    };
+    let receipt = receiver.finish(&dns, Some(connection), NOW).await;
+    let budgeted = dns.budgeted();
+    (receipt, budgeted)
+}
+
+#[tokio::test]
+async fn receiver_dns_query_budget() {
+    assert_eq!(
+        hanko::receiver::ReceiverConfig::DEFAULT_MAX_DNS_QUERIES,
+        128
+    );
+    let spenders = [
+        Spender::Spf,
+        Spender::Signatures,
+        Spender::ReportDestinations,
+        Spender::All,
+    ];
+    for spender in spenders {
+        for budget in [0, 1, 5, 40] {
+            let (receipt, budgeted) = receive_spender(spender, budget).await;
+            assert!(
+                budgeted <= budget,
+                "{spender:?}, budget {budget}: {budgeted} queries passed"
+            );
+            // The budget never hides the victim's policy: an unauthenticated From of the
+            // p=reject domain is a DMARC fail, to be rejected.
+            let dmarc = &receipt.dmarc;
+            assert_eq!(dmarc.verdict, DmarcVerdict::Fail, "{spender:?}, {budget}");
+            assert_eq!(dmarc.author_domain.as_deref(), Some("bank.example"));
+            assert_eq!(
+                dmarc.disposition,
+                dmarc::Policy::Reject,
+                "{spender:?}, {budget}"
+            );
+            let field = receipt.authentication_results().to_field();
+            assert!(field.contains("dmarc=fail"), "{field}");
+        }
+    }
+    // The default leaves room for every check at the limits RFC 7208 and RFC 6376 allow:
+    // SPF's 111 queries reach its real answer and all ten keys are asked, none refused.
+    let (receipt, budgeted) = receive_spender(Spender::All, 128).await;
+    let spf = receipt.spf.as_ref().unwrap();
+    assert_eq!(spf.verdict, SpfVerdict::Fail, "{:?}", spf.problem);
+    assert_eq!(receipt.dkim.results.len(), 10);
+    for result in &receipt.dkim.results {
+        let reason = result.failure.as_ref().unwrap().to_string();
+        assert!(!reason.contains("budget"), "{reason}");
+    }
+    assert!(budgeted > 111 && budgeted <= 128, "{budgeted}");
+    // One fewer than SPF needs: SPF says its query was refused, as a temporary error.
+    let (receipt, _) = receive_spender(Spender::Spf, 110).await;
+    let spf = receipt.spf.as_ref().unwrap();
+    assert_eq!(spf.verdict, SpfVerdict::TempError);
+    let problem = spf.problem.as_ref().unwrap().to_string();
+    assert!(problem.contains("budget of 110 DNS queries"), "{problem}");
+}
