@@ -97,11 +97,14 @@ pub struct ServeConfig {
     /// at once with a 503. Bounds memory to about this many times `max_message_bytes`.
     /// Default: 32.
     pub max_open_uploads: usize,
-    /// Longest a POST may take from its first octet to its answer, the upload included (a
-    /// client sending slowly holds a place no longer). Default: 60 s. The clock starts once
-    /// the request's header section has arrived: a client that never finishes its header
-    /// section is not cut off (axum's `serve` gives hyper no timer for its header timeout).
+    /// Longest a POST may take from the end of its header section to its answer, the upload
+    /// included (a client sending slowly holds a place no longer). Default: 60 s.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's header section, counted from the
+    /// connection's opening (or, on a kept-alive connection, from the end of the previous
+    /// answer); then the connection is closed. Sending an octet at a time does not extend
+    /// it. Default: 30 s.
+    pub header_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -113,6 +116,7 @@ impl Default for ServeConfig {
             max_concurrent_analyses: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_open_uploads: 32,
             request_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -155,13 +159,39 @@ pub async fn serve(config: ServeConfig, lookup: Option<Arc<dyn Lookup>>) -> std:
     serve_on(listener, config, lookup).await
 }
 
-/// Serves the page on a listener already bound (`config.listen` is not used).
+/// Serves the page on a listener already bound (`config.listen` is not used), until the
+/// process ends.
+///
+/// Each connection is served by hyper's HTTP/1 server with tokio's timer, so
+/// [`ServeConfig::header_timeout`] holds: a client that opens connections and never finishes
+/// a header section (or trickles it) holds each for that long at most.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     config: ServeConfig,
     lookup: Option<Arc<dyn Lookup>>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(config, lookup)).await
+    let header_timeout = config.header_timeout;
+    let service = hyper_util::service::TowerToHyperService::new(router(config, lookup));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a connection reset before it was taken: the listener is
+            // still good. Wait a moment (other connections may close) and go on.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            // A connection's end, orderly or not, concerns that client only.
+            let _ = connection.await;
+        });
+    }
 }
 
 async fn drop_js() -> Response {

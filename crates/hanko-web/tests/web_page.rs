@@ -390,3 +390,64 @@ async fn slow_uploads_are_cut_off_and_capped() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// Clients that never finish a header section: silent after connecting, a request line
+/// alone, fields without the blank line, and the same header trickled an octet at a time.
+/// Each connection is closed once the header timeout has passed (hyper may answer 408 first),
+/// and the page still answers others.
+#[tokio::test]
+async fn header_sections_that_never_end_are_cut_off() {
+    let config = ServeConfig {
+        header_timeout: Duration::from_millis(500),
+        ..ServeConfig::default()
+    };
+    let addr = start(config, None).await;
+    let partial = [
+        String::new(),
+        "POST /api/analyze HTTP/1.1\r\n".to_string(),
+        format!("POST /api/analyze HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 10\r\n"),
+    ];
+    let mut clients = Vec::new();
+    for head in partial {
+        clients.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream
+        }));
+    }
+    let trickle = tokio::spawn(async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // One octet every 100 ms, for far longer than the timeout, never the blank line.
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: {}",
+            "a".repeat(200)
+        );
+        for octet in head.as_bytes() {
+            if stream.write_all(&[*octet]).await.is_err() {
+                return true; // closed under it: cut off
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+    for client in clients {
+        let mut stream = client.await.unwrap();
+        let mut answer = Vec::new();
+        // Generous: the test fails by hanging, not by a clock the server might just miss.
+        let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer));
+        // Closed, by FIN (Ok) or by reset (Err); still open after 20 s fails.
+        let _closed = read.await.expect("the connection is still open after 20 s");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+    }
+    assert!(
+        trickle.await.unwrap(),
+        "a header section trickled an octet at a time was never cut off"
+    );
+    // The page still answers.
+    let (status, _) = request(addr, "GET / HTTP/1.1", b"").await;
+    assert_eq!(status, 200);
+}
