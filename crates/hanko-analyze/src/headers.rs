@@ -769,7 +769,7 @@ async fn reverify<L: Lookup + ?Sized>(
             .is_some_and(|c| c.headers_verified_body_not_checked);
         if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
             diagnosed += 1;
-            let key = match &result.signature {
+            let key = match result.parsed_signature() {
                 Some(sig) => hanko::dkim::fetch_key(
                     lookup,
                     &sig.key_name(),
@@ -821,7 +821,7 @@ async fn reverify<L: Lookup + ?Sized>(
     let unsigned_body_octets = dkim
         .results
         .iter()
-        .filter(|r| r.verdict == hanko::dkim::DkimVerdict::Pass)
+        .filter(|r| r.verdict() == hanko::dkim::DkimVerdict::Pass)
         .flat_map(|r| &r.warnings)
         .filter_map(|w| match w {
             hanko::dkim::DkimWarning::UnsignedBodyContent { signed, total } => {
@@ -889,14 +889,14 @@ fn compare(
                     let d = r.property("header.d").or_else(|| r.property("header.i"));
                     let b = r.property("header.b");
                     let found = dkim.results.iter().find(|ours| {
-                        let same_b = match (b, &ours.header_b) {
+                        let same_b = match (b, &ours.header_b()) {
                             (Some(b), Some(ob)) => {
                                 let n = b.len().min(ob.len());
                                 n > 0 && b[..n] == ob[..n]
                             }
                             _ => true,
                         };
-                        let same_d = match (d, &ours.domain) {
+                        let same_d = match (d, &ours.domain()) {
                             (Some(d), Some(od)) => {
                                 let d = d.rsplit('@').next().unwrap_or(d);
                                 d.eq_ignore_ascii_case(od)
@@ -919,7 +919,7 @@ fn compare(
                         {
                             Some("pass".to_string())
                         }
-                        Some(ours) => Some(ours.verdict.as_str().to_string()),
+                        Some(ours) => Some(ours.verdict().as_str().to_string()),
                         None if dkim.results.is_empty() => Some("none".to_string()),
                         None => None,
                     };

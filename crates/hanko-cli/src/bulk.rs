@@ -97,7 +97,10 @@ impl Status {
                 let results = &report.dkim.results;
                 if results.is_empty() {
                     Status::None
-                } else if results.iter().any(|r| r.verdict == DkimVerdict::TempError) {
+                } else if results
+                    .iter()
+                    .any(|r| r.verdict() == DkimVerdict::TempError)
+                {
                     Status::TempError
                 } else {
                     Status::Fail
@@ -141,10 +144,10 @@ fn text_line(status: Status, name: &str, report: &Receipt) -> String {
         .results
         .iter()
         .map(|r| {
-            let domain = r.domain.as_deref().unwrap_or("?");
+            let domain = r.domain().unwrap_or("?");
             match &r.failure {
-                None => format!("{} ({domain})", r.verdict),
-                Some(f) => format!("{} ({domain}: {f})", r.verdict),
+                None => format!("{} ({domain})", r.verdict()),
+                Some(f) => format!("{} ({domain}: {f})", r.verdict()),
             }
         })
         .collect();

@@ -92,13 +92,13 @@ fn dkim_summary(outcome: &Verification) -> String {
     for r in &outcome.results {
         let who = format!(
             "d={} s={} a={}",
-            r.domain.as_deref().unwrap_or("?"),
-            r.selector.as_deref().unwrap_or("?"),
-            r.algorithm.as_deref().unwrap_or("?")
+            r.domain().unwrap_or("?"),
+            r.selector().unwrap_or("?"),
+            r.algorithm().unwrap_or("?")
         );
         match &r.failure {
-            None => out.push_str(&format!("{}: {who}\n", r.verdict)),
-            Some(f) => out.push_str(&format!("{}: {who}: {f}\n", r.verdict)),
+            None => out.push_str(&format!("{}: {who}\n", r.verdict())),
+            Some(f) => out.push_str(&format!("{}: {who}: {f}\n", r.verdict())),
         }
         if let Some(key) = &r.key {
             if let Some(bits) = key.bits {

@@ -147,7 +147,7 @@ async fn dkim_verdict(world: &World, selector: &str) -> (DkimVerdict, Duration) 
     verifier.body(body);
     let started = Instant::now();
     let outcome = verifier.finish(&world.dns, NOW).await;
-    (outcome.results[0].verdict, started.elapsed())
+    (outcome.results[0].verdict(), started.elapsed())
 }
 
 #[tokio::test]

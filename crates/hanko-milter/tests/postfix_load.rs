@@ -81,7 +81,7 @@ fn five_hundred_messages_through_postfix_all_arrive_signed() {
         let mut verifier = Verifier::new(&headers, VerifyConfig::default());
         verifier.body(body);
         let outcome = runtime.block_on(verifier.finish(&world.zone, hanko_milter::now()));
-        let verdicts: Vec<DkimVerdict> = outcome.results.iter().map(|r| r.verdict).collect();
+        let verdicts: Vec<DkimVerdict> = outcome.results.iter().map(|r| r.verdict()).collect();
         assert_eq!(
             verdicts,
             [DkimVerdict::Pass, DkimVerdict::Pass],

@@ -158,7 +158,7 @@ pub async fn verify_with(
 
 /// The result words, in header order.
 pub fn verdicts(v: &Verification) -> Vec<&'static str> {
-    v.results.iter().map(|r| r.verdict.as_str()).collect()
+    v.results.iter().map(|r| r.verdict().as_str()).collect()
 }
 
 /// A YAML file of the conformance folder.

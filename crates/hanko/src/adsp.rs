@@ -124,9 +124,8 @@ pub async fn check<L: Lookup + ?Sized>(
     }
     // An Author Domain Signature: a valid signature whose d= is the Author Domain (§2.7).
     let signed = dkim.results.iter().any(|r| {
-        r.verdict == DkimVerdict::Pass
-            && r.domain
-                .as_deref()
+        r.verdict() == DkimVerdict::Pass
+            && r.domain()
                 .is_some_and(|d| d.trim_end_matches('.').eq_ignore_ascii_case(author_domain))
     });
     if signed {

@@ -55,13 +55,13 @@
 //! let mut verifier = Verifier::new(&signed, VerifyConfig::default());
 //! verifier.body(body);
 //! let outcome = block_on(verifier.finish(&dns, 1_700_000_060));
-//! assert_eq!(outcome.results[0].verdict.as_str(), "pass");
+//! assert_eq!(outcome.results[0].verdict().as_str(), "pass");
 //!
 //! // One changed body octet fails, and the reason says what changed.
 //! let mut verifier = Verifier::new(&signed, VerifyConfig::default());
 //! verifier.body(b"Hello!\r\n");
 //! let outcome = block_on(verifier.finish(&dns, 1_700_000_060));
-//! assert_eq!(outcome.results[0].verdict.as_str(), "fail");
+//! assert_eq!(outcome.results[0].verdict().as_str(), "fail");
 //! assert_eq!(
 //!     outcome.results[0].failure.as_ref().unwrap().to_string(),
 //!     "body hash mismatch (body changed; signed headers intact)"

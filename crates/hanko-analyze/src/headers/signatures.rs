@@ -391,7 +391,7 @@ pub(crate) fn record_check(
         )
     });
     report.check = Some(SignatureCheck {
-        verdict: result.verdict.as_str().to_string(),
+        verdict: result.verdict().as_str().to_string(),
         reason: if headers_verified {
             Some(
                 lang.pick(
@@ -743,7 +743,7 @@ pub(crate) fn diagnose(
     lang: Lang,
     budget: &mut WorkBudget,
 ) -> Vec<String> {
-    let (Some(sig), Some(failure)) = (&result.signature, &result.failure) else {
+    let (Some(sig), Some(failure)) = (result.parsed_signature(), &result.failure) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -30,7 +30,12 @@ async fn stalwart_mail_auth_real_messages() {
             .results
             .last()
             .unwrap_or_else(|| panic!("{name}: no signature"));
-        assert_eq!(last.verdict.as_str(), "pass", "{name}: {:?}", last.failure);
+        assert_eq!(
+            last.verdict().as_str(),
+            "pass",
+            "{name}: {:?}",
+            last.failure
+        );
         checked.push(name);
     }
     assert_eq!(checked.len(), 6);

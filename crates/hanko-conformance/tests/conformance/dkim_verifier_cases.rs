@@ -137,10 +137,10 @@ fn arrival(message: &[u8]) -> u64 {
 /// Compares one signature's result with the add-on's expectation; returns what differs.
 fn compare(case: &Case, expected: &Sig, got: &DkimResult) -> Vec<String> {
     let mut wrong = Vec::new();
-    let sig = got.signature.as_ref();
+    let sig = got.parsed_signature();
     match (expected.result.as_str(), expected.error_type.as_deref()) {
         ("SUCCESS", _) => {
-            if got.verdict != DkimVerdict::Pass {
+            if got.verdict() != DkimVerdict::Pass {
                 wrong.push(format!("expected pass, got {:?}", got.failure));
             }
         }
@@ -149,15 +149,17 @@ fn compare(case: &Case, expected: &Sig, got: &DkimResult) -> Vec<String> {
             let warned = got.warnings.iter().any(|w| {
                 matches!(w, DkimWarning::UnsignedHeaderAdded { name, present: 2, signed: 1 } if name == field)
             });
-            if got.verdict != DkimVerdict::Pass || !warned {
+            if got.verdict() != DkimVerdict::Pass || !warned {
                 wrong.push(format!(
                     "expected pass with an added-{field} warning, got {} {:?} {:?}",
-                    got.verdict, got.failure, got.warnings
+                    got.verdict(),
+                    got.failure,
+                    got.warnings
                 ));
             }
         }
         ("PERMFAIL", Some(error)) => match &got.failure {
-            Some(failure) if sig_error(error, failure) && got.verdict != DkimVerdict::Pass => {}
+            Some(failure) if sig_error(error, failure) && got.verdict() != DkimVerdict::Pass => {}
             other => wrong.push(format!("expected {error}, got {other:?}")),
         },
         (result, _) => panic!("unknown result {result}"),
@@ -190,8 +192,8 @@ fn compare(case: &Case, expected: &Sig, got: &DkimResult) -> Vec<String> {
     }
     // Signature details, where the add-on checks them.
     if let Some(sdid) = &expected.sdid {
-        if got.domain.as_deref() != Some(sdid.as_str()) {
-            wrong.push(format!("d= {:?}, expected {sdid}", got.domain));
+        if got.domain() != Some(sdid.as_str()) {
+            wrong.push(format!("d= {:?}, expected {sdid}", got.domain()));
         }
     }
     if let Some(auid) = &expected.auid {
@@ -201,8 +203,8 @@ fn compare(case: &Case, expected: &Sig, got: &DkimResult) -> Vec<String> {
         }
     }
     if let Some(selector) = &expected.selector {
-        if got.selector.as_deref() != Some(selector.as_str()) {
-            wrong.push(format!("s= {:?}, expected {selector}", got.selector));
+        if got.selector() != Some(selector.as_str()) {
+            wrong.push(format!("s= {:?}, expected {selector}", got.selector()));
         }
     }
     if expected.signed_headers.is_some() || expected.algorithm_signature.is_some() {

@@ -74,7 +74,7 @@ async fn dkimpy_key_record_variants() {
         dns.add("test._domainkey.football.example.com", record.trim());
         let v = verify(&message, &dns, 1_700_000_000).await;
         assert_eq!(
-            v.results[0].verdict.as_str() == "pass",
+            v.results[0].verdict().as_str() == "pass",
             pass,
             "{record_file}: {:?}",
             v.results[0].failure

@@ -375,7 +375,7 @@ async fn authheaders_cases() {
                 verification
                     .results
                     .iter()
-                    .all(|r| r.verdict == DkimVerdict::Pass),
+                    .all(|r| r.verdict() == DkimVerdict::Pass),
                 "{name}: {verification:#?}"
             );
             ids.dkim

@@ -34,7 +34,7 @@ async fn rfc6376_a2_verifiable_form_passes() {
     )
     .await;
     assert_eq!(verdicts(&v), ["pass"]);
-    let sig = v.results[0].signature.as_ref().unwrap();
+    let sig = v.results[0].parsed_signature().unwrap();
     assert_eq!(
         (sig.domain.as_str(), sig.selector.as_str()),
         ("example.com", "brisbane")
@@ -65,7 +65,7 @@ async fn rfc6376_a1_is_unsigned() {
 async fn rfc8463_a3_both_signatures_pass() {
     let v = verify(&read("rfc-examples/rfc8463-A.3-signed.eml"), &dns(), NOW).await;
     assert_eq!(verdicts(&v), ["pass", "pass"]);
-    assert_eq!(v.results[0].algorithm.as_deref(), Some("ed25519-sha256"));
+    assert_eq!(v.results[0].algorithm(), Some("ed25519-sha256"));
     assert_eq!(v.results[1].key.as_ref().unwrap().bits, Some(1024));
 }
 

@@ -293,7 +293,7 @@ async fn verify_with_library(zone: &Path, message: &[u8]) -> Vec<DkimVerdict> {
     verifier.body(body);
     let zone = hanko_dns::Zone::from_file(zone).unwrap();
     let outcome = verifier.finish(&zone, hanko_milter::now()).await;
-    outcome.results.iter().map(|r| r.verdict).collect()
+    outcome.results.iter().map(|r| r.verdict()).collect()
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ pub fn dkim(verification: &Verification) -> Vec<MethodResult> {
 
 /// The entry for one signature.
 pub fn dkim_one(result: &DkimResult) -> MethodResult {
-    let mut entry = MethodResult::new("dkim", result.verdict.as_str());
+    let mut entry = MethodResult::new("dkim", result.verdict().as_str());
     if let Some(failure) = &result.failure {
         entry = entry.with_comment(&failure.to_string());
     }
@@ -33,12 +33,13 @@ pub fn dkim_one(result: &DkimResult) -> MethodResult {
             entry = entry.with_comment(&warning.to_string());
         }
     }
+    let header_b = result.header_b();
     for (name, value) in [
-        ("d", &result.domain),
-        ("i", &result.identity),
-        ("s", &result.selector),
-        ("a", &result.algorithm),
-        ("b", &result.header_b),
+        ("d", result.domain()),
+        ("i", result.identity()),
+        ("s", result.selector()),
+        ("a", result.algorithm()),
+        ("b", header_b.as_deref()),
     ] {
         if let Some(value) = value {
             entry = entry.with_property("header", name, value);

@@ -29,8 +29,8 @@ pub use key_record::{key_record_for, KeyCache, KeyRecord, KeyRecordError, KeyRec
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub use verify::{
-    coverage_warnings, DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, Verification,
-    Verifier, VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
+    coverage_warnings, DkimFailure, DkimResult, DkimVerdict, DkimWarning, KeyInfo, SignatureField,
+    Verification, Verifier, VerifyConfig, SHOULD_BE_SIGNED, SINGLE_INSTANCE,
 };
 pub use verify::{fetch_key, FetchedKey};
 

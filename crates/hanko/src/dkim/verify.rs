@@ -442,25 +442,30 @@ pub struct KeyInfo {
     pub testing: bool,
 }
 
+/// A DKIM-Signature field as the verifier read it.
+// The common variant is the large one: boxing it would allocate for every signature that
+// parses to save room in the rare one that does not.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureField {
+    /// It parsed.
+    Parsed(Signature),
+    /// It did not parse ([`DkimResult::failure`] says why): its tags as written, or `None`
+    /// when the field is not even a tag list.
+    Unparsed(Option<TagList>),
+}
+
 /// The result for one DKIM-Signature.
+///
+/// Nothing here is stored twice: the result word comes from the failure
+/// ([`verdict`](Self::verdict)), and the tags shown in reports (`d=`, `s=`, `header.b`) come
+/// from the signature, parsed or not ([`tag`](Self::tag)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkimResult {
-    /// The RFC 8601 result word.
-    pub verdict: DkimVerdict,
     /// Why it is not `pass`; `None` for pass.
     pub failure: Option<DkimFailure>,
-    /// The parsed signature, when it parsed.
-    pub signature: Option<Signature>,
-    /// `d=` as written, even when the signature did not parse.
-    pub domain: Option<String>,
-    /// `s=` as written.
-    pub selector: Option<String>,
-    /// `a=` as written.
-    pub algorithm: Option<String>,
-    /// `i=` as written.
-    pub identity: Option<String>,
-    /// The first 8 characters of `b=` (RFC 6008 `header.b`).
-    pub header_b: Option<String>,
+    /// The signature, or its tags as written when it did not parse.
+    pub signature: SignatureField,
     /// The key, when it was fetched and parsed.
     pub key: Option<KeyInfo>,
     /// Notes that do not change the verdict.
@@ -482,13 +487,68 @@ pub struct Verification {
 impl Verification {
     /// True when there is at least one signature and every verified one passed.
     pub fn all_pass(&self) -> bool {
-        !self.results.is_empty() && self.results.iter().all(|r| r.verdict == DkimVerdict::Pass)
+        !self.results.is_empty()
+            && self
+                .results
+                .iter()
+                .all(|r| r.verdict() == DkimVerdict::Pass)
     }
 }
 
 type HasherKey = (CanonicalizationAlgorithm, HashAlgorithm, Option<u64>);
 
 /// A key record fetched for a message and the CNAME targets that led to it, or why not.
+impl DkimResult {
+    /// The RFC 8601 result word: `pass` without a failure, else the failure's word.
+    pub fn verdict(&self) -> DkimVerdict {
+        self.failure
+            .as_ref()
+            .map_or(DkimVerdict::Pass, DkimFailure::verdict)
+    }
+
+    /// The signature, when it parsed.
+    pub fn parsed_signature(&self) -> Option<&Signature> {
+        match &self.signature {
+            SignatureField::Parsed(signature) => Some(signature),
+            SignatureField::Unparsed(_) => None,
+        }
+    }
+
+    /// The value of tag `name` as written, whether or not the signature parsed.
+    pub fn tag(&self, name: &str) -> Option<&str> {
+        match &self.signature {
+            SignatureField::Parsed(signature) => signature.tags.get(name),
+            SignatureField::Unparsed(tags) => tags.as_ref().and_then(|t| t.get(name)),
+        }
+    }
+
+    /// `d=` as written.
+    pub fn domain(&self) -> Option<&str> {
+        self.tag("d")
+    }
+
+    /// `s=` as written.
+    pub fn selector(&self) -> Option<&str> {
+        self.tag("s")
+    }
+
+    /// `a=` as written.
+    pub fn algorithm(&self) -> Option<&str> {
+        self.tag("a")
+    }
+
+    /// `i=` as written.
+    pub fn identity(&self) -> Option<&str> {
+        self.tag("i")
+    }
+
+    /// The first 8 characters of `b=`, white space removed (RFC 6008 `header.b`), which tell
+    /// apart signatures of the same domain and selector.
+    pub fn header_b(&self) -> Option<String> {
+        self.tag("b").map(|b| crate::message::first_non_ws(b, 8))
+    }
+}
+
 /// A key record and the CNAME targets that led to it, or why there is none.
 pub type FetchedKey = Result<(Arc<KeyRecord>, Vec<String>), DkimFailure>;
 
@@ -627,28 +687,18 @@ impl Verifier {
         let mut results = Vec::with_capacity(self.entries.len());
         for (entry, key) in self.entries.into_iter().zip(key_of) {
             let key = key.map(|index| (names[index].as_str(), &fetched[index]));
-            let tags = match &entry.parsed {
-                Ok(sig) => Some(&sig.tags),
-                Err(_) => entry.raw_tags.as_ref(),
-            };
-            let raw = |name: &str| tags.and_then(|t| t.get(name)).map(str::to_string);
             let mut result = DkimResult {
-                verdict: DkimVerdict::Pass,
                 failure: None,
-                signature: None,
-                domain: raw("d"),
-                selector: raw("s"),
-                algorithm: raw("a"),
-                identity: raw("i"),
-                header_b: tags
-                    .and_then(|t| t.get("b"))
-                    .map(|b| crate::message::first_non_ws(b, 8)),
+                signature: SignatureField::Unparsed(None),
                 key: None,
                 warnings: Vec::new(),
                 field_index: entry.field_index,
             };
             match entry.parsed {
-                Err(e) => result.failure = Some(DkimFailure::Signature(e)),
+                Err(e) => {
+                    result.failure = Some(DkimFailure::Signature(e));
+                    result.signature = SignatureField::Unparsed(entry.raw_tags);
+                }
                 Ok(sig) => {
                     let body = entry.hasher.and_then(|i| body_hashes.get(i));
                     let outcome = check(
@@ -664,13 +714,9 @@ impl Verifier {
                         result.warnings.extend(entry.header_warnings);
                     }
                     result.failure = outcome.err();
-                    result.signature = Some(sig);
+                    result.signature = SignatureField::Parsed(sig);
                 }
             }
-            result.verdict = result
-                .failure
-                .as_ref()
-                .map_or(DkimVerdict::Pass, DkimFailure::verdict);
             results.push(result);
         }
         Verification {

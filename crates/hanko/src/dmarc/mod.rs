@@ -229,8 +229,8 @@ impl Identifiers {
                 .iter()
                 .filter_map(|r| {
                     Some(AuthenticatedDomain {
-                        domain: r.domain.clone()?,
-                        pass: r.verdict == DkimVerdict::Pass,
+                        domain: r.domain()?.to_string(),
+                        pass: r.verdict() == DkimVerdict::Pass,
                     })
                 })
                 .collect(),

@@ -57,7 +57,7 @@ struct Dkim<'a> {
     selector: Option<&'a str>,
     algorithm: Option<&'a str>,
     identity: Option<&'a str>,
-    header_b: Option<&'a str>,
+    header_b: Option<String>,
     canonicalization: Option<String>,
     signed_headers: Option<&'a [String]>,
     timestamp: Option<u64>,
@@ -69,15 +69,15 @@ struct Dkim<'a> {
 
 impl<'a> Dkim<'a> {
     fn new(result: &'a DkimResult) -> Dkim<'a> {
-        let signature = result.signature.as_ref();
+        let signature = result.parsed_signature();
         Dkim {
-            result: result.verdict.as_str(),
+            result: result.verdict().as_str(),
             reason: result.failure.as_ref().map(ToString::to_string),
-            domain: result.domain.as_deref(),
-            selector: result.selector.as_deref(),
-            algorithm: result.algorithm.as_deref(),
-            identity: result.identity.as_deref(),
-            header_b: result.header_b.as_deref(),
+            domain: result.domain(),
+            selector: result.selector(),
+            algorithm: result.algorithm(),
+            identity: result.identity(),
+            header_b: result.header_b(),
             canonicalization: signature.map(|s| s.canonicalization.to_string()),
             signed_headers: signature.map(|s| s.signed_headers.as_slice()),
             timestamp: signature.and_then(|s| s.timestamp),

@@ -157,7 +157,11 @@ async fn check_message(setup: &Setup, case: &Value, name: &str) {
     let mut verifier = Verifier::new(&headers, VerifyConfig::default());
     verifier.body(body);
     let dkim: Verification = verifier.finish(&setup.dns, NOW).await;
-    let got: Vec<String> = dkim.results.iter().map(|r| r.verdict.to_string()).collect();
+    let got: Vec<String> = dkim
+        .results
+        .iter()
+        .map(|r| r.verdict().to_string())
+        .collect();
     if let Some(want) = words(expect, "dkim") {
         assert_eq!(got, want, "{name}: {:?}", dkim.results);
     }

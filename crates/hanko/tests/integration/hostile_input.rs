@@ -62,7 +62,7 @@ async fn binary_garbage_never_panics() {
                 outcome
                     .results
                     .iter()
-                    .all(|r| r.verdict != DkimVerdict::Pass),
+                    .all(|r| r.verdict() != DkimVerdict::Pass),
                 "round {round}"
             );
         }
@@ -95,7 +95,13 @@ async fn verify_or_error(message: &[u8], dns: &MapDns) -> Option<Vec<&'static st
     let mut verifier = Verifier::new(&headers, VerifyConfig::default());
     verifier.body(body);
     let outcome = verifier.finish(dns, 1_700_000_000).await;
-    Some(outcome.results.iter().map(|r| r.verdict.as_str()).collect())
+    Some(
+        outcome
+            .results
+            .iter()
+            .map(|r| r.verdict().as_str())
+            .collect(),
+    )
 }
 
 #[tokio::test]
@@ -164,7 +170,7 @@ async fn fifty_megabyte_body_streams() {
         verifier.body(&chunk);
     }
     assert_eq!(
-        verifier.finish(&dns, 1_700_000_000).await.results[0].verdict,
+        verifier.finish(&dns, 1_700_000_000).await.results[0].verdict(),
         DkimVerdict::Pass
     );
     // And a reader never hands out more than one read's worth at a time.

@@ -102,13 +102,13 @@ async fn expiry_clock_skew_limit() {
     // x= is t= + 100; 300 s of skew are forgiven, not one more.
     let (message, dns) = signed(1, Some(100));
     let at_limit = verify_at(&message, &dns, NOW + 100 + 300).await;
-    assert_eq!(at_limit.results[0].verdict, DkimVerdict::Pass);
+    assert_eq!(at_limit.results[0].verdict(), DkimVerdict::Pass);
     let over = verify_at(&message, &dns, NOW + 100 + 301).await;
     assert!(matches!(
         over.results[0].failure,
         Some(DkimFailure::Expired { .. })
     ));
-    assert_eq!(over.results[0].verdict, DkimVerdict::PermError);
+    assert_eq!(over.results[0].verdict(), DkimVerdict::PermError);
 }
 
 #[test]

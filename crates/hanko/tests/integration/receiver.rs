@@ -232,7 +232,7 @@ async fn a_dns_outage_is_temperror_never_pass() {
     ] {
         let lookup = dns(&key).with_fail("sel._domainkey.example.com", outage.clone());
         let receipt = receive(&config, &bytes, &lookup, None).await;
-        assert_eq!(receipt.dkim.results[0].verdict.as_str(), "temperror");
+        assert_eq!(receipt.dkim.results[0].verdict().as_str(), "temperror");
         assert_ne!(receipt.dmarc.verdict.as_str(), "pass", "{outage:?}");
         assert!(!receipt.passed());
     }
