@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::canonicalize::BodyCanonicalizer;
 use hanko::dkim::{
-    key_record_for, sign_message, BodyCanonicalizer, CanonicalizationAlgorithm, DkimVerdict,
-    KeyRecord, Signature, SigningRequest, Verifier, VerifyConfig,
+    key_record_for, sign_message, CanonicalizationAlgorithm, DkimVerdict, KeyRecord, Signature,
+    SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::DmarcRecord;
 use hanko::keys::{KeySpec, SigningKey};

@@ -13,9 +13,10 @@ use aws_lc_rs::signature::{
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hanko::authres::{AuthenticationResults, ParseOptions};
+use hanko::dkim::canonicalize::BodyHasher;
 use hanko::dkim::{
-    key_record_for, sign_message, BodyHasher, Canonicalization, CanonicalizationAlgorithm,
-    HashAlgorithm, KeyCache, SigningRequest, Verifier, VerifyConfig,
+    key_record_for, sign_message, Canonicalization, CanonicalizationAlgorithm, HashAlgorithm,
+    KeyCache, SigningRequest, Verifier, VerifyConfig,
 };
 use hanko::dmarc::{self, Identifiers};
 use hanko::keys::{KeySpec, SigningKey};

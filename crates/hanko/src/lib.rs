@@ -74,6 +74,14 @@
 //! [`dmarc`], [`adsp`], [`authres`] (the Authentication-Results field as data), and
 //! [`receiver`] (all of a receiving server's checks in one call). The applications built on
 //! them (the header analyzer, the domain audit) live in the crate `hanko-analyze`.
+//!
+//! The paved path: a receiving server uses [`receiver::Receiver`] (SPF, DKIM, DMARC, ADSP
+//! and the Authentication-Results field in one call); a signer uses [`dkim::Signer`] (or
+//! [`dkim::sign_message`] for a message in memory); a program that reads what other servers
+//! concluded uses [`authres`]. [`dkim::Verifier`], [`spf`] and [`dmarc`] are there for a
+//! program that needs one protocol alone. [`dkim::canonicalize`] exposes the canonicalization
+//! building blocks for conformance tests and for rebuilding a body, as the header analyzer's
+//! diagnosis does; a verifier or signer never needs them.
 
 #![forbid(unsafe_code)]
 

@@ -10,9 +10,9 @@
 use serde::Serialize;
 
 use super::{tr, Lang};
+use hanko::dkim::canonicalize::{header_hash_input, BodyCanonicalizer};
 use hanko::dkim::{
-    header_hash_input, BodyCanonicalizer, CanonicalizationAlgorithm, DkimFailure, DkimResult,
-    DkimWarning, Hasher, KeyRecord, Signature,
+    CanonicalizationAlgorithm, DkimFailure, DkimResult, DkimWarning, Hasher, KeyRecord, Signature,
 };
 use hanko::message::format_utc;
 use hanko::message::{HeaderField, Headers, TagList};

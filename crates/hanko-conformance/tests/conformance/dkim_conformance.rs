@@ -3,7 +3,7 @@
 use hanko_test_support as common;
 
 use common::{conformance_dir, read, verdicts, verify, MapDns};
-use hanko::dkim::BodyCanonicalizer;
+use hanko::dkim::canonicalize::BodyCanonicalizer;
 use hanko::dkim::CanonicalizationAlgorithm as Algo;
 use hanko::message::CrlfNormalizer;
 use serde::Deserialize;
@@ -105,7 +105,7 @@ fn go_msgauth_canonicalization_vectors() {
     for case in &cases.relaxed_header {
         let mut out = Vec::new();
         let raw = case.input.trim_end_matches("\r\n");
-        hanko::dkim::canonicalize_header(Algo::Relaxed, raw.as_bytes(), &mut out);
+        hanko::dkim::canonicalize::canonicalize_header(Algo::Relaxed, raw.as_bytes(), &mut out);
         out.extend_from_slice(b"\r\n");
         assert_eq!(
             String::from_utf8_lossy(&out),

@@ -3,7 +3,8 @@
 use hanko_test_support as common;
 
 use common::{read, verdicts, verify, MapDns};
-use hanko::dkim::{header_hash_input, BodyHasher, Signature};
+use hanko::dkim::canonicalize::{header_hash_input, BodyHasher};
+use hanko::dkim::Signature;
 use hanko::keys::SigningKey;
 use hanko::message::{split_message, CrlfNormalizer, Headers, MessageLimits};
 use serde::Deserialize;

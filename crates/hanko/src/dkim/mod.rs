@@ -15,16 +15,12 @@
 //!   signed one breaks the signature instead of riding on it.
 //! - Gmail does not verify Ed25519; dual-sign with RSA when you use Ed25519.
 
-mod canonicalize;
+pub mod canonicalize;
 mod key_record;
 mod sign;
 mod signature;
 mod verify;
 
-pub use canonicalize::{
-    canonicalize_header, header_hash_input, select_headers, without_b_value, BodyCanonicalizer,
-    BodyHash, BodyHasher,
-};
 pub use key_record::{key_record_for, KeyCache, KeyRecord, KeyRecordError, KeyRecordOptions};
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
