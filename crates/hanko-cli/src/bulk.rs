@@ -434,7 +434,7 @@ async fn read_mbox(path: &Path, plan: &Arc<Plan>, queue: &mut Queue) {
             Err(e) => {
                 let at = match &e {
                     MboxError::TooLarge { number, .. } => format!("{name}#{number}"),
-                    MboxError::Io(_) | MboxError::NotMbox => name.clone(),
+                    _ => name.clone(),
                 };
                 queue.push_ready(&at, &e.to_string()).await;
             }

@@ -13,6 +13,7 @@ pub(crate) const MAX_RSA_BITS: usize = 8192;
 
 /// A hash algorithm DKIM names in `a=` and `h=` (RFC 6376 §3.3, RFC 8301).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum HashAlgorithm {
     /// SHA-256.
     Sha256,

@@ -25,6 +25,7 @@ pub use static_lookup::StaticLookup;
 
 /// Why a lookup produced no records.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DnsError {
     /// The name does not exist (RCODE 3, NXDOMAIN).
     NxDomain,

@@ -162,6 +162,7 @@ pub struct Receiver {
 /// Why the receiver has only part of a header section: the caller stopped keeping fields at
 /// a limit (the milter's `max_header_fields`, its 1 MiB of header octets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderOverflow {
     /// More header fields than this.
     Fields(usize),

@@ -244,6 +244,8 @@ pub(crate) fn warning_text(warning: &DkimWarning, lang: Lang) -> String {
         (DkimWarning::UnsignedHeaderAdded { name, present, signed }, Lang::Ja) => format!(
             "{name} が {present} 個ありますが署名は {signed} 個分だけです。署名されていない {name} が追加されています"
         ),
+        // A warning newer than this catalogue: its English text rather than none.
+        (_, Lang::Ja) => warning.to_string(),
     }
 }
 

@@ -225,6 +225,7 @@ pub struct ParseError {
 
 /// The kinds of [`ParseError`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseProblem {
     /// No `authserv-id` (strict), or nothing at all.
     MissingAuthservId,

@@ -47,6 +47,7 @@ pub struct KeyRecord {
 
 /// Why a key record is unusable.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyRecordError {
     /// The record is not a valid tag list.
     TagList(TagListError),

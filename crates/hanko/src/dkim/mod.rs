@@ -36,6 +36,7 @@ use std::fmt;
 
 /// The signing algorithms of `a=` (RFC 6376 §3.3, RFC 8463 §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SigningAlgorithm {
     /// `rsa-sha256`.
     RsaSha256,

@@ -44,6 +44,7 @@ pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
 
 /// Why signing failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignError {
     /// `d=` is not a domain name.
     BadDomain(NameError),

@@ -70,6 +70,7 @@ impl fmt::Display for Identity {
 /// Why a DKIM-Signature field is unusable. Each maps onto an RFC 8601 result in
 /// [`SignatureError::is_unsupported`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// The field is not a valid tag list.
     TagList(TagListError),

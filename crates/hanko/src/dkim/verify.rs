@@ -91,6 +91,7 @@ impl fmt::Display for DkimVerdict {
 
 /// Why a signature did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DkimFailure {
     /// The DKIM-Signature field is malformed or uses something unsupported.
     Signature(SignatureError),
@@ -256,6 +257,7 @@ impl fmt::Display for DkimFailure {
 
 /// Something worth knowing about a signature that does not change its result.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DkimWarning {
     /// The key record has `t=y`: the domain is testing DKIM.
     TestingMode,

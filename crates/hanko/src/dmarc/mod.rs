@@ -119,6 +119,7 @@ impl fmt::Display for DmarcVerdict {
 
 /// Why the verdict is not `pass`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DmarcProblem {
     /// The message has no From field.
     NoFromField,

@@ -173,6 +173,7 @@ pub struct DmarcRecord {
 
 /// Why a record is not a valid DMARC record.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordError {
     /// Empty text.
     Empty,

@@ -37,6 +37,7 @@ impl ReportKind {
 
 /// Whether a destination may receive the domain's reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Authorization {
     /// The destination is within the Domain Owner's Organizational Domain: no check needed.
     SameOrganization,

@@ -23,6 +23,7 @@ use crate::crypto::{KeyRejection, PrivateKey};
     derive(serde::Serialize),
     serde(rename_all = "lowercase")
 )]
+#[non_exhaustive]
 pub enum KeyType {
     /// RSA (`k=rsa`, RFC 6376 §3.6.1).
     Rsa,
@@ -48,6 +49,7 @@ impl fmt::Display for KeyType {
 
 /// Why a private key could not be loaded or made.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The text is neither PEM nor a base64 Ed25519 seed.
     NotAKey,
@@ -100,6 +102,7 @@ impl From<KeyRejection> for KeyError {
 
 /// What [`SigningKey::generate`] makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeySpec {
     /// RSA with this many bits: 2048, 3072, 4096 or 8192.
     Rsa(usize),

@@ -19,6 +19,7 @@ pub struct DateTime {
 
 /// Why a date-time did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DateError {
     /// The text does not have the shape `[day ","] date time zone`; names what was missing.
     Syntax(&'static str),

@@ -34,6 +34,7 @@ pub struct MboxMessage {
 
 /// Why a message of an mbox could not be returned.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum MboxError {
     /// Reading the file failed; nothing more can be read.
     Io(std::io::Error),

@@ -55,6 +55,7 @@ impl Default for MessageLimits {
 
 /// Why a message could not be read.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum MessageError {
     /// The header section has more fields than [`MessageLimits::max_header_fields`].
     TooManyHeaderFields {

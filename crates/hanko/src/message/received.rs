@@ -390,6 +390,7 @@ pub struct TracedConnection {
 
 /// Why no connection could be read from the trace fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceError {
     /// Fewer Received fields that record a client IP than the hop asked for.
     NotEnoughHops {

@@ -37,6 +37,7 @@ pub struct TagList {
 
 /// Why a tag list did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TagListError {
     /// A tag name is not `ALPHA *(ALPHA / DIGIT / "_")`.
     BadTagName(String),

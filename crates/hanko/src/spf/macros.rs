@@ -102,6 +102,7 @@ pub struct MacroString {
 
 /// Why a macro string did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MacroError {
     /// A `%` not followed by `{`, `%`, `_` or `-`.
     BadPercent,

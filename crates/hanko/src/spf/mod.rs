@@ -168,6 +168,7 @@ impl Default for SpfConfig {
 
 /// Why the result is `none`, `temperror` or `permerror`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SpfProblem {
     /// §4.3: the domain is malformed or a single label (`none`).
     InvalidDomain {

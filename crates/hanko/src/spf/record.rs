@@ -158,6 +158,7 @@ pub struct Record {
 
 /// Why an SPF record is invalid (each is a `permerror`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordError {
     /// The record contains octets outside ASCII (§3.1... records are 7-bit).
     NotAscii,
