@@ -21,7 +21,7 @@ use hanko::dkim::{
     key_record_for, sign_message, CanonicalizationAlgorithm, DkimVerdict, KeyRecord, Signature,
     SigningRequest, Verifier, VerifyConfig,
 };
-use hanko::dmarc::DmarcRecord;
+use hanko::dmarc::{DmarcProblem, DmarcRecord};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{
     parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers, MessageLimits,
@@ -209,13 +209,69 @@ pub fn received(data: &[u8]) {
     let _ = parse_date_time(&input);
 }
 
-/// From-field address lists (RFC 5322 §3.4), which decide DMARC's author domain: every
-/// mailbox that parses has a domain.
+/// From-field address lists (RFC 5322 §3.4), which decide DMARC's Author Domains: every
+/// mailbox that parses has a domain; and, differentially against a second reader
+/// (`mail-parser`, as a mail client reads the field), every domain name that reader finds is
+/// among hanko's Author Domains, or hanko counts an unreadable author that the default
+/// enforcement rejects. A reading with fewer domains would let a
+/// reader see bank.example while DMARC evaluates only the attacker.
 pub fn from_address(data: &[u8]) {
-    if let Ok(mailboxes) = parse_mailboxes(&text(data)) {
+    let value = text(data);
+    if let Ok(mailboxes) = parse_mailboxes(&value) {
         for mailbox in mailboxes {
             assert!(!mailbox.domain.is_empty(), "{mailbox:?}");
         }
+    }
+    // One field, as a message carries it: no line break inside (a fold needs white space after
+    // it, and a bare line end would start another field or the body).
+    if value.contains(['\r', '\n']) {
+        return;
+    }
+    let section = format!("From: {value}\r\n");
+    let Ok(headers) = Headers::parse(section.as_bytes(), &MessageLimits::default()) else {
+        return;
+    };
+    let authors = hanko::dmarc::author_domains(&headers);
+    let message = format!("{section}\r\nx\r\n");
+    let Some(parsed) = mail_parser::MessageParser::default().parse(message.as_bytes()) else {
+        return;
+    };
+    let Some(from) = parsed.from() else {
+        return;
+    };
+    for address in from.iter() {
+        let Some(domain) = address
+            .address()
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(_, d)| d)
+        else {
+            continue;
+        };
+        // Only names DMARC could look up: a literal or junk is not a domain to miss.
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        let lookable = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !lookable {
+            continue;
+        }
+        // Only the unreadable authors enforced as `reject` cover a missed domain; a bad
+        // co-author leaves the readable authors' policy in force. A name both readers found
+        // and hanko judged no domain name (an invalid A-label) was not missed.
+        let covered = authors.unreadable.iter().any(|p| match p {
+            DmarcProblem::UnparseableFrom(_) | DmarcProblem::TooManyAuthorDomains(_) => true,
+            DmarcProblem::BadAuthorDomain(bad) => {
+                bad.trim_end_matches('.').eq_ignore_ascii_case(&domain)
+            }
+            _ => false,
+        });
+        assert!(
+            authors.domains.contains(&domain) || covered,
+            "From: {value}\nmail-parser reads {domain}; hanko reads {authors:?}"
+        );
     }
 }
 
@@ -332,11 +388,13 @@ pub fn body_canonicalization(data: &[u8]) {
 }
 
 /// The seed corpus: for each target, inputs taken from the conformance suites at
-/// `conformance` and from the repository's `examples/`.
+/// `conformance`, the repository's `examples/`, and the hostile corpus
+/// (`crates/hanko/tests/hostile/`, the attacks the security tests replay).
 pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
     let mut files = Vec::new();
     collect_files(conformance, &mut files);
     collect_files(examples, &mut files);
+    collect_files(&hostile_dir(), &mut files);
     files.sort();
     let mut seeds: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
     let mut add = |target: &'static str, seed: Vec<u8>| {
@@ -468,6 +526,11 @@ pub fn conformance_dir() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
         })
+}
+
+/// The hostile corpus the library's security tests replay.
+pub fn hostile_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/hanko/tests/hostile")
 }
 
 /// The repository's `examples/`.

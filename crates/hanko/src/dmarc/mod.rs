@@ -125,6 +125,11 @@ pub enum DmarcProblem {
     NoFromField,
     /// A From field holds no address (`From: Test User`).
     NoAuthorAddress(String),
+    /// A From field with an `@` does not parse as an address list (RFC 5322 §3.4, obsolete
+    /// forms included), or holds a domain literal with an `@` in it (`x@[@bank.example]`).
+    /// Its domains were salvaged and evaluated, but readers disagree on what such a field
+    /// says (one shows `ceo@ee.sr` where another finds only `ee`), so the author is unknown.
+    UnparseableFrom(String),
     /// An Author Domain that is not a domain name (a literal, bad IDN, too long).
     BadAuthorDomain(String),
     /// More distinct Author Domains than [`MAX_AUTHOR_DOMAINS`].
@@ -158,6 +163,7 @@ impl DmarcProblem {
         match self {
             DmarcProblem::NoFromField
             | DmarcProblem::NoAuthorAddress(_)
+            | DmarcProblem::UnparseableFrom(_)
             | DmarcProblem::BadAuthorDomain(_)
             | DmarcProblem::TooManyAuthorDomains(_)
             | DmarcProblem::FromFieldsDropped
@@ -175,6 +181,9 @@ impl fmt::Display for DmarcProblem {
             DmarcProblem::NoFromField => write!(f, "the message has no From field"),
             DmarcProblem::NoAuthorAddress(value) => {
                 write!(f, "no address in From: {:?}", value.trim())
+            }
+            DmarcProblem::UnparseableFrom(value) => {
+                write!(f, "From does not parse as addresses: {:?}", value.trim())
             }
             DmarcProblem::BadAuthorDomain(domain) => {
                 write!(f, "the From domain {domain:?} is not a domain name")
@@ -343,9 +352,10 @@ pub struct DmarcOutcome {
 pub enum UnreadableAuthors {
     /// The strictest policy that any readable author publishes applies (with `t=y` lowering
     /// it one step), as if the unreadable author had failed under it; more Author Domains
-    /// than [`MAX_AUTHOR_DOMAINS`] (none of them looked up) and From fields dropped with an
-    /// oversized header section count as `reject`. A From with no readable author at all gets
-    /// no policy. Default.
+    /// than [`MAX_AUTHOR_DOMAINS`] (none of them looked up), From fields dropped with an
+    /// oversized header section, and a From field that does not parse (whose salvaged domains
+    /// need not be what a reader shows) count as `reject`. A From with no address at all
+    /// (`From: Test User`) gets no policy. Default.
     #[default]
     StrictestPolicy,
     /// `reject`, whatever the readable authors publish.
@@ -364,11 +374,14 @@ impl DmarcOutcome {
         if self.unreadable_authors.is_empty() {
             return self.disposition;
         }
-        // Authors nobody looked at may be anyone's: as strict as it gets.
+        // Authors nobody looked at, or a From that readers read differently, may be anyone's:
+        // as strict as it gets.
         let too_many = self.unreadable_authors.iter().any(|p| {
             matches!(
                 p,
-                DmarcProblem::TooManyAuthorDomains(_) | DmarcProblem::FromFieldsDropped
+                DmarcProblem::TooManyAuthorDomains(_)
+                    | DmarcProblem::FromFieldsDropped
+                    | DmarcProblem::UnparseableFrom(_)
             )
         });
         let for_unreadable = match unreadable {
@@ -430,15 +443,33 @@ pub fn author_domains(headers: &Headers) -> Authors {
     let mut seen = std::collections::HashSet::new();
     for field in &fields {
         let value = field.unfolded_value();
-        let mailboxes = match parse_mailboxes(&value) {
-            Ok(found) if !found.is_empty() => found,
-            _ => salvage_mailboxes(&value),
+        let parsed = parse_mailboxes(&value);
+        // A domain literal may hold `@` and `,` (dtext, RFC 5322 §3.4.1), but readers split
+        // an address there: `x@[@bank.example, y]` shows bank.example.
+        let parses = parsed.as_ref().is_ok_and(|found| {
+            !found
+                .iter()
+                .any(|m| m.domain.starts_with('[') && m.domain.contains('@'))
+        });
+        let mailboxes = match parsed {
+            Ok(found) if parses && !found.is_empty() => found,
+            _ => {
+                // What does not parse is salvaged and evaluated, but counts as unreadable:
+                // the salvaged domains need not be the ones a reader shows.
+                // A value without `@` (`From: Test User`) shows no domain to any reader.
+                let salvaged = salvage_mailboxes(&value);
+                if !parses && (value.contains('@') || !salvaged.is_empty()) {
+                    authors
+                        .unreadable
+                        .push(DmarcProblem::UnparseableFrom(value.clone()));
+                } else if salvaged.is_empty() {
+                    authors
+                        .unreadable
+                        .push(DmarcProblem::NoAuthorAddress(value.clone()));
+                }
+                salvaged
+            }
         };
-        if mailboxes.is_empty() {
-            authors
-                .unreadable
-                .push(DmarcProblem::NoAuthorAddress(value.clone()));
-        }
         for mailbox in mailboxes {
             let domain = match normalize_domain(&mailbox.domain) {
                 Ok(domain) => domain,

@@ -163,11 +163,17 @@ impl Parser {
     fn domain(&mut self) -> Result<String, AddressError> {
         self.cfws()?;
         if self.peek() == Some('[') {
+            // dtext excludes `[`, `]` and `\` (§3.4.1); obs-dtext adds the quoted-pair. A
+            // literal that ran on over `[` would swallow the addresses after it.
             let start = self.pos;
+            self.pos += 1;
             while let Some(c) = self.peek() {
                 self.pos += 1;
-                if c == ']' {
-                    return Ok(self.chars[start..self.pos].iter().collect());
+                match c {
+                    ']' => return Ok(self.chars[start..self.pos].iter().collect()),
+                    '[' => return Err(self.error("'[' inside a domain literal")),
+                    '\\' if self.peek().is_some() => self.pos += 1,
+                    _ => {}
                 }
             }
             return Err(self.error("unclosed domain literal"));
@@ -458,6 +464,29 @@ mod tests {
         assert_eq!(domains("a.b @ example.com"), ["example.com"]);
         assert_eq!(domains("\"a b\".c@example.com"), ["example.com"]);
         assert_eq!(domains("a (comment) @example.com"), ["example.com"]);
+    }
+
+    #[test]
+    fn a_domain_literal_ends_at_its_first_bracket() {
+        // dtext excludes '[' and a lone '\\': a literal that ran on would swallow the
+        // addresses after it, which a reader shows.
+        for value in [
+            "x@[192.0.2.1 ,@bank.example, [x]",
+            "x@[a[b], ceo@bank.example",
+            "x@[a\\], ceo@bank.example",
+            "x@[192.0.2.1, ceo@bank.example",
+        ] {
+            let parsed = parse_mailboxes(value);
+            assert!(parsed.is_err(), "{value}: {parsed:?}");
+            assert!(
+                salvaged_domains(value).contains(&"bank.example".to_string()),
+                "{value}: {:?}",
+                salvaged_domains(value)
+            );
+        }
+        assert_eq!(domains("x@[192.0.2.1]"), ["[192.0.2.1]"]);
+        assert_eq!(domains("x@[IPv6:2001:db8::1]"), ["[IPv6:2001:db8::1]"]);
+        assert_eq!(domains("x@[a\\]b], y@z.example"), ["[a\\]b]", "z.example"]);
     }
 
     #[test]

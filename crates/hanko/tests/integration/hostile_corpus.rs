@@ -12,7 +12,7 @@ use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::{
     key_record_for, sign_message, SigningRequest, Verification, Verifier, VerifyConfig,
 };
-use hanko::dmarc::{self, Identifiers};
+use hanko::dmarc::{self, Identifiers, UnreadableAuthors};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{split_message, Headers, MessageLimits};
 use hanko::spf::{check_mail_from, SpfConfig};
@@ -195,6 +195,10 @@ async fn check_message(setup: &Setup, case: &Value, name: &str) {
         let ids = Identifiers::from_results(&dkim, None);
         let outcome = dmarc::check(&setup.dns, &headers, &ids).await;
         assert_eq!(outcome.verdict.to_string(), want, "{name}: {outcome:?}");
+        if let Some(want) = text(expect, "policy") {
+            let enforced = outcome.enforced_policy(UnreadableAuthors::default());
+            assert_eq!(enforced.to_string(), want, "{name}: {outcome:?}");
+        }
     }
 }
 
