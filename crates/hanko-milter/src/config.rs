@@ -67,6 +67,12 @@ pub struct FileConfig {
     /// Default: 20.
     #[serde(default = "default_message_timeout")]
     pub message_timeout: f64,
+    /// Most DNS queries one message's SPF, DKIM keys, ADSP and report-destination checks may
+    /// make together; past it each further query fails as a temporary error
+    /// ([`ReceiverConfig::max_dns_queries`]). DMARC's policy discovery is outside it, so a
+    /// sender cannot spend the queries that find the victim's policy. Default: 128.
+    #[serde(default = "default_max_dns_queries")]
+    pub max_dns_queries: usize,
     /// Most header fields a message may have before the milter gives up on it (and applies
     /// `on_error`). Default: 1,000.
     #[serde(default = "default_max_header_fields")]
@@ -200,6 +206,9 @@ fn default_trusted() -> Vec<String> {
 }
 fn default_message_timeout() -> f64 {
     20.0
+}
+fn default_max_dns_queries() -> usize {
+    ReceiverConfig::DEFAULT_MAX_DNS_QUERIES
 }
 fn default_max_header_fields() -> usize {
     1_000
@@ -393,6 +402,9 @@ impl Settings {
                 "connection_timeout must be between 0 and 86400 seconds".into()
             ));
         }
+        if !(1..=10_000).contains(&file.max_dns_queries) {
+            bail!(at("max_dns_queries must be between 1 and 10000".into()));
+        }
         if file.max_connections == 0 {
             bail!(at("max_connections must be at least 1".into()));
         }
@@ -459,6 +471,7 @@ impl Settings {
         let claimed_id = hanko::authres::claimed_authserv_id(&authserv_id).unwrap_or_default();
         let mut receiver = ReceiverConfig::new(&authserv_id).keep_parsed_records();
         receiver.adsp = file.verify.adsp;
+        receiver.max_dns_queries = file.max_dns_queries;
         Ok(Settings {
             path: path.to_path_buf(),
             trusted,
@@ -563,6 +576,16 @@ mod tests {
             text.contains("/nonexistent/missing.key") && text.contains("#1"),
             "{text}"
         );
+        assert_eq!(
+            s.receiver.max_dns_queries,
+            ReceiverConfig::DEFAULT_MAX_DNS_QUERIES
+        );
+        let s = Settings::from_text("max_dns_queries = 40", path).unwrap();
+        assert_eq!(s.receiver.max_dns_queries, 40);
+        for bad in ["0", "10001", "-1"] {
+            let err = Settings::from_text(&format!("max_dns_queries = {bad}"), path).unwrap_err();
+            assert!(format!("{err:#}").contains("max_dns_queries"), "{err:#}");
+        }
         let err = Settings::from_text("colour = \"blue\"", path).unwrap_err();
         assert!(format!("{err:#}").contains("colour"), "{err:#}");
         let err = Settings::from_text("listen = \"tcp:25\"", path).unwrap_err();

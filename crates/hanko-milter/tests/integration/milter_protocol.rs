@@ -513,6 +513,33 @@ async fn a_dns_temperror_tempfails_only_when_configured() {
 }
 
 #[tokio::test]
+async fn max_dns_queries_bounds_the_senders_queries_but_not_the_policy() {
+    // Two signatures and SPF ask three queries. Under a budget of one, two of them fail as
+    // temporary errors; example.com's DMARC policy is found all the same.
+    for (config, budget_spent) in [("", false), ("max_dns_queries = 1", true)] {
+        let setup = Setup::new(config);
+        let daemon = Daemon::start(&setup.config()).await;
+        let mut trusted = Mta::connect(&daemon.addr, "127.0.0.1").await;
+        let signatures = inserted(&trusted.message("hanako@example.com", HEADERS, BODY).await);
+        let mut headers: Vec<String> = signatures.iter().map(|(n, v)| format!("{n}:{v}")).collect();
+        headers.extend(HEADERS.iter().map(|s| s.to_string()));
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let replies = send(&daemon, "203.0.113.9", "hanako@example.com", &headers, BODY).await;
+        let field = &inserted(&replies)[0].1;
+        let temperrors = field.matches("=temperror").count();
+        if budget_spent {
+            assert_eq!(temperrors, 2, "{field}");
+            assert!(field.contains("dmarc="), "{field}");
+            assert!(!field.contains("dmarc=temperror"), "{field}");
+        } else {
+            assert_eq!(temperrors, 0, "{field}");
+            delivered_with(&replies, &["dkim=pass", "dmarc=pass"]);
+        }
+        daemon.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_silent_dns_server_runs_into_message_timeout() {
     // The server never answers for silent.example; one query may take 5 s, the message 0.5 s.
     let silent = |c: ServerConfig| {
