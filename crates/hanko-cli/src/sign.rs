@@ -42,7 +42,8 @@ pub struct SignArgs {
     /// Signing time (t=) in Unix seconds instead of now.
     #[arg(long, value_name = "UNIX")]
     timestamp: Option<u64>,
-    /// The message (default: standard input). LF or CRLF line ends.
+    /// The message (default: standard input). LF or CRLF line ends; a bare CR in the body is
+    /// signed and written as a line end (RFC 6376 §5.3).
     file: Option<PathBuf>,
 }
 
@@ -109,7 +110,18 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
             (None, None) => bail!("no input"),
         })
     };
-    let first = open()?;
+    // The file's own line end (LF or CRLF), read from its first line.
+    let mut head = vec![0u8; 8192];
+    let n = read_up_to(&mut open()?, &mut head)?;
+    head.truncate(n);
+    let lf_only = match head.iter().position(|&b| b == b'\n') {
+        Some(pos) => pos == 0 || head[pos - 1] != b'\r',
+        None => false,
+    };
+    let line_end: &'static [u8] = if lf_only { b"\n" } else { b"\r\n" };
+    // Both passes read the body with its bare CRs made line ends (RFC 6376 §5.3), so what is
+    // written is what was signed.
+    let first = BareCrInBody::new(open()?, line_end);
     let mut reader = MessageReader::new(std::io::BufReader::new(first), MessageLimits::default());
     let headers = reader.read_headers()?;
     let mut signer = Signer::new(&headers, requests)?;
@@ -118,14 +130,10 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
     }
     let fields = signer.finish(args.timestamp.unwrap_or_else(crate::now))?;
 
-    let mut copy = open()?;
+    let mut copy = BareCrInBody::new(open()?, line_end);
     let mut head = vec![0u8; 8192];
     let n = read_up_to(&mut copy, &mut head)?;
     head.truncate(n);
-    let lf_only = match head.iter().position(|&b| b == b'\n') {
-        Some(pos) => pos == 0 || head[pos - 1] != b'\r',
-        None => false,
-    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // An mbox `From ` line stays on top: the signatures go below it.
@@ -147,6 +155,107 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// A message reader that turns each bare CR in the body into a line end, `line_end` being
+/// the file's own (RFC 6376 §5.3: a signer converts bare CR and LF to CRLF before signing;
+/// bare LFs become CRLF in [`MessageReader`]). The header section is passed through: a bare
+/// CR there is the parser's to judge, and a changed field would be another message.
+struct BareCrInBody<R> {
+    inner: R,
+    line_end: &'static [u8],
+    state: Place,
+    /// A CR read whose next octet is not known yet.
+    held_cr: bool,
+    /// Octets converted and not yet handed out.
+    out: Vec<u8>,
+    out_pos: usize,
+    input: Vec<u8>,
+    eof: bool,
+}
+
+/// Where [`BareCrInBody`] is in the message.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// Inside a header line.
+    HeaderLine,
+    /// At the start of a header line (an empty line ends the section).
+    LineStart,
+    /// After a CR at the start of a line.
+    LineStartCr,
+    Body,
+}
+
+impl<R: Read> BareCrInBody<R> {
+    fn new(inner: R, line_end: &'static [u8]) -> Self {
+        BareCrInBody {
+            inner,
+            line_end,
+            // An mbox `From ` line or the first field: a line, not its start, so an input
+            // that opens with an empty line has no header section.
+            state: Place::LineStart,
+            held_cr: false,
+            out: Vec::new(),
+            out_pos: 0,
+            input: vec![0; 64 * 1024],
+            eof: false,
+        }
+    }
+
+    fn convert(&mut self, n: usize) {
+        self.out.clear();
+        self.out_pos = 0;
+        for &byte in &self.input[..n] {
+            match self.state {
+                Place::Body => {
+                    if self.held_cr {
+                        self.held_cr = false;
+                        if byte == b'\n' {
+                            self.out.extend_from_slice(b"\r\n");
+                            continue;
+                        }
+                        self.out.extend_from_slice(self.line_end);
+                    }
+                    if byte == b'\r' {
+                        self.held_cr = true;
+                    } else {
+                        self.out.push(byte);
+                    }
+                }
+                place => {
+                    self.out.push(byte);
+                    self.state = match (place, byte) {
+                        (Place::LineStart | Place::LineStartCr, b'\n') => Place::Body,
+                        (Place::LineStart, b'\r') => Place::LineStartCr,
+                        (_, b'\n') => Place::LineStart,
+                        _ => Place::HeaderLine,
+                    };
+                }
+            }
+        }
+        if n == 0 && self.held_cr {
+            // The body ends with a bare CR.
+            self.held_cr = false;
+            self.out.extend_from_slice(self.line_end);
+        }
+    }
+}
+
+impl<R: Read> Read for BareCrInBody<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.input)?;
+            self.eof = n == 0;
+            self.convert(n);
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
 fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -156,4 +265,53 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `input` through [`BareCrInBody`], `step` octets at a time from the source.
+    fn converted(input: &[u8], line_end: &'static [u8], step: usize) -> Vec<u8> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(self.0.len()).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        BareCrInBody::new(Trickle(input, step), line_end)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn bare_crs_in_the_body_become_the_files_line_end_and_the_header_is_left_alone() {
+        for (input, line_end, want) in [
+            (
+                &b"A: 1\r\n\r\na\rb\r\nc\r"[..],
+                &b"\r\n"[..],
+                &b"A: 1\r\n\r\na\r\nb\r\nc\r\n"[..],
+            ),
+            (b"A: 1\n\na\rb\nc\r\r", b"\n", b"A: 1\n\na\nb\nc\n\n"),
+            (b"X: a\rb\r\n\r\n\r", b"\r\n", b"X: a\rb\r\n\r\n\r\n"),
+            (b"X: a\r\r\nY: b\n\nz", b"\n", b"X: a\r\r\nY: b\n\nz"),
+            (b"\n\rbody", b"\n", b"\n\nbody"),
+            (b"A: no body\r", b"\r\n", b"A: no body\r"),
+        ] {
+            let line_end: &'static [u8] = if line_end == b"\n" { b"\n" } else { b"\r\n" };
+            for step in 1..=input.len() {
+                assert_eq!(
+                    converted(input, line_end, step),
+                    want,
+                    "{:?} in steps of {step}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+    }
 }

@@ -728,3 +728,60 @@ fn help_tells_the_truth_of_the_readme() {
         assert!(verify.contains(method), "verify --help: {verify}");
     }
 }
+
+#[test]
+fn a_bare_cr_in_the_body_is_signed_and_written_as_a_line_end() {
+    // RFC 6376 §5.3: a signer converts bare CR to CRLF. What is written is what was signed,
+    // so an MTA that makes the same conversion on the way keeps the signature valid.
+    let keys = keygen();
+    let ed = keys.dir.path().join("ed.private");
+    for (message, line_end) in [
+        (
+            &b"From: joe@example.com\r\nSubject: cr\r\n\r\nline one\rline two\r\n\rend\r"[..],
+            &b"\r\n"[..],
+        ),
+        (
+            b"From: joe@example.com\nSubject: cr\n\nline one\rline two\n\r\rend\r",
+            b"\n",
+        ),
+    ] {
+        let out = hanko(
+            &[
+                "sign",
+                "--key",
+                s(&ed),
+                "--selector",
+                "ed",
+                "--domain",
+                "example.com",
+            ],
+            Some(message),
+        );
+        assert!(out.status.success());
+        let signed = out.stdout;
+        let find = |needle: &[u8]| signed.windows(needle.len()).position(|w| w == needle);
+        let body_at = find(&line_end.repeat(2)).unwrap();
+        let body = &signed[body_at..];
+        for (i, &b) in body.iter().enumerate() {
+            if b == b'\r' {
+                assert_eq!(body.get(i + 1), Some(&b'\n'), "a bare CR was written");
+            }
+        }
+        assert!(body.ends_with(line_end));
+        let (code, json) = verify_json(&["--zone", s(&keys.zone)], &signed);
+        assert_eq!((code, results(&json)), (0, vec!["pass".to_string()]));
+        // An MTA's own conversion of the original's bare CRs changes nothing signed.
+        let mta_converted: Vec<u8> = String::from_utf8(message.to_vec())
+            .unwrap()
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .replace('\n', "\r\n")
+            .into_bytes();
+        let fields_end = find(b"From: joe").unwrap();
+        let mut relayed = signed[..fields_end].to_vec();
+        relayed.extend_from_slice(&mta_converted);
+        let relayed = String::from_utf8(relayed).unwrap().replace("\r\n", "\n");
+        let (code, json) = verify_json(&["--zone", s(&keys.zone)], relayed.as_bytes());
+        assert_eq!((code, results(&json)), (0, vec!["pass".to_string()]));
+    }
+}
