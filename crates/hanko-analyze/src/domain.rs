@@ -332,7 +332,12 @@ pub async fn check_domain<L: Lookup + ?Sized>(
     domain: &str,
     config: &CheckConfig,
 ) -> DomainCheck {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    // The form records are published under (`bücher.example` is asked as its A-labels); a
+    // name that is none is asked as written, and its lookups say why they fail.
+    let domain = match hanko::name::DomainName::parse_comparable(domain) {
+        Ok(name) => name.as_str().to_string(),
+        Err(_) => domain.trim_end_matches('.').to_ascii_lowercase(),
+    };
     let mut findings = Vec::new();
     let spf = check_spf(lookup, &domain, &mut findings).await;
     let dkim = check_dkim(lookup, &domain, config, &mut findings).await;

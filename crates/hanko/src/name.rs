@@ -59,6 +59,23 @@ impl DomainName {
         Ok(DomainName(name.to_string()))
     }
 
+    /// Parses a domain name into the form names are compared and queried in:
+    /// [`comparable`](Self::comparable).
+    pub fn parse_comparable(text: &str) -> Result<DomainName, NameError> {
+        DomainName::parse(text)?.comparable()
+    }
+
+    /// The name in the form names are compared and queried in: A-labels (RFC 5890, as
+    /// RFC 8616 asks of DKIM, SPF and DMARC), lower case, no trailing dot. A U-label that is
+    /// not valid IDNA, or an `xn--` label that decodes to nothing valid, is an error.
+    pub fn comparable(&self) -> Result<DomainName, NameError> {
+        let ascii = idna::domain_to_ascii(&self.0)
+            .map_err(|_| NameError(format!("domain {:?} is not a valid IDN", self.0)))?;
+        // The A-label form can outgrow the octet limits the U-labels met.
+        check_labels(&ascii, "domain")?;
+        Ok(DomainName(ascii))
+    }
+
     /// The name as written, without a trailing dot.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -127,6 +144,19 @@ mod tests {
         // dkimpy's test.message.baddomain: a "(" smuggles another name into the query.
         assert!(DomainName::parse("legitimate.com(.attacker.com").is_err());
         assert!(DomainName::parse("bücher.example").is_ok());
+        let comparable = |t: &str| DomainName::parse_comparable(t).map(|d| d.to_string());
+        assert_eq!(comparable("Mail.Example.COM.").unwrap(), "mail.example.com");
+        assert_eq!(
+            comparable("Bücher.Example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            comparable("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        assert!(comparable("xn--zz.example").is_err());
+        assert!(comparable(&format!("{}.example", "ü".repeat(40))).is_err());
+        assert!(comparable("[192.0.2.1]").is_err());
         assert!(Selector::parse("selector1-contoso-com").is_ok());
         assert!(Selector::parse("").is_err());
     }

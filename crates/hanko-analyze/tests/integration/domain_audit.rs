@@ -134,3 +134,23 @@ async fn spf_audit_query_limit() {
         .iter()
         .any(|f| f.message.contains("stopped querying after 100")));
 }
+
+#[tokio::test]
+async fn an_idn_is_audited_under_its_a_labels() {
+    // Records are published under A-labels (RFC 8616); a user types the U-labels, any case,
+    // perhaps with the root's dot.
+    let zone = r#"$ORIGIN xn--bcher-kva.example.
+@ IN TXT "v=spf1 -all"
+_dmarc IN TXT "v=DMARC1; p=reject"
+"#;
+    for typed in ["bücher.example", "Bücher.Example.", "xn--bcher-kva.example"] {
+        let check = audit(zone, typed).await;
+        assert_eq!(check.domain, "xn--bcher-kva.example", "{typed}");
+        assert_eq!(
+            check.spf.records,
+            ["v=spf1 -all"],
+            "{typed}: {:?}",
+            check.findings
+        );
+    }
+}

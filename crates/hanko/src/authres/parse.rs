@@ -99,16 +99,11 @@ pub(super) fn is_unquoted_pvalue(text: &str, internationalized: bool) -> bool {
     }
 }
 
-/// A `domain-name` shape: non-empty labels of letters, digits, `-`, `_` and U-label
-/// characters (RFC 8616).
+/// A `domain-name` ([`DomainName`](crate::name::DomainName)'s rules: labels of letters,
+/// digits, `-`, `_` and U-label characters (RFC 8616), within DNS's lengths), written without
+/// a trailing dot.
 fn is_domain(text: &str) -> bool {
-    !text.is_empty()
-        && text.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii())
-        })
+    !text.ends_with('.') && crate::name::DomainName::parse(text).is_ok()
 }
 
 impl Parser {

@@ -406,12 +406,9 @@ impl DmarcOutcome {
 pub fn normalize_domain(domain: &str) -> Result<String, DmarcProblem> {
     let bad = || DmarcProblem::BadAuthorDomain(domain.to_string());
     let trimmed = domain.trim().trim_matches('.');
-    if trimmed.is_empty() || trimmed.starts_with('[') {
-        return Err(bad());
-    }
-    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad())?;
-    crate::name::DomainName::parse(&ascii).map_err(|_| bad())?;
-    Ok(ascii)
+    crate::name::DomainName::parse_comparable(trimmed)
+        .map(|name| name.as_str().to_string())
+        .map_err(|_| bad())
 }
 
 /// The authors of a message's From fields.
