@@ -6,6 +6,7 @@
 //! The body is never kept: each chunk goes through the DKIM signer or verifier's hashers and
 //! is dropped, so memory per message is the header section plus a constant.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -115,6 +116,13 @@ pub struct MessageFilter {
     /// The 1-based indexes of the incoming Authentication-Results fields that claim our
     /// authserv-id (RFC 8601 §5: only we may write them), in order.
     forged: Vec<usize>,
+    /// Fields seen so far per lower-case name, to address a field by its index among those
+    /// of its name.
+    seen_by_name: HashMap<String, usize>,
+    /// Fields that carry an Authentication-Results claiming our authserv-id behind a bare
+    /// CR (`X-Note: hi<CR>Authentication-Results: ...`): the MTA sees one field, readers see
+    /// the forged one. Name and 1-based index among the fields of that name.
+    carriers: Vec<(String, usize)>,
 }
 
 /// Most octets of header section the milter keeps (the fields themselves; the body is not
@@ -150,6 +158,8 @@ impl MessageFilter {
             from_fields_complete: true,
             results_seen: 0,
             forged: Vec::new(),
+            seen_by_name: HashMap::new(),
+            carriers: Vec::new(),
             settings,
         }
     }
@@ -158,11 +168,38 @@ impl MessageFilter {
     /// LF or CRLF folding.
     pub fn header(&mut self, name: &[u8], value: &[u8]) {
         // Forged results are found by name and first token alone, whatever stops the rest.
-        if name.eq_ignore_ascii_case(b"Authentication-Results") {
+        let ours = |value: &str| {
+            claimed_authserv_id(value).is_some_and(|id| id == self.settings.claimed_id)
+        };
+        let is_results = name.eq_ignore_ascii_case(b"Authentication-Results");
+        if is_results {
             self.results_seen += 1;
-            let claimed = claimed_authserv_id(&String::from_utf8_lossy(value));
-            if claimed.is_some_and(|id| id == self.settings.claimed_id) {
+            if ours(&String::from_utf8_lossy(value)) {
                 self.forged.push(self.results_seen);
+            }
+        }
+        // One forged behind a bare CR goes with the field that carries it: the MTA knows no
+        // other field to remove. The count is per name, so every field is counted.
+        let lower_name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let index = {
+            let count = self.seen_by_name.entry(lower_name).or_insert(0);
+            *count += 1;
+            *count
+        };
+        if value.contains(&b'\r') {
+            let hidden_forgery = std::str::from_utf8(name)
+                .ok()
+                .and_then(|name| HeaderField::from_parts(name, &CrlfNormalizer::normalize(value)))
+                .filter(HeaderField::hides_fields)
+                .is_some_and(|field| {
+                    field.split_at_bare_cr().iter().skip(1).any(|hidden| {
+                        hidden.name().eq_ignore_ascii_case("Authentication-Results")
+                            && ours(&hidden.unfolded_value())
+                    })
+                });
+            if hidden_forgery {
+                self.carriers
+                    .push((String::from_utf8_lossy(name).into_owned(), index));
             }
         }
         if !matches!(self.stage, Stage::Headers) {
@@ -335,16 +372,27 @@ impl MessageFilter {
         };
         // On every path, signing and errors included: a local user must not hand a colleague
         // a "verified" message, and a limit must not keep a forged field in place.
-        if self.settings.file.verify.remove_forged_results && !self.forged.is_empty() {
-            decision.remove = self
+        if self.settings.file.verify.remove_forged_results
+            && !(self.forged.is_empty() && self.carriers.is_empty())
+        {
+            let mut remove: Vec<(String, usize)> = self
                 .forged
                 .iter()
-                .rev()
                 .map(|index| ("Authentication-Results".to_string(), *index))
+                .chain(self.carriers.iter().cloned())
                 .collect();
+            // Highest index first within a name (names compare without case), so that each
+            // removal leaves the indexes still to come in place.
+            let key = |(name, index): &(String, usize)| (name.to_ascii_lowercase(), *index);
+            remove.sort_by(|a, b| {
+                let (a, b) = (key(a), key(b));
+                a.0.cmp(&b.0).then(b.1.cmp(&a.1))
+            });
+            remove.dedup_by(|a, b| key(a) == key(b));
+            let removed = remove.len();
+            decision.remove = remove;
             decision.summary.push_str(&format!(
-                "; removed {} Authentication-Results claiming {}",
-                self.forged.len(),
+                "; removed {removed} field(s) carrying Authentication-Results claiming {}",
                 self.settings.authserv_id
             ));
         }

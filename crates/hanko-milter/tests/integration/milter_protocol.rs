@@ -863,6 +863,84 @@ async fn forged_results_are_removed_by_their_first_token_on_every_path() {
 }
 
 #[tokio::test]
+async fn a_forged_result_behind_a_bare_cr_goes_with_the_field_that_carries_it() {
+    // The MTA sees one field; readers split at the bare CR and see an Authentication-Results
+    // claiming our authserv-id. The carrier is removed, by its own name and index.
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    let removed = |replies: &[Reply]| -> Vec<(String, i32)> {
+        replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::ChangeHeader { name, index, value } if value.as_bytes().is_empty() => {
+                    Some((name.to_string_lossy().into_owned(), *index))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    type Removed = Vec<(&'static str, i32)>;
+    let cases: Vec<(Vec<&str>, Removed)> = vec![
+        (
+            vec!["X-Note: hi\rAuthentication-Results: mx.example.net; dkim=pass"],
+            vec![("X-Note", 1)],
+        ),
+        (
+            vec!["Subject: invoice\rauthentication-results:MX.Example.Net.; dmarc=pass"],
+            vec![("Subject", 1)],
+        ),
+        (
+            vec![
+                "X-Note: clean",
+                "x-note: a\r\rAuthentication-Results : mx.example.net; spf=pass",
+            ],
+            vec![("x-note", 2)],
+        ),
+        (
+            vec![
+                "X-Note: a\rAuthentication-Results: mx.example.net; dkim=pass",
+                "X-Note: b\rAuthentication-Results: mx.example.net; spf=pass",
+            ],
+            vec![("X-Note", 2), ("X-Note", 1)],
+        ),
+        (
+            // Carried by another server's field, itself kept otherwise.
+            vec![
+                "Authentication-Results: mx.example.net; none",
+                "Authentication-Results: other.example; none\rAuthentication-Results: mx.example.net; dkim=pass",
+            ],
+            vec![("Authentication-Results", 2), ("Authentication-Results", 1)],
+        ),
+        // Nothing forged is hidden: nothing is removed.
+        (vec!["X-Note: a\r b"], vec![]),
+        (
+            vec!["X-Note: hi\rAuthentication-Results: other.example; dkim=pass"],
+            vec![],
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut headers = extra.clone();
+        headers.extend(["From: x@example.net", "Subject: hello"]);
+        let replies = send(
+            &daemon,
+            "203.0.113.9",
+            "x@example.net",
+            &headers,
+            &[b"hi\n"],
+        )
+        .await;
+        assert_eq!(
+            replies.last(),
+            Some(&Reply::Continue),
+            "{extra:?}: {replies:?}"
+        );
+        let want: Vec<(String, i32)> = want.iter().map(|(n, i)| (n.to_string(), *i)).collect();
+        assert_eq!(removed(&replies), want, "{extra:?}");
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test]
 async fn an_unreadable_co_author_cannot_hide_a_dmarc_fail() {
     // example.com publishes p=reject; the client is outside its SPF policy and nothing is
     // signed. Each From adds something the receiver cannot evaluate beside the victim.
