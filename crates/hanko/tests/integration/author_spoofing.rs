@@ -217,6 +217,7 @@ async fn a_from_that_does_not_parse_is_rejected_whatever_was_salvaged_from_it() 
         "x@attacker.example.(b)))z<bank.example",
         "ceo@bank.example <",
         "@",
+        "x@attacker.example, ceo@",
         // Domain literals that RFC 5322 allows to hold `@`, where readers split an address.
         "x@[@bank.example]",
         "x@attacker.example, y@[@bank.example, z]",
