@@ -113,11 +113,24 @@ fn heading(out: &mut String, lang: Lang, en: &str, ja: &str) {
     let _ = writeln!(out, "\n{title}\n{}", "=".repeat(columns.max(4)));
 }
 
-/// The report as text for a terminal.
+/// The report as text for a terminal: one section after another.
 pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    summary(&mut out, report);
+    hops(&mut out, report);
+    signatures(&mut out, report);
+    reverification(&mut out, report);
+    claims(&mut out, report);
+    arc(&mut out, report);
+    antispam(&mut out, report);
+    notes(&mut out, report);
+    out
+}
+
+/// The verdict and who sent what, when.
+fn summary(out: &mut String, report: &Report) {
     let lang = report.lang;
     let l = |en: &'static str, ja: &'static str| lang.pick(en, ja);
-    let mut out = String::new();
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -126,7 +139,7 @@ pub fn text(report: &Report) -> String {
         s.verdict.status.to_uppercase()
     );
     let _ = writeln!(out, "  {}", s.verdict.line);
-    heading(&mut out, lang, "Summary", "概要");
+    heading(out, lang, "Summary", "概要");
     let party = |p: &headers::Party| match (&p.name, &p.address) {
         (Some(n), Some(a)) => format!("{n} <{a}>"),
         (None, Some(a)) => a.clone(),
@@ -160,8 +173,13 @@ pub fn text(report: &Report) -> String {
         l("Transit", "配送時間"),
         s.transit_seconds.map(format_duration),
     );
+}
 
-    heading(&mut out, lang, "Hops (oldest first)", "経路 (古い順)");
+/// The Received fields, oldest first.
+fn hops(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let l = |en: &'static str, ja: &'static str| lang.pick(en, ja);
+    heading(out, lang, "Hops (oldest first)", "経路 (古い順)");
     if report.hops.is_empty() {
         let _ = writeln!(
             out,
@@ -218,8 +236,13 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(out, "       {}", details.join("; "));
         }
     }
+}
 
-    heading(&mut out, lang, "DKIM signatures", "DKIM 署名");
+/// Each DKIM signature: hanko's result, its tags, what is unsigned, the diagnosis.
+fn signatures(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let l = |en: &'static str, ja: &'static str| lang.pick(en, ja);
+    heading(out, lang, "DKIM signatures", "DKIM 署名");
     if report.signatures.is_empty() {
         let _ = writeln!(
             out,
@@ -284,9 +307,14 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(out, "     > {line}");
         }
     }
+}
 
+/// hanko's own checks and how they compare with the message's claims.
+fn reverification(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let l = |en: &'static str, ja: &'static str| lang.pick(en, ja);
     if let Some(own) = &report.reverification {
-        heading(&mut out, lang, "hanko's checks", "hanko の検証");
+        heading(out, lang, "hanko's checks", "hanko の検証");
         if let Some(c) = &own.connection {
             let _ = writeln!(
                 out,
@@ -338,10 +366,15 @@ pub fn text(report: &Report) -> String {
             }
         }
     }
+}
 
+/// The Authentication-Results fields servers on the way wrote.
+fn claims(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let l = |en: &'static str, ja: &'static str| lang.pick(en, ja);
     if !report.claims.is_empty() {
         heading(
-            &mut out,
+            out,
             lang,
             "What servers on the way claimed",
             "途中のサーバーの主張",
@@ -381,8 +414,13 @@ pub fn text(report: &Report) -> String {
             }
         }
     }
+}
+
+/// The ARC sets.
+fn arc(out: &mut String, report: &Report) {
+    let lang = report.lang;
     if !report.arc.is_empty() {
-        heading(&mut out, lang, "ARC", "ARC");
+        heading(out, lang, "ARC", "ARC");
         for f in &report.arc {
             let _ = writeln!(
                 out,
@@ -399,8 +437,13 @@ pub fn text(report: &Report) -> String {
             }
         }
     }
+}
+
+/// Anti-spam verdict fields, decoded where the vendor is known.
+fn antispam(out: &mut String, report: &Report) {
+    let lang = report.lang;
     if !report.antispam.is_empty() {
-        heading(&mut out, lang, "Anti-spam", "迷惑メール判定");
+        heading(out, lang, "Anti-spam", "迷惑メール判定");
         for f in &report.antispam {
             let _ = writeln!(out, "  {} ({})", f.field, f.vendor);
             if f.decoded.is_empty() {
@@ -411,11 +454,15 @@ pub fn text(report: &Report) -> String {
             }
         }
     }
+}
+
+/// Notes that fit no section.
+fn notes(out: &mut String, report: &Report) {
+    let lang = report.lang;
     if !report.notes.is_empty() {
-        heading(&mut out, lang, "Notes", "注記");
+        heading(out, lang, "Notes", "注記");
         for note in &report.notes {
             let _ = writeln!(out, "  - {note}");
         }
     }
-    out
 }
