@@ -221,9 +221,22 @@ fn tag_rows(out: &mut String, tags: &[TagExplained]) {
 
 /// The report's sections (everything below the page header).
 pub fn report_sections(report: &Report) -> String {
+    let mut out = String::new();
+    verdict_section(&mut out, report);
+    summary_section(&mut out, report);
+    hops_section(&mut out, report);
+    signatures_section(&mut out, report);
+    reverification_section(&mut out, report);
+    claims_section(&mut out, report);
+    antispam_section(&mut out, report);
+    notes_section(&mut out, report);
+    out
+}
+
+/// The verdict, and the report as a JSON download.
+fn verdict_section(out: &mut String, report: &Report) {
     let lang = report.lang;
     let t = |key: &str| ui(lang, key);
-    let mut out = String::new();
     let s = &report.summary;
     let _ = write!(
         out,
@@ -239,8 +252,13 @@ pub fn report_sections(report: &Report) -> String {
         percent_encode(&json),
         t("download")
     );
+}
 
-    // Summary.
+/// Who sent what, when.
+fn summary_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
+    let s = &report.summary;
     let _ = write!(
         out,
         r#"<section id="summary"><h2>{}</h2><table>"#,
@@ -297,8 +315,12 @@ pub fn report_sections(report: &Report) -> String {
         s.transit_seconds.map(format_duration).unwrap_or_default(),
     );
     out.push_str("</table></section>");
+}
 
-    // Hops.
+/// The Received fields as a chart and a table.
+fn hops_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     let _ = write!(out, r#"<section id="hops"><h2>{}</h2>"#, t("hops"));
     if report.hops.is_empty() {
         let _ = write!(out, "<p>{}</p>", t("no-hops"));
@@ -355,8 +377,12 @@ pub fn report_sections(report: &Report) -> String {
         out.push_str("</table>");
     }
     out.push_str("</section>");
+}
 
-    // Signatures.
+/// Each DKIM signature with hanko's result, its tags and the diagnosis.
+fn signatures_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     let _ = write!(
         out,
         r#"<section id="signatures"><h2>{}</h2>"#,
@@ -431,12 +457,16 @@ pub fn report_sections(report: &Report) -> String {
             t("value"),
             t("meaning")
         );
-        tag_rows(&mut out, &sig.tags);
+        tag_rows(out, &sig.tags);
         out.push_str("</table>");
     }
     out.push_str("</section>");
+}
 
-    // hanko's checks beside the claims.
+/// hanko's own checks beside what the message claims.
+fn reverification_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     if let Some(own) = &report.reverification {
         let _ = write!(
             out,
@@ -505,7 +535,12 @@ pub fn report_sections(report: &Report) -> String {
         }
         out.push_str("</section>");
     }
+}
 
+/// The Authentication-Results fields servers on the way wrote.
+fn claims_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     if !report.claims.is_empty() {
         let _ = write!(
             out,
@@ -564,12 +599,17 @@ pub fn report_sections(report: &Report) -> String {
                 escape(&f.field),
                 f.instance.map_or("?".into(), |i| i.to_string())
             );
-            tag_rows(&mut out, &f.tags);
+            tag_rows(out, &f.tags);
             out.push_str("</table>");
         }
         out.push_str("</section>");
     }
+}
 
+/// Anti-spam verdict fields, decoded where the vendor is known.
+fn antispam_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     if !report.antispam.is_empty() {
         let _ = write!(out, r#"<section id="antispam"><h2>{}</h2>"#, t("antispam"));
         for f in &report.antispam {
@@ -583,13 +623,18 @@ pub fn report_sections(report: &Report) -> String {
                 let _ = write!(out, "<p><code>{}</code></p>", escape(&f.raw));
             } else {
                 out.push_str("<table>");
-                tag_rows(&mut out, &f.decoded);
+                tag_rows(out, &f.decoded);
                 out.push_str("</table>");
             }
         }
         out.push_str("</section>");
     }
+}
 
+/// Notes that fit no section.
+fn notes_section(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let t = |key: &str| ui(lang, key);
     if !report.notes.is_empty() {
         let _ = write!(out, r#"<section id="notes"><h2>{}</h2><ul>"#, t("notes"));
         for n in &report.notes {
@@ -597,7 +642,6 @@ pub fn report_sections(report: &Report) -> String {
         }
         out.push_str("</ul></section>");
     }
-    out
 }
 
 /// A whole page around `body`.
