@@ -111,8 +111,6 @@ pub struct MessageFilter {
     late_from_bytes: usize,
     /// False when From fields past the limit went over their own bounds and were dropped.
     from_fields_complete: bool,
-    /// Authentication-Results fields seen so far.
-    results_seen: usize,
     /// The 1-based indexes of the incoming Authentication-Results fields that claim our
     /// authserv-id (RFC 8601 §5: only we may write them), in order.
     forged: Vec<usize>,
@@ -156,7 +154,6 @@ impl MessageFilter {
             late_from_fields: 0,
             late_from_bytes: 0,
             from_fields_complete: true,
-            results_seen: 0,
             forged: Vec::new(),
             seen_by_name: HashMap::new(),
             carriers: Vec::new(),
@@ -167,25 +164,25 @@ impl MessageFilter {
     /// One header field; `value` as the MTA sends it with its leading space (negotiated) and
     /// LF or CRLF folding.
     pub fn header(&mut self, name: &[u8], value: &[u8]) {
-        // Forged results are found by name and first token alone, whatever stops the rest.
-        let ours = |value: &str| {
-            claimed_authserv_id(value).is_some_and(|id| id == self.settings.claimed_id)
-        };
-        let is_results = name.eq_ignore_ascii_case(b"Authentication-Results");
-        if is_results {
-            self.results_seen += 1;
-            if ours(&String::from_utf8_lossy(value)) {
-                self.forged.push(self.results_seen);
-            }
-        }
-        // One forged behind a bare CR goes with the field that carries it: the MTA knows no
-        // other field to remove. The count is per name, so every field is counted.
-        let lower_name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        // Fields are removed by name and index among those of the name, so every field is
+        // counted, whatever stops the rest.
         let index = {
+            let lower_name = String::from_utf8_lossy(name).to_ascii_lowercase();
             let count = self.seen_by_name.entry(lower_name).or_insert(0);
             *count += 1;
             *count
         };
+        // Forged results are found by name and first token alone.
+        let ours = |value: &str| {
+            claimed_authserv_id(value).is_some_and(|id| id == self.settings.claimed_id)
+        };
+        if name.eq_ignore_ascii_case(b"Authentication-Results")
+            && ours(&String::from_utf8_lossy(value))
+        {
+            self.forged.push(index);
+        }
+        // One forged behind a bare CR goes with the field that carries it: the MTA knows no
+        // other field to remove.
         if value.contains(&b'\r') {
             let hidden_forgery = std::str::from_utf8(name)
                 .ok()

@@ -453,9 +453,10 @@ pub fn author_domains(headers: &Headers) -> Authors {
             _ => {
                 // What does not parse is salvaged and evaluated, but counts as unreadable:
                 // the salvaged domains need not be the ones a reader shows.
-                // A value without `@` (`From: Test User`) shows no domain to any reader.
+                // A value without `@` (`From: Test User`) shows no domain to any reader,
+                // and salvages none.
                 let salvaged = salvage_mailboxes(&value);
-                if !parses && (value.contains('@') || !salvaged.is_empty()) {
+                if !parses && value.contains('@') {
                     authors
                         .unreadable
                         .push(DmarcProblem::UnparseableFrom(value.clone()));
