@@ -111,6 +111,23 @@ fn sign(keys: &Keys, extra: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// `hanko sign` of `message` with the Ed25519 key alone.
+fn sign_ed(keys: &Keys, message: &[u8]) -> Output {
+    let ed = keys.dir.path().join("ed.private");
+    hanko(
+        &[
+            "sign",
+            "--key",
+            s(&ed),
+            "--selector",
+            "ed",
+            "--domain",
+            "example.com",
+        ],
+        Some(message),
+    )
+}
+
 fn verify_json(args: &[&str], message: &[u8]) -> (i32, serde_json::Value) {
     let mut all = args.to_vec();
     all.extend(["verify", "--json"]);
@@ -660,21 +677,9 @@ fn an_mbox_from_line_stays_on_top_when_signing() {
     // Found by fuzzing: signatures were written above the `From ` separator, which then was
     // no longer the first line and made the output unreadable.
     let keys = keygen();
-    let ed = keys.dir.path().join("ed.private");
     let mut message = b"From joe@example.com Mon Nov 23 10:00:00 2026\n".to_vec();
     message.extend_from_slice(MESSAGE);
-    let out = hanko(
-        &[
-            "sign",
-            "--key",
-            s(&ed),
-            "--selector",
-            "ed",
-            "--domain",
-            "example.com",
-        ],
-        Some(&message),
-    );
+    let out = sign_ed(&keys, &message);
     assert!(out.status.success());
     assert!(out
         .stdout
@@ -734,7 +739,6 @@ fn a_bare_cr_in_the_body_is_signed_and_written_as_a_line_end() {
     // RFC 6376 §5.3: a signer converts bare CR to CRLF. What is written is what was signed,
     // so an MTA that makes the same conversion on the way keeps the signature valid.
     let keys = keygen();
-    let ed = keys.dir.path().join("ed.private");
     for (message, line_end) in [
         (
             &b"From: joe@example.com\r\nSubject: cr\r\n\r\nline one\rline two\r\n\rend\r"[..],
@@ -745,18 +749,7 @@ fn a_bare_cr_in_the_body_is_signed_and_written_as_a_line_end() {
             b"\n",
         ),
     ] {
-        let out = hanko(
-            &[
-                "sign",
-                "--key",
-                s(&ed),
-                "--selector",
-                "ed",
-                "--domain",
-                "example.com",
-            ],
-            Some(message),
-        );
+        let out = sign_ed(&keys, message);
         assert!(out.status.success());
         let signed = out.stdout;
         let find = |needle: &[u8]| signed.windows(needle.len()).position(|w| w == needle);
