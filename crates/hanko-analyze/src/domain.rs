@@ -369,11 +369,12 @@ async fn spf_records<L: Lookup + ?Sized>(
     lookup: &L,
     domain: &str,
 ) -> Result<Vec<String>, DnsError> {
-    let records = lookup.txt(domain).await?;
-    Ok(records
+    let answer = lookup.txt(domain).await?;
+    Ok(answer
+        .records
         .iter()
-        .filter(|r| hanko::spf::record::is_spf_record(r))
-        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .filter(|r| hanko::spf::record::is_spf_record(r.text()))
+        .map(|r| String::from_utf8_lossy(r.text()).into_owned())
         .collect())
 }
 
@@ -809,7 +810,7 @@ async fn check_selector<L: Lookup + ?Sized>(
         problem: None,
         tags: Vec::new(),
     };
-    let answer = match lookup.txt_with_aliases(&name).await {
+    let answer = match lookup.txt(&name).await {
         Ok(answer) => answer,
         Err(e) => {
             // Where does a delegation lead? (Exchange Online's selector1 is a CNAME into the
@@ -1120,11 +1121,11 @@ async fn check_adsp<L: Lookup + ?Sized>(
     domain: &str,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
-    let records = lookup
+    let answer = lookup
         .txt(&format!("_adsp._domainkey.{domain}"))
         .await
         .ok()?;
-    let text = String::from_utf8_lossy(records.first()?).into_owned();
+    let text = String::from_utf8_lossy(answer.records.first()?.text()).into_owned();
     add(findings, Severity::Note, Area::Adsp, format!("an ADSP record ({text}) is published; ADSP is historic (RFC 5617, moved to Historic in 2013) and can be removed"));
     Some(text)
 }

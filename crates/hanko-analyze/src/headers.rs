@@ -316,7 +316,7 @@ pub struct Report {
 struct NoDns;
 
 impl Lookup for NoDns {
-    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, hanko::dns::TxtAnswer> {
         LookupFuture::ready(Err(DnsError::ServerFailure("offline".into())))
     }
     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<std::net::Ipv4Addr>> {
@@ -770,14 +770,10 @@ async fn reverify<L: Lookup + ?Sized>(
         if changed && !headers_only_ok && diagnosed < config.max_diagnosed_signatures {
             diagnosed += 1;
             let key = match result.parsed_signature() {
-                Some(sig) => hanko::dkim::fetch_key(
-                    lookup,
-                    &sig.key_name(),
-                    config.verify.key_cache.as_ref(),
-                )
-                .await
-                .ok()
-                .map(|(key, _)| key),
+                Some(sig) => hanko::dkim::fetch_key(lookup, &sig.key_name())
+                    .await
+                    .ok()
+                    .map(|(key, _)| key),
                 None => None,
             };
             let field = &headers.fields()[result.field_index];

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use hanko::dkim::{key_record_for, KeyRecord, KeyRecordOptions};
+use hanko::dkim::{key_record_for, KeyRecordOptions};
 use hanko::keys::{zone_txt_record, KeySpec, SigningKey};
 
 use crate::dns::DnsArgs;
@@ -181,7 +181,7 @@ pub async fn testkey(args: TestkeyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let lookup = dns.lookup()?;
     let name = format!("{}._domainkey.{}", args.selector, args.domain);
     let records = match lookup.txt(&name).await {
-        Ok(records) => records,
+        Ok(answer) => answer.records,
         Err(e) => {
             println!("{name}: no usable key record: {e}");
             return Ok(1);
@@ -189,8 +189,8 @@ pub async fn testkey(args: TestkeyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     };
     let mut problems = Vec::new();
     let mut ok = false;
-    for record in &records {
-        match KeyRecord::parse(record) {
+    for record in records.iter() {
+        match record.dkim_key() {
             Err(e) => problems.push(format!("{e}")),
             Ok(rec) if rec.is_revoked() => problems.push("the key is revoked (empty p=)".into()),
             Ok(rec) if rec.key_type != key.key_type() => problems.push(format!(

@@ -79,7 +79,7 @@ impl Plan {
     /// The plan for `args`. `many`: bulk mode, where the consent of report destinations is
     /// not checked (a query or two more per message, for a detail the lines do not show).
     pub fn new(args: VerifyArgs, dns: &DnsArgs, many: bool) -> anyhow::Result<Plan> {
-        let mut config = ReceiverConfig::new(&args.authserv_id).keep_parsed_records();
+        let mut config = ReceiverConfig::new(&args.authserv_id);
         config.adsp = !args.no_adsp;
         config.report_destinations = !many;
         Ok(Plan {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -53,6 +53,11 @@ pub struct ServerConfig {
     pub faults_by_type: HashMap<(String, String), Fault>,
     /// A fault for every name not in `faults`.
     pub default_fault: Option<Fault>,
+    /// When set, answers without records (NXDOMAIN, and NOERROR with no data) carry an SOA
+    /// record in the authority section with this TTL and MINIMUM, which tells resolvers how
+    /// long to cache the negative answer (RFC 2308 §3, §5). Default: none, so negative
+    /// answers carry no SOA.
+    pub negative_ttl: Option<u32>,
 }
 
 impl ServerConfig {
@@ -73,6 +78,13 @@ impl ServerConfig {
             ),
             fault,
         );
+        self
+    }
+
+    /// Negative answers carry an SOA saying they may be cached for `seconds`
+    /// ([`ServerConfig::negative_ttl`]).
+    pub fn with_negative_ttl(mut self, seconds: u32) -> Self {
+        self.negative_ttl = Some(seconds);
         self
     }
 
@@ -250,6 +262,23 @@ fn rdata(data: &RecordData) -> Option<RData> {
     })
 }
 
+/// The SOA a negative answer for `qname` carries: owned by the name's last two labels (the
+/// test zones' apex), with TTL and MINIMUM `ttl`.
+fn negative_soa(qname: &str, ttl: u32) -> Option<Record> {
+    let labels: Vec<&str> = qname.split('.').collect();
+    let apex = labels[labels.len().saturating_sub(2)..].join(".");
+    let soa = SOA::new(
+        to_name(&format!("ns.{apex}"))?,
+        to_name(&format!("hostmaster.{apex}"))?,
+        1,
+        3600,
+        600,
+        86400,
+        ttl,
+    );
+    Some(Record::from_rdata(to_name(&apex)?, ttl, RData::SOA(soa)))
+}
+
 fn matches(data: &RecordData, rtype: RecordType) -> bool {
     matches!(
         (data, rtype),
@@ -364,6 +393,9 @@ fn answer(config: &ServerConfig, request: &[u8], udp: bool) -> Option<(Option<Fa
     }
     if !answered && !config.zone.name_exists(&qname) {
         response.metadata.response_code = ResponseCode::NXDomain;
+    }
+    if let (false, Some(ttl)) = (answered, config.negative_ttl) {
+        response.add_authority(negative_soa(&qname, ttl)?);
     }
     let bytes = response.to_vec().ok()?;
     if udp && bytes.len() > UDP_LIMIT {

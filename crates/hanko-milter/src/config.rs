@@ -469,7 +469,7 @@ impl Settings {
             None => host_name(),
         };
         let claimed_id = hanko::authres::claimed_authserv_id(&authserv_id).unwrap_or_default();
-        let mut receiver = ReceiverConfig::new(&authserv_id).keep_parsed_records();
+        let mut receiver = ReceiverConfig::new(&authserv_id);
         receiver.adsp = file.verify.adsp;
         receiver.max_dns_queries = file.max_dns_queries;
         Ok(Settings {

@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use hanko::dns::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecords};
+use hanko::dns::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 use tokio::time::Instant;
 
 /// `inner`, cut off at `at`.
@@ -32,14 +32,8 @@ impl<'a> Deadline<'a> {
 }
 
 impl Lookup for Deadline<'_> {
-    fn txt<'b>(&'b self, name: &'b str) -> LookupFuture<'b, Vec<Vec<u8>>> {
+    fn txt<'b>(&'b self, name: &'b str) -> LookupFuture<'b, TxtAnswer> {
         self.bound(self.inner.txt(name))
-    }
-    fn txt_with_aliases<'b>(&'b self, name: &'b str) -> LookupFuture<'b, TxtAnswer> {
-        self.bound(self.inner.txt_with_aliases(name))
-    }
-    fn txt_records<'b>(&'b self, name: &'b str) -> LookupFuture<'b, TxtRecords> {
-        self.bound(self.inner.txt_records(name))
     }
     fn a<'b>(&'b self, name: &'b str) -> LookupFuture<'b, Vec<Ipv4Addr>> {
         self.bound(self.inner.a(name))

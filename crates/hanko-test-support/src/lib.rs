@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use hanko::dkim::{Verification, Verifier, VerifyConfig};
-use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+use hanko::dns::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 use hanko::message::{split_message, CrlfNormalizer, Headers, MessageLimits};
 
 /// The conformance folder: `$HANKO_CONFORMANCE`, else `../shared/conformance` beside the
@@ -101,7 +101,7 @@ impl MapDns {
 }
 
 impl Lookup for MapDns {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         self.txt_asked
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = name.trim_end_matches('.').to_ascii_lowercase();
@@ -111,7 +111,9 @@ impl Lookup for MapDns {
         let answer = match self.txt.get(&key) {
             None => Err(DnsError::NxDomain),
             Some(values) if values.iter().any(Option::is_none) => Err(DnsError::Timeout),
-            Some(values) => Ok(values.iter().flatten().cloned().collect()),
+            Some(values) => Ok(TxtAnswer::from(
+                values.iter().flatten().cloned().collect::<Vec<_>>(),
+            )),
         };
         LookupFuture::ready(answer)
     }
@@ -139,9 +141,9 @@ pub async fn verify(message: &[u8], dns: &MapDns, now: u64) -> Verification {
 }
 
 /// Verifies a message (LF or CRLF) with a given configuration.
-pub async fn verify_with(
+pub async fn verify_with<L: Lookup>(
     message: &[u8],
-    dns: &MapDns,
+    dns: &L,
     now: u64,
     config: VerifyConfig,
 ) -> Verification {

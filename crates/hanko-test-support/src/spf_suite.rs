@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use hanko::dns::{reverse_name, DnsError, Lookup, LookupFuture, Mx};
+use hanko::dns::{reverse_name, DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 use hanko::spf::{check_mail_from, SpfConfig, SpfOutcome};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -153,6 +153,20 @@ pub fn load(relative: &str) -> Vec<SuiteCase> {
 pub struct SuiteDns(pub Arc<HashMap<String, Vec<Entry>>>);
 
 impl SuiteDns {
+    /// The TXT answer for `name`, as new records.
+    fn txt_now(&self, name: &str) -> Result<TxtAnswer, DnsError> {
+        self.answer(name, "TXT").map(|values| {
+            let texts: Vec<Vec<u8>> = values
+                .into_iter()
+                .filter_map(|v| match v {
+                    RecordValue::Text(parts) => Some(parts.concat().into_bytes()),
+                    _ => None,
+                })
+                .collect();
+            TxtAnswer::from(texts)
+        })
+    }
+
     fn answer(&self, name: &str, kind: &str) -> Result<Vec<RecordValue>, DnsError> {
         let mut name = name.trim_end_matches('.').to_ascii_lowercase();
         // mail-auth's test data: such names answer SERVFAIL.
@@ -205,17 +219,8 @@ impl SuiteDns {
 }
 
 impl Lookup for SuiteDns {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        let answer = self.answer(name, "TXT").map(|values| {
-            values
-                .into_iter()
-                .filter_map(|v| match v {
-                    RecordValue::Text(parts) => Some(parts.concat().into_bytes()),
-                    _ => None,
-                })
-                .collect()
-        });
-        LookupFuture::ready(answer)
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        LookupFuture::ready(self.txt_now(name))
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         let answer = self.plain(name, "A", |p| p.parse().ok());
@@ -283,14 +288,74 @@ pub async fn run_case(case: &SuiteCase) -> Result<(), String> {
 }
 
 /// Runs one case through the library with `config`.
-pub async fn run_case_with(case: &SuiteCase, config: &SpfConfig) -> Result<(), String> {
+async fn run_case_with(case: &SuiteCase, config: &SpfConfig) -> Result<(), String> {
+    let dns = SuiteDns(case.zone.clone());
+    check_case(case, config, &dns).await
+}
+
+/// Runs one case twice with `config` over a lookup that keeps its TXT answers, as
+/// `hanko-dns`'s resolver does within a TTL: the second run reads the policies the first one
+/// parsed. Returns how many records were kept parsed.
+pub async fn run_case_kept(case: &SuiteCase, config: &SpfConfig) -> Result<usize, String> {
+    let dns = KeptTxt {
+        inner: SuiteDns(case.zone.clone()),
+        answers: Default::default(),
+    };
+    for round in ["cold", "warm"] {
+        check_case(case, config, &dns)
+            .await
+            .map_err(|why| format!("{round}: {why}"))?;
+    }
+    let answers = dns.answers.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(answers
+        .values()
+        .flatten()
+        .flat_map(|answer| answer.records.iter())
+        .filter(|record| record.is_parsed())
+        .count())
+}
+
+async fn check_case<L: Lookup>(
+    case: &SuiteCase,
+    config: &SpfConfig,
+    dns: &L,
+) -> Result<(), String> {
     let ip: IpAddr = case
         .host
         .parse()
         .map_err(|_| format!("{}: bad host {}", case.name, case.host))?;
-    let dns = SuiteDns(case.zone.clone());
-    let outcome = check_mail_from(&dns, config, ip, &case.mail_from, &case.helo, 0).await;
+    let outcome = check_mail_from(dns, config, ip, &case.mail_from, &case.helo, 0).await;
     judge(case, &outcome)
+}
+
+/// A lookup that keeps every TXT answer of `inner` (the same records on each query) and
+/// passes the other types through.
+struct KeptTxt {
+    inner: SuiteDns,
+    answers: std::sync::Mutex<HashMap<String, Result<TxtAnswer, DnsError>>>,
+}
+
+impl Lookup for KeptTxt {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        let answer = answers
+            .entry(name.trim_end_matches('.').to_ascii_lowercase())
+            .or_insert_with(|| self.inner.txt_now(name))
+            .clone();
+        LookupFuture::ready(answer)
+    }
+    fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
+        self.inner.a(name)
+    }
+    fn aaaa<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> {
+        self.inner.aaaa(name)
+    }
+    fn mx<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Mx>> {
+        self.inner.mx(name)
+    }
+    fn ptr<'a>(&'a self, ip: IpAddr) -> LookupFuture<'a, Vec<String>> {
+        self.inner.ptr(ip)
+    }
 }
 
 /// The conformance folder.

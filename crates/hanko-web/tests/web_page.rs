@@ -206,7 +206,7 @@ fn never<'a, T: Send + 'a>() -> LookupFuture<'a, T> {
 }
 
 impl Lookup for Silent {
-    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, _: &'a str) -> LookupFuture<'a, hanko::dns::TxtAnswer> {
         never()
     }
     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {

@@ -133,7 +133,7 @@ pub async fn check<L: Lookup + ?Sized>(
     }
     let name = format!("_adsp._domainkey.{author_domain}");
     let records = match lookup.txt(&name).await {
-        Ok(records) => records,
+        Ok(answer) => answer.records,
         Err(e) if e.is_temporary() => {
             return outcome(AdspVerdict::TempError, None, Some(format!("{name}: {e}")))
         }
@@ -147,7 +147,7 @@ pub async fn check<L: Lookup + ?Sized>(
     };
     let texts: Vec<String> = records
         .iter()
-        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .map(|r| String::from_utf8_lossy(r.text()).into_owned())
         .collect();
     if texts.len() > 1 {
         return outcome(

@@ -67,8 +67,9 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub(crate) enum PublicKey {
     /// RSA, kept as PKCS#1 `RSAPublicKey` DER with its modulus size, and parsed once for
-    /// rsa-sha256 when the backend takes the size (1024 to 8192 bits): a key kept in a
-    /// [`KeyCache`](crate::dkim::KeyCache) is then not parsed again for each message.
+    /// rsa-sha256 when the backend takes the size (1024 to 8192 bits): a key kept
+    /// beside its DNS record ([`TxtRecord`](crate::dns::TxtRecord)) is then not parsed again
+    /// for each message.
     Rsa {
         pkcs1: Vec<u8>,
         bits: usize,

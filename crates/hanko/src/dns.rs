@@ -10,13 +10,15 @@
 //! DMARC's `np=` applies only to non-existent domains, and DKIM reports a missing key
 //! (`permerror`) differently from a DNS outage (`temperror`, RFC 6376 §6.1.2).
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+
+use crate::dkim::{KeyRecord, KeyRecordError};
+use crate::spf;
 
 mod budget;
 mod static_lookup;
@@ -73,28 +75,57 @@ pub struct Mx {
     pub exchange: String,
 }
 
-/// TXT records together with the CNAME chain that led to them.
+/// TXT records together with the CNAME chain that led to them: what [`Lookup::txt`] answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TxtAnswer {
-    /// The records, shared as [`Lookup::txt_records`] returns them.
+    /// The records, shared: clones of one answer are the same records.
     pub records: TxtRecords,
     /// The CNAME targets followed from the queried name, in order (empty when the name held
     /// the records itself); the last one holds the records.
     pub aliases: Vec<String>,
 }
 
-/// One TXT record: its text (the character-strings joined), with room beside it for what a
-/// protocol parses the text into.
+impl TxtAnswer {
+    /// The records' texts, copied.
+    pub fn texts(&self) -> Vec<Vec<u8>> {
+        self.records.texts()
+    }
+}
+
+/// An answer of new records with these texts, reached without a CNAME.
+impl From<Vec<Vec<u8>>> for TxtAnswer {
+    fn from(texts: Vec<Vec<u8>>) -> TxtAnswer {
+        TxtAnswer {
+            records: TxtRecords::from(texts),
+            aliases: Vec::new(),
+        }
+    }
+}
+
+/// One TXT record: its text (the character-strings joined), and what a protocol parsed it
+/// into, kept beside it.
 ///
-/// A lookup that keeps its answers (a zone held in memory, a cache) hands out the same
-/// records on every query ([`Lookup::txt_records`]), so an SPF policy or a DKIM key is parsed
-/// once for as long as the lookup keeps the record, and is found again without hashing its
-/// text. A lookup that builds new records for each answer loses nothing: the room is simply
-/// never read again.
+/// This is hanko's one cache of parsed records. A lookup that keeps its answers (a zone held
+/// in memory, `hanko-dns`'s resolver until the TTL runs out) hands out the same records on
+/// every query, so an SPF policy or a DKIM key (with aws-lc-rs's set-up of the public key) is
+/// parsed once for as long as the lookup keeps the record, and is never served after DNS
+/// stops returning it. A lookup that builds new records for each answer loses nothing but
+/// the saving: each record is then parsed when it is read.
 #[derive(Clone)]
 pub struct TxtRecord {
     text: Box<[u8]>,
-    parsed: OnceLock<Arc<dyn Any + Send + Sync>>,
+    parsed: OnceLock<Parsed>,
+}
+
+/// What a TXT record's text was parsed into: one closed set of the record kinds the
+/// protocols parse. A text is kept parsed as the first kind it was read as; read as another
+/// kind (a TXT record that is not the key or policy it was taken for), it is parsed each time.
+#[derive(Clone)]
+enum Parsed {
+    /// A DKIM key record (RFC 6376 §3.6.1).
+    DkimKey(Arc<KeyRecord>),
+    /// An SPF policy (RFC 7208 §4.5).
+    SpfPolicy(Arc<spf::Record>),
 }
 
 impl TxtRecord {
@@ -111,25 +142,32 @@ impl TxtRecord {
         &self.text
     }
 
-    /// What `parse` makes of the text: kept from an earlier call with a `T`, or parsed now
-    /// and kept when it parses. The room holds one value: when it holds something other than
-    /// a `T` (the same text read by another protocol), the text is parsed every time.
-    pub fn parsed<T, E>(&self, parse: impl FnOnce(&[u8]) -> Result<Arc<T>, E>) -> Result<Arc<T>, E>
-    where
-        T: Any + Send + Sync,
-    {
-        if let Some(kept) = self.parsed.get() {
-            if let Ok(value) = Arc::clone(kept).downcast::<T>() {
-                return Ok(value);
-            }
-            return parse(&self.text);
+    /// True when the text has been parsed and is kept.
+    pub fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+
+    /// The record as a DKIM key record: kept from an earlier read, or parsed now (and kept
+    /// when it parses).
+    pub fn dkim_key(&self) -> Result<Arc<KeyRecord>, KeyRecordError> {
+        if let Some(Parsed::DkimKey(key)) = self.parsed.get() {
+            return Ok(Arc::clone(key));
         }
-        let value = parse(&self.text)?;
+        let key = Arc::new(KeyRecord::parse(&self.text)?);
         // Another thread may have filled the room meanwhile; either value is the same parse.
-        let _ = self
-            .parsed
-            .set(Arc::clone(&value) as Arc<dyn Any + Send + Sync>);
-        Ok(value)
+        let _ = self.parsed.set(Parsed::DkimKey(Arc::clone(&key)));
+        Ok(key)
+    }
+
+    /// The record as an SPF policy: kept from an earlier read, or parsed now (and kept when
+    /// it parses).
+    pub fn spf_policy(&self) -> Result<Arc<spf::Record>, spf::RecordError> {
+        if let Some(Parsed::SpfPolicy(policy)) = self.parsed.get() {
+            return Ok(Arc::clone(policy));
+        }
+        let policy = Arc::new(spf::Record::parse(&self.text)?);
+        let _ = self.parsed.set(Parsed::SpfPolicy(Arc::clone(&policy)));
+        Ok(policy)
     }
 }
 
@@ -146,7 +184,7 @@ impl fmt::Debug for TxtRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxtRecord")
             .field("text", &String::from_utf8_lossy(&self.text))
-            .field("parsed", &self.parsed.get().is_some())
+            .field("parsed", &self.is_parsed())
             .finish()
     }
 }
@@ -164,7 +202,7 @@ impl Deref for TxtRecords {
 }
 
 impl TxtRecords {
-    /// The records' texts, copied, as [`Lookup::txt`] returns them.
+    /// The records' texts, copied.
     pub fn texts(&self) -> Vec<Vec<u8>> {
         self.iter().map(|record| record.text().to_vec()).collect()
     }
@@ -263,27 +301,14 @@ impl<T> fmt::Debug for LookupFuture<'_, T> {
 /// query that waits, so answers from memory cost no clock reads; a lookup that blocked
 /// inside `poll` would also stall the executor.
 pub trait Lookup: Send + Sync {
-    /// TXT records. Each element is one record, its character-strings joined without
-    /// separator (RFC 6376 §3.6.2.2, RFC 7208 §3.3).
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>>;
-    /// TXT records and the CNAME chain that led to them, for reports that show where a
-    /// delegated DKIM key really lives. The default knows no chain: it calls
-    /// [`txt_records`](Self::txt_records) and reports no aliases.
-    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        LookupFuture::new(async move {
-            Ok(TxtAnswer {
-                records: self.txt_records(name).await?,
-                aliases: Vec::new(),
-            })
-        })
-    }
-    /// TXT records as shared [`TxtRecords`], for the protocols that parse them (SPF
-    /// policies, DKIM keys). A lookup that keeps its answers should return the same records
-    /// for as long as it keeps them, so each is parsed once; the default wraps what
-    /// [`txt`](Self::txt) returns in new records.
-    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        LookupFuture::new(async move { self.txt(name).await.map(TxtRecords::from) })
-    }
+    /// TXT records and the CNAME chain that led to them. Each record is one TXT record, its
+    /// character-strings joined without separator (RFC 6376 §3.6.2.2, RFC 7208 §3.3).
+    ///
+    /// A lookup that keeps its answers should hand out the same [`TxtRecords`] (clones of
+    /// one answer) for as long as it keeps them: what the protocols parse a record into (an
+    /// SPF policy, a DKIM key) is kept beside the record ([`TxtRecord`]), so each is parsed
+    /// once. A lookup that makes new records per answer loses only that saving.
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer>;
     /// A records.
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>>;
     /// AAAA records.
@@ -303,14 +328,8 @@ pub trait Lookup: Send + Sync {
 }
 
 impl<L: Lookup + ?Sized> Lookup for &L {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         (**self).txt(name)
-    }
-    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        (**self).txt_with_aliases(name)
-    }
-    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        (**self).txt_records(name)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)
@@ -330,14 +349,8 @@ impl<L: Lookup + ?Sized> Lookup for &L {
 }
 
 impl<L: Lookup + ?Sized> Lookup for std::sync::Arc<L> {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         (**self).txt(name)
-    }
-    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        (**self).txt_with_aliases(name)
-    }
-    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        (**self).txt_records(name)
     }
     fn a<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> {
         (**self).a(name)
@@ -434,31 +447,26 @@ mod tests {
     #[test]
     fn a_txt_record_keeps_what_it_parsed_into() {
         let record = TxtRecord::new(b"v=spf1 -all".to_vec());
-        let parses = std::cell::Cell::new(0);
-        let parse = |text: &[u8]| {
-            parses.set(parses.get() + 1);
-            Ok::<_, ()>(Arc::new(text.len()))
-        };
-        let first = record.parsed(parse).unwrap();
-        let again = record.parsed(parse).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "the kept value comes back");
-        assert_eq!(parses.get(), 1);
+        assert!(!record.is_parsed());
+        let first = record.spf_policy().unwrap();
+        assert!(record.is_parsed());
+        assert!(Arc::ptr_eq(&first, &record.spf_policy().unwrap()));
         // Clones of an answer share what was parsed.
         let shared = TxtRecords::from(vec![b"v=spf1 -all".to_vec()]);
         let copy = shared.clone();
-        let kept = shared[0].parsed(parse).unwrap();
-        assert!(Arc::ptr_eq(&kept, &copy[0].parsed(parse).unwrap()));
-        assert_eq!(parses.get(), 2);
-        // Another type is parsed every time and does not replace the kept one.
-        let other = |_: &[u8]| Ok::<_, ()>(Arc::new("other"));
-        assert_eq!(*record.parsed(other).unwrap(), "other");
-        assert_eq!(*record.parsed(other).unwrap(), "other");
-        assert!(Arc::ptr_eq(&first, &record.parsed(parse).unwrap()));
-        // An error is returned and nothing is kept.
-        let fresh = TxtRecord::new(b"v=spf1 bad:".to_vec());
-        assert_eq!(fresh.parsed(|_| Err::<Arc<usize>, _>("bad")), Err("bad"));
-        assert_eq!(*fresh.parsed(parse).unwrap(), 11);
-        assert_eq!(fresh.text(), b"v=spf1 bad:");
+        let kept = shared[0].spf_policy().unwrap();
+        assert!(Arc::ptr_eq(&kept, &copy[0].spf_policy().unwrap()));
+        // Read as another kind, the text is parsed again and the kept policy stays.
+        assert!(record.dkim_key().is_err());
+        assert!(Arc::ptr_eq(&first, &record.spf_policy().unwrap()));
+        // A text that does not parse keeps nothing, and is read as the kind it is later.
+        let key = TxtRecord::new(
+            b"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=".to_vec(),
+        );
+        assert!(key.spf_policy().is_err());
+        assert!(!key.is_parsed());
+        let parsed = key.dkim_key().unwrap();
+        assert!(Arc::ptr_eq(&parsed, &key.dkim_key().unwrap()));
     }
 
     #[test]

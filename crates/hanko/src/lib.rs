@@ -13,20 +13,7 @@
 //! use hanko::dkim::{self, Signer, SigningRequest, Verifier, VerifyConfig};
 //! use hanko::keys::{KeySpec, SigningKey};
 //! use hanko::message::{split_message, CrlfNormalizer, Headers};
-//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
-//! # use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-//! # struct Zone(String);
-//! # impl Lookup for Zone {
-//! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-//! #         let found = name.eq_ignore_ascii_case("mail._domainkey.example.com");
-//! #         let answer = if found { Ok(vec![self.0.clone().into_bytes()]) } else { Err(DnsError::NxDomain) };
-//! #         LookupFuture::ready(answer)
-//! #     }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! # }
+//! use hanko::dns::StaticLookup;
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
 //! #     let mut f = std::pin::pin!(f);
@@ -35,7 +22,7 @@
 //! // The administrator's side: a key and the TXT record to publish.
 //! let key = SigningKey::generate(KeySpec::Ed25519)?;
 //! let record = dkim::key_record_for(&key, &Default::default())?;
-//! let dns = Zone(record); // serves mail._domainkey.example.com
+//! let dns = StaticLookup::new().with_txt("mail._domainkey.example.com", record);
 //!
 //! // Sign: headers, body chunks, finish.
 //! let message = CrlfNormalizer::normalize(b"From: joe@example.com\nSubject: hi\n\nHello.\n");
@@ -87,7 +74,6 @@
 
 pub mod adsp;
 pub mod authres;
-pub mod cache;
 mod crypto;
 pub mod dkim;
 pub mod dmarc;

@@ -62,13 +62,13 @@ use std::net::IpAddr;
 
 use crate::adsp::{self, AdspOutcome};
 use crate::authres::{self, AuthenticationResults, MethodResult};
-use crate::dkim::{DkimFailure, KeyCache, Verification, Verifier, VerifyConfig};
+use crate::dkim::{DkimFailure, Verification, Verifier, VerifyConfig};
 use crate::dmarc::reporting::{check_destinations, ReportDestination};
 use crate::dmarc::{self, DmarcOutcome, DmarcProblem, DmarcVerdict, Identifiers};
 use crate::dns::{Budget, Lookup};
 use crate::join::join;
 use crate::message::{Headers, MessageError, MessageLimits, MessageReader};
-use crate::spf::{check_mail_from, RecordCache, SpfConfig, SpfOutcome};
+use crate::spf::{check_mail_from, SpfConfig, SpfOutcome};
 
 /// The SMTP facts SPF needs.
 #[derive(Debug, Clone, Copy)]
@@ -136,15 +136,6 @@ impl ReceiverConfig {
             limits: MessageLimits::default(),
             max_dns_queries: ReceiverConfig::DEFAULT_MAX_DNS_QUERIES,
         }
-    }
-
-    /// Keeps DKIM key records and SPF policies parsed across the messages verified with
-    /// this configuration (and its clones), for a program that verifies many: a record is
-    /// parsed again only when DNS returns a different one.
-    pub fn keep_parsed_records(mut self) -> ReceiverConfig {
-        self.dkim.key_cache = Some(KeyCache::default());
-        self.spf.record_cache = Some(RecordCache::default());
-        self
     }
 }
 

@@ -51,7 +51,8 @@ async fn setup() -> (TestServer, Resolver) {
 #[tokio::test]
 async fn record_types_and_multi_string_txt() {
     let (_server, dns) = setup().await;
-    assert_eq!(dns.txt("hello.example.com").await, Ok(vec![b"ab".to_vec()]));
+    let hello = dns.txt("hello.example.com").await.map(|a| a.texts());
+    assert_eq!(hello, Ok(vec![b"ab".to_vec()]));
     assert_eq!(
         dns.a("mx.example.com").await,
         Ok(vec!["192.0.2.25".parse().unwrap()])
@@ -74,9 +75,13 @@ async fn record_types_and_multi_string_txt() {
 #[tokio::test]
 async fn truncated_udp_answer_is_fetched_over_tcp() {
     let (_server, dns) = setup().await;
-    let txt = dns.txt("big._domainkey.example.com").await.unwrap();
+    let txt = dns.txt("big._domainkey.example.com").await.unwrap().texts();
     let zone = Zone::parse(&zone_text(), "").unwrap();
-    let expected = zone.txt("big._domainkey.example.com").await.unwrap();
+    let expected = zone
+        .txt("big._domainkey.example.com")
+        .await
+        .unwrap()
+        .texts();
     assert!(
         expected[0].len() > 512,
         "the record must not fit a 512-octet UDP answer"
@@ -89,15 +94,9 @@ async fn truncated_udp_answer_is_fetched_over_tcp() {
 #[tokio::test]
 async fn cname_chain_across_zones_is_followed() {
     let (_server, dns) = setup().await;
-    assert_eq!(
-        dns.txt("selector1._domainkey.example.com").await,
-        Ok(vec![b"v=DKIM1; p=".to_vec()])
-    );
     // The chain is reported in order, from the answer section of the real response.
-    let answer = dns
-        .txt_with_aliases("selector1._domainkey.example.com")
-        .await
-        .unwrap();
+    let answer = dns.txt("selector1._domainkey.example.com").await.unwrap();
+    assert_eq!(answer.texts(), [b"v=DKIM1; p="]);
     assert_eq!(
         answer.aliases,
         [
@@ -109,7 +108,7 @@ async fn cname_chain_across_zones_is_followed() {
     assert_eq!(
         Zone::parse(&zone_text(), "")
             .unwrap()
-            .txt_with_aliases("selector1._domainkey.example.com")
+            .txt("selector1._domainkey.example.com")
             .await
             .unwrap()
             .aliases,
@@ -179,29 +178,174 @@ async fn txt_answers_are_kept_as_shared_records_until_their_ttl_runs_out() {
         ..Default::default()
     })
     .unwrap();
-    let kept_parse =
-        |records: &hanko::dns::TxtRecords| records[0].parsed(|_| Err::<Arc<usize>, _>(()));
     for name in ["kept.example.com", "brief.example.com"] {
-        let first = dns.txt_records(name).await.unwrap();
-        let parsed = first[0].parsed(|t| Ok::<_, ()>(Arc::new(t.len()))).unwrap();
-        // Asked again (in another spelling, or with its CNAME chain): the same records, and
+        let first = dns.txt(name).await.unwrap();
+        let parsed = first.records[0].spf_policy().unwrap();
+        // Asked again (in another spelling, with a trailing dot): the same records, and
         // what was parsed from them.
-        let again = dns.txt_records(&name.to_uppercase()).await.unwrap();
-        assert!(Arc::ptr_eq(&parsed, &kept_parse(&again).unwrap()), "{name}");
-        let answer = dns.txt_with_aliases(&format!("{name}.")).await.unwrap();
-        assert!(
-            Arc::ptr_eq(&parsed, &kept_parse(&answer.records).unwrap()),
-            "{name}"
-        );
-        assert_eq!(dns.txt(name).await.unwrap(), [first[0].text()]);
+        for spelling in [name.to_uppercase(), format!("{name}.")] {
+            let again = dns.txt(&spelling).await.unwrap();
+            assert!(again.records[0].is_parsed(), "{spelling}");
+            let kept = again.records[0].spf_policy().unwrap();
+            assert!(Arc::ptr_eq(&parsed, &kept), "{spelling}");
+        }
     }
     // Once the TTL has run out the name is asked for again, and the new records start empty.
     let asked = server.queries();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let later = dns.txt_records("brief.example.com").await.unwrap();
-    assert_eq!(later[0].text(), b"v=spf1 ~all");
-    assert!(kept_parse(&later).is_err(), "a new answer, parsed anew");
+    let later = dns.txt("brief.example.com").await.unwrap();
+    assert_eq!(later.records[0].text(), b"v=spf1 ~all");
+    assert!(!later.records[0].is_parsed(), "a new answer, parsed anew");
     assert!(server.queries() > asked);
-    let kept = dns.txt_records("kept.example.com").await.unwrap();
-    assert!(kept_parse(&kept).is_ok(), "a 300 s answer is still kept");
+    let kept = dns.txt("kept.example.com").await.unwrap();
+    assert!(kept.records[0].is_parsed(), "a 300 s answer is still kept");
+}
+
+/// A resolver of `settings` (its nameserver set to `server`).
+fn resolver_for(server: &TestServer, settings: ResolverSettings) -> Resolver {
+    Resolver::new(&ResolverSettings {
+        nameservers: vec![server.addr()],
+        timeout: Duration::from_secs(1),
+        ..settings
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn negative_answers_are_kept_for_the_soa_negative_ttl() {
+    // With an SOA in each negative answer (RFC 2308): NXDOMAIN and "no records of this
+    // type" are each asked once, whatever the query type and however often they are read.
+    let zone = Zone::parse(&zone_text(), "").unwrap();
+    let server = TestServer::start(ServerConfig::new(zone).with_negative_ttl(300))
+        .await
+        .unwrap();
+    let dns = resolver_for(&server, ResolverSettings::default());
+    for _ in 0..5 {
+        assert_eq!(
+            dns.txt("nothing.example.com").await,
+            Err(DnsError::NxDomain)
+        );
+        assert_eq!(dns.txt("mx.example.com").await, Err(DnsError::NoRecords));
+        assert_eq!(dns.a("nothing.example.com").await, Err(DnsError::NxDomain));
+        assert_eq!(dns.cname("mx.example.com").await, Ok(None));
+    }
+    assert_eq!(server.queries(), 4, "four questions, each asked once");
+
+    // A short SOA negative TTL runs out, and the name is asked again.
+    let zone = Zone::parse(&zone_text(), "").unwrap();
+    let server = TestServer::start(ServerConfig::new(zone).with_negative_ttl(1))
+        .await
+        .unwrap();
+    let dns = resolver_for(&server, ResolverSettings::default());
+    dns.txt("nothing.example.com").await.unwrap_err();
+    dns.txt("nothing.example.com").await.unwrap_err();
+    assert_eq!(server.queries(), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    dns.txt("nothing.example.com").await.unwrap_err();
+    assert_eq!(server.queries(), 2);
+}
+
+#[tokio::test]
+async fn negative_answers_without_an_soa_are_kept_for_the_configured_time() {
+    let (server, _) = setup().await;
+    let dns = resolver_for(
+        &server,
+        ResolverSettings {
+            negative_ttl: Duration::from_secs(1),
+            ..Default::default()
+        },
+    );
+    let asked = server.queries();
+    for _ in 0..3 {
+        assert_eq!(
+            dns.txt("nothing.example.com").await,
+            Err(DnsError::NxDomain)
+        );
+    }
+    assert_eq!(server.queries(), asked + 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    dns.txt("nothing.example.com").await.unwrap_err();
+    assert_eq!(server.queries(), asked + 2);
+}
+
+#[tokio::test]
+async fn failures_that_may_pass_are_asked_again() {
+    let (server, dns) = setup().await;
+    let mut asked = server.queries();
+    for _ in 0..3 {
+        let result = dns.txt("broken.example.com").await;
+        assert!(
+            matches!(result, Err(DnsError::ServerFailure(_))),
+            "{result:?}"
+        );
+        assert!(server.queries() > asked, "a SERVFAIL is not kept");
+        asked = server.queries();
+    }
+}
+
+#[tokio::test]
+async fn a_question_already_on_the_wire_is_not_asked_again() {
+    // Fifty messages of one domain at once: one query per name, every caller answered.
+    let zone = Zone::parse(&zone_text(), "").unwrap();
+    let config = ServerConfig::new(zone)
+        .with_fault(
+            "hello.example.com",
+            Fault::Delay(Duration::from_millis(200)),
+        )
+        .with_fault(
+            "nothing.example.com",
+            Fault::Delay(Duration::from_millis(200)),
+        );
+    let server = TestServer::start(config).await.unwrap();
+    let dns = resolver_for(&server, ResolverSettings::default());
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let dns = dns.clone();
+        tasks.spawn(async move {
+            if n % 2 == 0 {
+                let answer = dns.txt("hello.example.com").await.map(|a| a.texts());
+                assert_eq!(answer, Ok(vec![b"ab".to_vec()]));
+            } else {
+                let answer = dns.txt("nothing.example.com").await;
+                assert_eq!(answer, Err(DnsError::NxDomain));
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(server.queries(), 2, "two names, two queries");
+    assert_eq!(dns.cached_answers(), 2);
+}
+
+#[tokio::test]
+async fn the_resolver_keeps_at_most_cache_size_answers() {
+    let (server, _) = setup().await;
+    let dns = resolver_for(
+        &server,
+        ResolverSettings {
+            cache_size: 3,
+            ..Default::default()
+        },
+    );
+    for n in 0..20 {
+        dns.txt(&format!("host{n}.example.com")).await.unwrap_err();
+        assert!(dns.cached_answers() <= 3, "{}", dns.cached_answers());
+    }
+    // Nothing kept: every question is asked.
+    let none = resolver_for(
+        &server,
+        ResolverSettings {
+            cache_size: 0,
+            ..Default::default()
+        },
+    );
+    let asked = server.queries();
+    for _ in 0..3 {
+        assert_eq!(
+            none.txt("hello.example.com").await.unwrap().texts(),
+            [b"ab"]
+        );
+    }
+    assert_eq!(server.queries(), asked + 3);
 }

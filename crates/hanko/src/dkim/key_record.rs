@@ -17,7 +17,6 @@ use std::fmt;
 
 use base64::Engine;
 
-use crate::cache::{ParseRecord, ParsedCache};
 use crate::crypto::{HashAlgorithm, PublicKey};
 use crate::keys::{KeyType, SigningKey};
 use crate::message::{TagList, TagListError};
@@ -195,26 +194,6 @@ impl KeyRecord {
                 }
             },
         }
-    }
-}
-
-/// Key records already parsed, shared by the verification of many messages: put one in
-/// [`VerifyConfig::key_cache`](super::VerifyConfig::key_cache) and reuse that configuration
-/// (clones share the cache).
-///
-/// A record is found again by its text, so the key lookup is still made for every message (the
-/// resolver's own cache answers it within the TTL) and a kept key is used only while DNS
-/// returns exactly the record it was parsed from: a rotated or revoked key is never served
-/// from here. What it saves is parsing the record and setting up the public key (for RSA,
-/// aws-lc-rs's parsed key object) again for each message. At most
-/// [`capacity`](ParsedCache::capacity) records are kept, the least recently used going
-/// first.
-pub type KeyCache = ParsedCache<KeyRecord>;
-
-impl ParseRecord for KeyRecord {
-    type Error = KeyRecordError;
-    fn parse_record(text: &[u8]) -> Result<KeyRecord, KeyRecordError> {
-        KeyRecord::parse(text)
     }
 }
 

@@ -21,7 +21,7 @@ mod sign;
 mod signature;
 mod verify;
 
-pub use key_record::{key_record_for, KeyCache, KeyRecord, KeyRecordError, KeyRecordOptions};
+pub use key_record::{key_record_for, KeyRecord, KeyRecordError, KeyRecordOptions};
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
 pub use signature::{Identity, Signature, SignatureError};
 pub use verify::{

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::canonicalize::{header_hash_input, BodyHash, BodyHasher};
 use super::{
-    CanonicalizationAlgorithm, KeyCache, KeyRecord, KeyRecordError, Signature, SignatureError,
+    CanonicalizationAlgorithm, KeyRecord, KeyRecordError, Signature, SignatureError,
     SigningAlgorithm,
 };
 use crate::crypto::HashAlgorithm;
@@ -32,10 +32,6 @@ pub struct VerifyConfig {
     /// [`DkimWarning::FutureTimestamp`]. Default: off, because RFC 6376 §3.5 only allows it
     /// and genuine signers with fast clocks exist (mail-auth's real message 004 is one).
     pub reject_future_timestamps: bool,
-    /// Key records kept parsed across messages; clones of this configuration share it.
-    /// Default: `None` (each message parses its keys). A program that verifies many
-    /// messages (hanko's bulk `verify`, the milter) sets `Some(KeyCache::default())`.
-    pub key_cache: Option<KeyCache>,
 }
 
 impl Default for VerifyConfig {
@@ -46,7 +42,6 @@ impl Default for VerifyConfig {
             min_rsa_bits: 1024,
             weak_rsa_bits: 2048,
             reject_future_timestamps: false,
-            key_cache: None,
         }
     }
 }
@@ -680,11 +675,10 @@ impl Verifier {
             };
             key_of.push(index);
         }
-        let cache = self.config.key_cache.as_ref();
         let fetched = match &names[..] {
             [] => Vec::new(),
-            [one] => vec![fetch_key(lookup, one, cache).await],
-            _ => join_all(names.iter().map(|n| fetch_key(lookup, n, cache)).collect()).await,
+            [one] => vec![fetch_key(lookup, one).await],
+            _ => join_all(names.iter().map(|n| fetch_key(lookup, n)).collect()).await,
         };
         let mut results = Vec::with_capacity(self.entries.len());
         for (entry, key) in self.entries.into_iter().zip(key_of) {
@@ -731,28 +725,20 @@ impl Verifier {
 /// Fetches and parses the key at `name`: the first record that parses wins (RFC 6376
 /// §3.6.2.2 lets verifiers pick; a CNAME-delegated selector arrives here already followed).
 /// Returns the record and the CNAME targets that led to it.
-pub async fn fetch_key<L: Lookup + ?Sized>(
-    lookup: &L,
-    name: &str,
-    cache: Option<&KeyCache>,
-) -> FetchedKey {
-    let answer =
-        lookup
-            .txt_with_aliases(name)
-            .await
-            .map_err(|error| DkimFailure::KeyUnavailable {
-                name: name.to_string(),
-                error,
-            })?;
+///
+/// A key is parsed once for as long as the lookup keeps its record
+/// ([`TxtRecord::dkim_key`](crate::dns::TxtRecord::dkim_key)).
+pub async fn fetch_key<L: Lookup + ?Sized>(lookup: &L, name: &str) -> FetchedKey {
+    let answer = lookup
+        .txt(name)
+        .await
+        .map_err(|error| DkimFailure::KeyUnavailable {
+            name: name.to_string(),
+            error,
+        })?;
     let mut first_error = None;
     for record in answer.records.iter() {
-        // Parsed once per record a lookup keeps (a zone, a cache); a record new to this
-        // answer goes to the key cache, which knows texts seen before.
-        let parsed = record.parsed(|text| match cache {
-            Some(cache) => cache.parse(text),
-            None => KeyRecord::parse(text).map(Arc::new),
-        });
-        match parsed {
+        match record.dkim_key() {
             Ok(key) => return Ok((key, answer.aliases)),
             Err(e) => {
                 first_error.get_or_insert(e);

@@ -73,10 +73,11 @@ impl<'a, L: Lookup + ?Sized> Walker<'a, L> {
         self.queries += 1;
         let name = format!("_dmarc.{domain}");
         let answer = match self.lookup.txt(&name).await {
-            Ok(records) => {
-                let dmarc: Vec<String> = records
+            Ok(answer) => {
+                let dmarc: Vec<String> = answer
+                    .records
                     .iter()
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
+                    .map(|r| String::from_utf8_lossy(r.text()).into_owned())
                     .filter(|text| is_dmarc_record(text))
                     .collect();
                 match dmarc.len() {

@@ -9,34 +9,23 @@
 //! ```
 //! use hanko::dmarc::{self, DmarcVerdict, Identifiers, Policy};
 //! use hanko::message::Headers;
-//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
-//! # use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-//! # struct Zone;
-//! # impl Lookup for Zone {
-//! #     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-//! #         let found = name == "_dmarc.example.com";
-//! #         LookupFuture::ready(if found { Ok(vec![b"v=DMARC1; p=reject".to_vec()]) } else { Err(DnsError::NxDomain) })
-//! #     }
-//! #     fn a<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv4Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn aaaa<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Ipv6Addr>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn mx<'a>(&'a self, _: &'a str) -> LookupFuture<'a, Vec<Mx>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! #     fn ptr<'a>(&'a self, _: IpAddr) -> LookupFuture<'a, Vec<String>> { LookupFuture::ready(Err(DnsError::NoRecords)) }
-//! # }
+//! use hanko::dns::StaticLookup;
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
 //! #     let mut f = std::pin::pin!(f);
 //! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 //! # }
+//! let dns = StaticLookup::new().with_txt("_dmarc.example.com", "v=DMARC1; p=reject");
 //! let headers = Headers::parse(b"From: Joe <joe@example.com>\r\n", &Default::default())?;
 //!
 //! // A signature of mail.example.com passed: relaxed alignment makes that a DMARC pass.
 //! let ids = Identifiers::default().with_dkim("mail.example.com", true);
-//! let outcome = block_on(dmarc::check(&Zone, &headers, &ids));
+//! let outcome = block_on(dmarc::check(&dns, &headers, &ids));
 //! assert_eq!(outcome.verdict, DmarcVerdict::Pass);
 //!
 //! // Only an unrelated domain passed: the owner asks for rejection.
 //! let ids = Identifiers::default().with_dkim("mailer.example.net", true);
-//! let outcome = block_on(dmarc::check(&Zone, &headers, &ids));
+//! let outcome = block_on(dmarc::check(&dns, &headers, &ids));
 //! assert_eq!(outcome.verdict, DmarcVerdict::Fail);
 //! assert_eq!(outcome.disposition, Policy::Reject);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

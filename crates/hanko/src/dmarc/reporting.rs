@@ -222,10 +222,11 @@ enum Asked {
 async fn ask<L: Lookup + ?Sized>(lookup: &L, record_domain: &str, host: &str) -> Asked {
     let name = format!("{record_domain}._report._dmarc.{host}");
     match lookup.txt(&name).await {
-        Ok(records) => {
-            let first = records
+        Ok(answer) => {
+            let first = answer
+                .records
                 .iter()
-                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .map(|r| String::from_utf8_lossy(r.text()).into_owned())
                 .find(|t| is_dmarc_record(t));
             match first {
                 None => Asked::NotAuthorized { name },

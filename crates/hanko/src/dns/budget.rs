@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer, TxtRecords};
+use super::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 
 /// A [`Lookup`] that passes at most `limit` queries to the lookup it wraps; every query after
 /// them fails at once with a [`DnsError::ServerFailure`] that says the budget is spent (a
@@ -66,21 +66,9 @@ impl<L: Lookup> Budget<L> {
 }
 
 impl<L: Lookup> Lookup for Budget<L> {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         match self.spend() {
             Ok(()) => self.inner.txt(name),
-            Err(e) => LookupFuture::ready(Err(e)),
-        }
-    }
-    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
-        match self.spend() {
-            Ok(()) => self.inner.txt_with_aliases(name),
-            Err(e) => LookupFuture::ready(Err(e)),
-        }
-    }
-    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        match self.spend() {
-            Ok(()) => self.inner.txt_records(name),
             Err(e) => LookupFuture::ready(Err(e)),
         }
     }

@@ -36,7 +36,8 @@ struct Node {
 ///     .with_cname("selector1._domainkey.example.com", "selector1._domainkey.example.net")
 ///     .with_fail("slow.example.org", DnsError::Timeout);
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// assert_eq!(dns.txt("_DMARC.example.com.").await, Ok(vec![b"v=DMARC1; p=reject".to_vec()]));
+/// let answer = dns.txt("_DMARC.example.com.").await.unwrap();
+/// assert_eq!(answer.texts(), [b"v=DMARC1; p=reject"]);
 /// assert_eq!(dns.txt("mail.example.com").await, Err(DnsError::NoRecords));
 /// assert_eq!(dns.txt("nowhere.example.com").await, Err(DnsError::NxDomain));
 /// assert_eq!(dns.a("slow.example.org").await, Err(DnsError::Timeout));
@@ -155,15 +156,7 @@ impl StaticLookup {
 }
 
 impl Lookup for StaticLookup {
-    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
-        LookupFuture::ready(self.txt_answer(name).map(|answer| answer.records.texts()))
-    }
-
-    fn txt_records<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtRecords> {
-        LookupFuture::ready(self.txt_answer(name).map(|answer| answer.records))
-    }
-
-    fn txt_with_aliases<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
+    fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
         LookupFuture::ready(self.txt_answer(name))
     }
 

@@ -347,8 +347,9 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         domain: &str,
     ) -> Result<Arc<Record>, SpfProblem> {
         let lookup = self.lookup;
+        let records = async { lookup.txt(domain).await.map(|answer| answer.records) };
         let answer = self
-            .query(depth, "TXT", domain, lookup.txt_records(domain), |t| {
+            .query(depth, "TXT", domain, records, |t| {
                 String::from_utf8_lossy(t.text()).into_owned()
             })
             .await?;
@@ -366,13 +367,8 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
                 domain: domain.to_string(),
             }),
             (Some(one), None) => {
-                // Parsed once per record a lookup keeps (a zone, a cache); a record new to
-                // this answer goes to the record cache, which knows texts seen before.
-                let parsed = one.parsed(|text| match &self.config.record_cache {
-                    Some(cache) => cache.parse(text),
-                    None => Record::parse(text).map(Arc::new),
-                });
-                let record = parsed.map_err(|error| SpfProblem::Record {
+                // Parsed once for as long as the lookup keeps the record.
+                let record = one.spf_policy().map_err(|error| SpfProblem::Record {
                     domain: domain.to_string(),
                     error,
                 })?;
@@ -592,14 +588,18 @@ impl<'a, L: Lookup + ?Sized> Evaluation<'a, L> {
         if let Some((spec, domain)) = exp {
             let name = self.expand_domain(0, spec, domain).await;
             let lookup = self.lookup;
+            let records = async { lookup.txt(&name).await.map(|answer| answer.records) };
             if let Ok(Answer::Records(records)) = self
-                .query(0, "TXT", &name, lookup.txt(&name), |t| {
-                    String::from_utf8_lossy(t).into_owned()
+                .query(0, "TXT", &name, records, |t| {
+                    String::from_utf8_lossy(t.text()).into_owned()
                 })
                 .await
             {
-                if let [one] = records.as_slice() {
-                    if let Some(text) = std::str::from_utf8(one).ok().filter(|t| t.is_ascii()) {
+                if let [one] = &records[..] {
+                    if let Some(text) = std::str::from_utf8(one.text())
+                        .ok()
+                        .filter(|t| t.is_ascii())
+                    {
                         if let Ok(template) = MacroString::parse_explanation(text) {
                             let validated = if template.uses_validated_name() {
                                 self.p_macro(0, domain).await

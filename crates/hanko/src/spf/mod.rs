@@ -9,13 +9,13 @@
 //!
 //! ```
 //! # use hanko::spf::{check_mail_from, SpfConfig, SpfVerdict};
-//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx};
+//! # use hanko::dns::{DnsError, Lookup, LookupFuture, Mx, TxtAnswer};
 //! # use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 //! struct Dns;
 //! impl Lookup for Dns {
-//!     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, Vec<Vec<u8>>> {
+//!     fn txt<'a>(&'a self, name: &'a str) -> LookupFuture<'a, TxtAnswer> {
 //!         let answer = match name {
-//!             "example.com" => Ok(vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()]),
+//!             "example.com" => Ok(TxtAnswer::from(vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()])),
 //!             _ => Err(DnsError::NxDomain),
 //!         };
 //!         LookupFuture::ready(answer)
@@ -54,7 +54,7 @@ use crate::dns::{DnsError, Lookup};
 
 pub use eval::DEFAULT_TIME_BUDGET;
 pub use received::received_spf;
-pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordCache, RecordError};
+pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError};
 
 /// The SPF result (RFC 7208 §2.6), with the RFC 8601 words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,13 +137,6 @@ pub struct SpfConfig {
     /// This host's name, for `%{r}` and Received-SPF `receiver=`. Default: `unknown`
     /// (RFC 7208 §7.3's value when the name is not known).
     pub receiver: String,
-    /// Records kept parsed across evaluations, found again by their text; clones of this
-    /// configuration share it. Default: `None` (every policy is parsed when it is fetched).
-    /// A program that checks many messages (hanko's bulk `verify`, the milter) sets
-    /// `Some(RecordCache::default())`. Whatever this is, a lookup that keeps its answers
-    /// (a zone in memory) keeps each policy parsed beside its record
-    /// ([`TxtRecord::parsed`](crate::dns::TxtRecord::parsed)) and this cache is not asked.
-    pub record_cache: Option<RecordCache>,
     /// Keep every step in [`SpfOutcome::trace`] (each query and its answer, each record and
     /// term), as `hanko spf --trace` shows it. Default: on. Checks that never show the trace
     /// (the milter, bulk verification) turn it off and save building it.
@@ -160,7 +153,6 @@ impl Default for SpfConfig {
             time_budget: DEFAULT_TIME_BUDGET,
             default_explanation: "%{c} is not allowed to send mail for %{o}".into(),
             receiver: "unknown".into(),
-            record_cache: None,
             keep_trace: true,
         }
     }

@@ -21,7 +21,6 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::macros::{MacroError, MacroString};
-use crate::cache::{ParseRecord, ParsedCache};
 
 /// The qualifier of a directive (§4.6.2): the result when its mechanism matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,24 +120,6 @@ pub struct Directive {
     pub mechanism: Mechanism,
     /// The term as written, e.g. `-ip4:192.0.2.0/24`.
     pub text: String,
-}
-
-/// SPF records already parsed, shared by the checks of many messages: put one in
-/// [`SpfConfig::record_cache`](super::SpfConfig::record_cache) and reuse that configuration
-/// (clones share the cache).
-///
-/// A record is found again by its text, so every lookup RFC 7208 asks for is still made (and
-/// counted against the limits of §4.6.4); a kept record is used only while DNS returns exactly
-/// the text it was parsed from. What it saves is parsing each policy, and each policy of its
-/// includes, again for every message. At most [`capacity`](ParsedCache::capacity) records
-/// are kept, the ones least recently used going first.
-pub type RecordCache = ParsedCache<Record>;
-
-impl ParseRecord for Record {
-    type Error = RecordError;
-    fn parse_record(text: &[u8]) -> Result<Record, RecordError> {
-        Record::parse(text)
-    }
 }
 
 /// A parsed SPF record.
