@@ -734,6 +734,7 @@ async fn reverify<L: Lookup + ?Sized>(
             ip,
             helo: &c.helo,
             mail_from: &c.mail_from,
+            received_field: None,
         }),
         _ => None,
     };

@@ -6,9 +6,15 @@
 //! messages are in flight, so memory stays bounded, and results are printed in input order
 //! (one line each, or one JSON object each with `--json`), then a summary. A progress bar
 //! shows on standard error when it is a terminal.
+//!
+//! Each file is opened once: a Maildir's files are messages by definition and are opened by
+//! the task that verifies them; any other file is opened to see whether it is an mbox, and
+//! that open file is what is read. Output is buffered (one write per 64 KiB, not per line)
+//! unless standard output is a terminal.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::BufReader;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,11 +24,11 @@ use hanko::dmarc::DmarcVerdict;
 use hanko::message::{MboxError, MboxReader};
 use hanko::receiver::Receipt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::dns::DnsArgs;
-use crate::render;
 use crate::verify::{check, Plan, VerifyArgs};
 
 /// Deepest directory level walked (symbolic links can make loops).
@@ -39,9 +45,12 @@ pub fn is_bulk(files: &[PathBuf]) -> bool {
 
 /// True when the file's first non-empty line is an mbox `From ` separator.
 fn is_mbox(path: &Path) -> std::io::Result<bool> {
-    use std::io::Read;
+    sniff(File::open(path)?).map(|(_, mbox)| mbox)
+}
+
+/// The file, rewound, and whether its first non-empty line is an mbox `From ` separator.
+fn sniff(mut file: File) -> std::io::Result<(File, bool)> {
     let mut start = [0u8; 512];
-    let mut file = std::fs::File::open(path)?;
     let mut filled = 0;
     while filled < start.len() {
         match file.read(&mut start[filled..])? {
@@ -54,7 +63,9 @@ fn is_mbox(path: &Path) -> std::io::Result<bool> {
         .iter()
         .position(|b| !b"\r\n".contains(b))
         .map_or(&[][..], |i| &text[i..]);
-    Ok(hanko::message::mbox_separator_len(first) > 0)
+    let mbox = hanko::message::mbox_separator_len(first) > 0;
+    file.rewind()?;
+    Ok((file, mbox))
 }
 
 /// What one message came to.
@@ -118,7 +129,11 @@ struct Outcome {
 
 /// A message to verify.
 enum Source {
-    File(PathBuf),
+    /// A file of one message, not opened yet (a Maildir's).
+    Path(PathBuf),
+    /// A file of one message, already opened (to see that it is not an mbox).
+    Opened { path: PathBuf, file: File },
+    /// One message of an mbox file.
     Mboxed { name: String, message: Vec<u8> },
 }
 
@@ -126,10 +141,20 @@ impl Source {
     /// How the message is named in the output.
     fn name(&self) -> String {
         match self {
-            Source::File(path) => path.display().to_string(),
+            Source::Path(path) | Source::Opened { path, .. } => path.display().to_string(),
             Source::Mboxed { name, .. } => name.clone(),
         }
     }
+}
+
+/// One message's line of `--json` output: where it came from, its status, and the
+/// receipt's own document.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    source: &'a str,
+    status: &'static str,
+    #[serde(flatten)]
+    receipt: &'a Receipt,
 }
 
 /// One line for a message: status, name, then dmarc, dkim (each signature) and spf.
@@ -179,24 +204,30 @@ async fn verify(source: Source, plan: Arc<Plan>) -> Outcome {
     let json = plan.args.json;
     let name = source.name();
     let checked = match source {
-        Source::File(path) => match std::fs::File::open(&path) {
+        Source::Path(path) => match File::open(&path) {
             Ok(file) => check(&plan, file, &name).await,
             Err(e) => Err(anyhow::anyhow!("cannot open: {e}")),
         },
+        Source::Opened { file, .. } => check(&plan, file, &name).await,
         Source::Mboxed { message, .. } => check(&plan, &message[..], &name).await,
     };
     match checked {
-        Ok(checked) => {
-            let status = Status::of(&checked.receipt);
+        Ok(receipt) => {
+            let status = Status::of(&receipt);
             let line = if json {
-                let mut value = render::json(&checked);
-                if let Value::Object(map) = &mut value {
-                    map.insert("source".into(), json!(name));
-                    map.insert("status".into(), json!(status.word()));
+                let line = JsonLine {
+                    source: &name,
+                    status: status.word(),
+                    receipt: &receipt,
+                };
+                match serde_json::to_string(&line) {
+                    Ok(line) => line,
+                    Err(e) => {
+                        return error_outcome(&name, &format!("cannot write JSON: {e}"), json)
+                    }
                 }
-                value.to_string()
             } else {
-                text_line(status, &name, &checked.receipt)
+                text_line(status, &name, &receipt)
             };
             Outcome { status, line }
         }
@@ -204,13 +235,23 @@ async fn verify(source: Source, plan: Arc<Plan>) -> Outcome {
     }
 }
 
+/// An input found by walking the paths given.
+struct Input {
+    path: PathBuf,
+    /// In a Maildir's `new/` or `cur/`: one message, never an mbox.
+    in_maildir: bool,
+}
+
 /// The inputs, directories walked: message or mbox files, and what could not be read.
-fn collect(paths: &[PathBuf]) -> Vec<Result<PathBuf, (String, String)>> {
+fn collect(paths: &[PathBuf]) -> Vec<Result<Input, (String, String)>> {
     let mut out = Vec::new();
     for path in paths {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => walk(path, 0, &mut out),
-            Ok(_) => out.push(Ok(path.clone())),
+            Ok(_) => out.push(Ok(Input {
+                path: path.clone(),
+                in_maildir: false,
+            })),
             Err(e) => out.push(Err((
                 path.display().to_string(),
                 format!("cannot open: {e}"),
@@ -241,7 +282,7 @@ fn entries(dir: &Path, hidden: bool) -> Result<Vec<(PathBuf, bool)>, String> {
 /// A Maildir (its `new/` and `cur/`, then its Maildir++ sub-folders `.Name`; not `tmp/`,
 /// where deliveries are still being written, nor the index files beside them), or any other
 /// directory (every file, sub-directories included).
-fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<PathBuf, (String, String)>>) {
+fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<Input, (String, String)>>) {
     if depth > MAX_DEPTH {
         out.push(Err((
             dir.display().to_string(),
@@ -262,7 +303,10 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<PathBuf, (String, String)
             if is_dir {
                 walk(&path, depth + 1, out);
             } else {
-                out.push(Ok(path));
+                out.push(Ok(Input {
+                    path,
+                    in_maildir: false,
+                }));
             }
         }
         return;
@@ -273,12 +317,14 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Result<PathBuf, (String, String)
             continue;
         }
         match entries(&sub, false) {
-            Ok(files) => out.extend(
-                files
-                    .into_iter()
-                    .filter(|(_, is_dir)| !is_dir)
-                    .map(|(path, _)| Ok(path)),
-            ),
+            Ok(files) => out.extend(files.into_iter().filter(|(_, is_dir)| !is_dir).map(
+                |(path, _)| {
+                    Ok(Input {
+                        path,
+                        in_maildir: true,
+                    })
+                },
+            )),
             Err(e) => out.push(Err((sub.display().to_string(), e))),
         }
     }
@@ -299,11 +345,58 @@ struct Queue {
     json: bool,
     bar: ProgressBar,
     counts: BTreeMap<Status, usize>,
+    out: Output,
+}
+
+/// Standard output, buffered unless it is a terminal (where each line shows at once).
+struct Output {
+    writer: BufWriter<std::io::Stdout>,
+    terminal: bool,
+}
+
+impl Output {
+    fn new() -> Output {
+        let stdout = std::io::stdout();
+        Output {
+            terminal: stdout.is_terminal(),
+            writer: BufWriter::with_capacity(64 * 1024, stdout),
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        let written = writeln!(self.writer, "{line}").and_then(|()| {
+            if self.terminal {
+                self.writer.flush()
+            } else {
+                Ok(())
+            }
+        });
+        stop_on_error(written);
+    }
+
+    fn flush(&mut self) {
+        stop_on_error(self.writer.flush());
+    }
+}
+
+/// A reader that went away (`hanko verify DIR | head`) ends the run quietly with status 0,
+/// as `println!` on a closed pipe does in the rest of the command; any other write error
+/// ends it with a message.
+fn stop_on_error(written: std::io::Result<()>) {
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("hanko: cannot write the results: {e}");
+            std::process::exit(i32::from(crate::EXIT_USAGE));
+        }
+    }
 }
 
 impl Queue {
     fn print(&mut self, outcome: Outcome) {
-        self.bar.suspend(|| println!("{}", outcome.line));
+        let out = &mut self.out;
+        self.bar.suspend(|| out.line(&outcome.line));
         self.bar.inc(1);
         *self.counts.entry(outcome.status).or_default() += 1;
     }
@@ -363,18 +456,23 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         json,
         bar,
         counts: BTreeMap::new(),
+        out: Output::new(),
     };
     for input in inputs {
-        let path = match input {
-            Ok(path) => path,
+        let Input { path, in_maildir } = match input {
+            Ok(input) => input,
             Err((name, error)) => {
                 queue.push_ready(&name, &error).await;
                 continue;
             }
         };
-        match is_mbox(&path) {
-            Ok(true) => read_mbox(&path, &plan, &mut queue).await,
-            Ok(false) => queue.spawn(Source::File(path), &plan).await,
+        if in_maildir {
+            queue.spawn(Source::Path(path), &plan).await;
+            continue;
+        }
+        match File::open(&path).and_then(sniff) {
+            Ok((file, true)) => read_mbox(&path, file, &plan, &mut queue).await,
+            Ok((file, false)) => queue.spawn(Source::Opened { path, file }, &plan).await,
             Err(e) => {
                 let name = path.display().to_string();
                 queue.push_ready(&name, &format!("cannot open: {e}")).await;
@@ -384,6 +482,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     while !queue.in_flight.is_empty() {
         queue.finish_one().await;
     }
+    queue.out.flush();
     queue.bar.finish_and_clear();
     let total: usize = queue.counts.values().sum();
     let seconds = started.elapsed().as_secs_f64();
@@ -404,19 +503,16 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     if json {
         eprintln!("{summary}");
     } else {
-        println!("{summary}");
+        queue.out.line(&summary);
+        queue.out.flush();
     }
     let all_passed = queue.counts.keys().all(|s| *s == Status::Pass);
     Ok(if all_passed && total > 0 { 0 } else { 1 })
 }
 
-/// Queues every message of an mbox file, reading it as the queue drains.
-async fn read_mbox(path: &Path, plan: &Arc<Plan>, queue: &mut Queue) {
+/// Queues every message of the mbox file `file` (at `path`), reading it as the queue drains.
+async fn read_mbox(path: &Path, file: File, plan: &Arc<Plan>, queue: &mut Queue) {
     let name = path.display().to_string();
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) => return queue.push_ready(&name, &format!("cannot open: {e}")).await,
-    };
     let mut count = 0u64;
     for item in MboxReader::new(BufReader::new(file)) {
         count += 1;

@@ -1,10 +1,8 @@
-//! Renderers over verification results: Authentication-Results, a readable summary, JSON.
+//! Renderers over verification results: Authentication-Results and a readable summary (the
+//! JSON document is the library's serialization of the receipt).
 
 use hanko::dkim::Verification;
 use hanko::receiver::{AuthorDestinations, Receipt};
-use serde_json::Value;
-
-use crate::verify::Checked;
 
 /// The Authentication-Results field with LF line ends and a final newline, for the terminal.
 pub fn authentication_results(receipt: &Receipt) -> String {
@@ -16,8 +14,7 @@ pub fn authentication_results(receipt: &Receipt) -> String {
 }
 
 /// A readable summary: one line per check, the reasons below.
-pub fn summary(checked: &Checked) -> String {
-    let report = &checked.receipt;
+pub fn summary(report: &Receipt) -> String {
     let mut out = String::new();
     if let Some(spf) = &report.spf {
         out.push_str(&format!(
@@ -27,7 +24,7 @@ pub fn summary(checked: &Checked) -> String {
         if let Some(problem) = &spf.problem {
             out.push_str(&format!("  {problem}\n"));
         }
-        if let Some(number) = checked.traced_from {
+        if let Some(number) = report.received_field {
             out.push_str(&format!(
                 "  connection from Received field {number}: ip {}, helo {}\n",
                 spf.ip, spf.helo
@@ -122,16 +119,4 @@ fn dkim_summary(outcome: &Verification) -> String {
         ));
     }
     out
-}
-
-/// The JSON document of `hanko verify --json`: the library's serialization of the receipt,
-/// and the one thing only the command knows, which `Received` field (1 = top) gave the
-/// connection for SPF under `--trust-received`.
-pub fn json(checked: &Checked) -> Value {
-    let mut document =
-        serde_json::to_value(&checked.receipt).expect("a receipt serializes to JSON");
-    if let Some(Value::Object(spf)) = document.get_mut("spf") {
-        spf.insert("received_field".into(), checked.traced_from.into());
-    }
-    document
 }

@@ -67,7 +67,7 @@ pub struct VerifyArgs {
 pub(crate) struct Plan {
     /// The flags.
     pub args: VerifyArgs,
-    /// The receiver's configuration (parsed records kept across the run's messages).
+    /// The receiver's configuration.
     pub config: ReceiverConfig,
     /// DNS, shared by every message.
     pub lookup: Arc<dyn Lookup>,
@@ -91,16 +91,8 @@ impl Plan {
     }
 }
 
-/// What the receiver found for one message, and where its SPF connection came from.
-pub(crate) struct Checked {
-    /// The receiver's results.
-    pub receipt: Receipt,
-    /// With --trust-received: the Received field (1 = topmost) the SPF connection came from.
-    pub traced_from: Option<usize>,
-}
-
 /// Reads one message (named `name` in errors) and runs the receiver on it.
-pub(crate) async fn check(plan: &Plan, input: impl Read, name: &str) -> anyhow::Result<Checked> {
+pub(crate) async fn check(plan: &Plan, input: impl Read, name: &str) -> anyhow::Result<Receipt> {
     let message =
         Receiver::read(&plan.config, BufReader::new(input)).with_context(|| name.to_string())?;
     let connection = connection(&plan.args, message.headers())?;
@@ -108,12 +100,9 @@ pub(crate) async fn check(plan: &Plan, input: impl Read, name: &str) -> anyhow::
         ip: c.ip,
         helo: &c.helo,
         mail_from: &c.mail_from,
+        received_field: c.traced_from,
     });
-    let receipt = message.finish(&*plan.lookup, smtp, plan.now).await;
-    Ok(Checked {
-        receipt,
-        traced_from: connection.and_then(|c| c.traced_from),
-    })
+    Ok(message.finish(&*plan.lookup, smtp, plan.now).await)
 }
 
 /// Verifies one message (a file, or standard input) and prints its Authentication-Results
@@ -130,14 +119,15 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         None => (Box::new(std::io::stdin()), "standard input".to_string()),
     };
     let plan = Plan::new(args, dns, false)?;
-    let checked = check(&plan, input, &name).await?;
+    let receipt = check(&plan, input, &name).await?;
     if plan.args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&checked))?);
+        // The library's own serialization of the receipt.
+        println!("{}", serde_json::to_string_pretty(&receipt)?);
     } else {
-        print!("{}", render::authentication_results(&checked.receipt));
-        print!("{}", render::summary(&checked));
+        print!("{}", render::authentication_results(&receipt));
+        print!("{}", render::summary(&receipt));
     }
-    Ok(if checked.receipt.passed() { 0 } else { 1 })
+    Ok(if receipt.passed() { 0 } else { 1 })
 }
 
 /// The SMTP connection SPF is evaluated for.

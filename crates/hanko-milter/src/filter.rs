@@ -409,6 +409,7 @@ impl MessageFilter {
                 ip,
                 helo: &self.envelope.helo,
                 mail_from: &self.envelope.mail_from,
+                received_field: None,
             }),
             _ => None,
         };

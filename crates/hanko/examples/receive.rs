@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ip: "192.0.2.1".parse()?,
         helo: "mail.example.com",
         mail_from: "joe@example.com",
+        received_field: None, // given by the MTA, not read from a Received field
     };
     let now = std::time::UNIX_EPOCH.elapsed()?.as_secs(); // Unix time
     let receipt = runtime.block_on(message.finish(&dns, Some(connection), now));

@@ -39,6 +39,7 @@
 //!     ip: "192.0.2.1".parse().unwrap(),
 //!     helo: "mail.example.com",
 //!     mail_from: "joe@example.com",
+//!     received_field: None,
 //! };
 //! let receipt = receiver.finish(&dns, Some(connection), 1_795_000_000).await;
 //!
@@ -79,6 +80,10 @@ pub struct Connection<'a> {
     pub helo: &'a str,
     /// MAIL FROM without angle brackets; empty for a bounce.
     pub mail_from: &'a str,
+    /// Where the facts came from when they were read from the message's own trace
+    /// ([`traced_connection`](crate::message::traced_connection)) rather than given by the
+    /// MTA: the Received field, 1 being the topmost. Reported with the SPF result.
+    pub received_field: Option<usize>,
 }
 
 /// What the receiver checks, and how. Plain data: build it once and share it between
@@ -298,6 +303,7 @@ impl Receiver {
             header_overflow: overflow.map(|(o, _)| o),
             dkim,
             spf,
+            received_field: connection.and_then(|c| c.received_field),
             dmarc,
             adsp,
             report_destinations,
@@ -331,6 +337,8 @@ pub struct Receipt {
     pub dkim: Verification,
     /// SPF for the MAIL FROM identity (or HELO, for a bounce); `None` without a connection.
     pub spf: Option<SpfOutcome>,
+    /// The Received field the connection was read from ([`Connection::received_field`]).
+    pub received_field: Option<usize>,
     /// DMARC.
     pub dmarc: DmarcOutcome,
     /// ADSP, when configured and there is an author domain.

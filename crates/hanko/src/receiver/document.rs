@@ -40,7 +40,10 @@ impl<'a> Document<'a> {
             header_overflow: receipt.header_overflow.map(|o| o.to_string()),
             dkim: receipt.dkim.results.iter().map(Dkim::new).collect(),
             dkim_skipped: receipt.dkim.skipped,
-            spf: receipt.spf.as_ref().map(Spf::new),
+            spf: receipt
+                .spf
+                .as_ref()
+                .map(|spf| Spf::new(spf, receipt.received_field)),
             dmarc: Dmarc::new(&receipt.dmarc, receipt),
             adsp: receipt.adsp.as_ref().map(Adsp::new),
         }
@@ -122,10 +125,12 @@ struct Spf<'a> {
     helo: &'a str,
     mechanism: Option<&'a str>,
     problem: Option<String>,
+    /// The Received field the connection was read from, when it was.
+    received_field: Option<usize>,
 }
 
 impl<'a> Spf<'a> {
-    fn new(spf: &'a SpfOutcome) -> Spf<'a> {
+    fn new(spf: &'a SpfOutcome, received_field: Option<usize>) -> Spf<'a> {
         Spf {
             result: spf.verdict.as_str(),
             domain: &spf.domain,
@@ -134,6 +139,7 @@ impl<'a> Spf<'a> {
             helo: &spf.helo,
             mechanism: spf.matched.as_ref().map(|m| m.term.as_str()),
             problem: spf.problem.as_ref().map(ToString::to_string),
+            received_field,
         }
     }
 }
@@ -311,6 +317,7 @@ mod tests {
             ip: "192.0.2.1".parse().unwrap(),
             helo: "mail.example.com",
             mail_from: "joe@example.com",
+            received_field: None,
         };
         let receipt = block_on(receiver.finish(dns, Some(connection), 1_700_000_000));
         serde_json::to_value(&receipt).unwrap()

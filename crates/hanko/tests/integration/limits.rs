@@ -485,6 +485,7 @@ async fn receive_spender(spender: Spender, budget: usize) -> (hanko::receiver::R
         ip: "198.51.100.7".parse().unwrap(),
         helo: "mail.spender.example",
         mail_from,
+        received_field: None,
     };
     let receipt = receiver.finish(&dns, Some(connection), NOW).await;
     let budgeted = dns.budgeted();

@@ -37,6 +37,7 @@ fn connection(ip: &str) -> Connection<'static> {
         ip: ip.parse().unwrap(),
         helo: "mail.example.com",
         mail_from: "joe@example.com",
+        received_field: None,
     }
 }
 
