@@ -81,6 +81,11 @@ const EXIT_STATUS: &str = "Exit status:
   1  `verify`: DMARC failed (or temperror/permerror), or without a DMARC policy a signature failed or there is none; `testkey`: the record does not match; `check`: an error finding
   2  usage or input error (bad flags, unreadable file, malformed header section, unusable key)";
 
+/// mimalloc instead of the system allocator: bulk verification allocates and frees on every
+/// runtime thread at once, and measured 16 % faster with it (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
