@@ -2,6 +2,9 @@
 //! grammar, so that a value taken from a message or from DNS can neither end the field nor
 //! forge another result.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use super::parse::{is_token_char, is_unquoted_pvalue};
 use super::{AuthenticationResults, MethodResult};
 
@@ -9,73 +12,82 @@ use super::{AuthenticationResults, MethodResult};
 const LINE_LIMIT: usize = 78;
 
 /// ASCII printable characters stay; other characters become `?`; control characters (CR, LF,
-/// NUL, ...) are dropped; tabs become spaces.
-fn printable(text: &str) -> impl Iterator<Item = char> + '_ {
-    text.chars().filter_map(|c| match c {
-        '\t' => Some(' '),
-        c if c.is_control() => None,
-        c if !c.is_ascii() => Some('?'),
-        c => Some(c),
-    })
-}
-
-/// A `Keyword` (method, result, ptype, property): anything else is replaced by `-`.
-fn keyword(text: &str) -> String {
-    let word: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if word.is_empty() {
-        "-".to_string()
-    } else {
-        word
+/// NUL, ...) are dropped; tabs become spaces. Text that is already printable ASCII (nearly
+/// all of it) is borrowed as it is.
+fn printable(text: &str) -> Cow<'_, str> {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(text);
     }
+    Cow::Owned(
+        text.chars()
+            .filter_map(|c| match c {
+                '\t' => Some(' '),
+                c if c.is_control() => None,
+                c if !c.is_ascii() => Some('?'),
+                c => Some(c),
+            })
+            .collect(),
+    )
 }
 
-/// RFC 2045 `quoted-string`.
-fn quoted(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in printable(text) {
+/// Writes a `Keyword` (method, result, ptype, property): anything else is replaced by `-`.
+fn keyword(out: &mut String, text: &str) {
+    if text.is_empty() {
+        out.push('-');
+    }
+    out.extend(text.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        }
+    }));
+}
+
+/// Writes an RFC 2045 `quoted-string` of `clean` (already [`printable`]).
+fn quoted(out: &mut String, clean: &str) {
+    out.push('"');
+    for c in clean.chars() {
         if c == '"' || c == '\\' {
             out.push('\\');
         }
         out.push(c);
     }
     out.push('"');
-    out
 }
 
-/// `value = token / quoted-string`.
-fn value(text: &str) -> String {
-    let clean: String = printable(text).collect();
+/// Writes `value = token / quoted-string`.
+fn value(out: &mut String, text: &str) {
+    let clean = printable(text);
     if !clean.is_empty() && clean.chars().all(is_token_char) {
-        clean
+        out.push_str(&clean);
     } else {
-        quoted(&clean)
+        quoted(out, &clean);
     }
 }
 
-/// RFC 8601 `pvalue`: written as it is when the reader takes it unquoted (a token, or an
+/// Writes an RFC 8601 `pvalue`: as it is when the reader takes it unquoted (a token, or an
 /// address or domain), else quoted. The writer asks the reader's own test, so the two agree.
-fn pvalue(text: &str) -> String {
-    let clean: String = printable(text).collect();
+fn pvalue(out: &mut String, text: &str) {
+    let clean = printable(text);
     if is_unquoted_pvalue(&clean, false) {
-        clean
+        out.push_str(&clean);
     } else {
-        quoted(&clean)
+        quoted(out, &clean);
     }
 }
 
-/// A comment with its parentheses. Balanced parentheses inside stay as nested comments
-/// (RFC 5322 §3.2.2 allows them); unbalanced ones and `\\` become quoted pairs.
-fn comment(text: &str) -> String {
-    let chars: Vec<char> = printable(text).collect();
+/// Writes a comment with its parentheses. Balanced parentheses inside stay as nested
+/// comments (RFC 5322 §3.2.2 allows them); unbalanced ones and `\\` become quoted pairs.
+fn comment(out: &mut String, text: &str) {
+    let clean = printable(text);
+    out.push('(');
+    if !clean.contains(['(', ')', '\\']) {
+        out.push_str(&clean);
+        out.push(')');
+        return;
+    }
+    let chars: Vec<char> = clean.chars().collect();
     let mut escape = vec![false; chars.len()];
     let mut open = Vec::new();
     for (i, &c) in chars.iter().enumerate() {
@@ -90,7 +102,6 @@ fn comment(text: &str) -> String {
     for i in open {
         escape[i] = true;
     }
-    let mut out = String::from("(");
     for (c, escaped) in chars.into_iter().zip(escape) {
         if escaped {
             out.push('\\');
@@ -98,51 +109,64 @@ fn comment(text: &str) -> String {
         out.push(c);
     }
     out.push(')');
-    out
 }
 
-/// The pieces of one `resinfo`, to be joined by spaces or folds.
-fn pieces(result: &MethodResult) -> Vec<String> {
-    let mut method = keyword(&result.method);
+/// Writes the pieces of one `resinfo`, each given to `piece` in turn (in `scratch`), to be
+/// joined by spaces or folds.
+fn pieces(result: &MethodResult, scratch: &mut String, mut piece: impl FnMut(&str)) {
+    scratch.clear();
+    keyword(scratch, &result.method);
     if let Some(version) = result.method_version {
-        method.push_str(&format!("/{version}"));
+        let _ = write!(scratch, "/{version}");
     }
-    let mut first = format!("{method}={}", keyword(&result.result));
+    scratch.push('=');
+    keyword(scratch, &result.result);
     for text in &result.comments {
-        first.push(' ');
-        first.push_str(&comment(text));
+        scratch.push(' ');
+        comment(scratch, text);
     }
-    let mut out = vec![first];
+    piece(scratch);
     if let Some(reason) = &result.reason {
-        out.push(format!("reason={}", quoted(reason)));
+        scratch.clear();
+        scratch.push_str("reason=");
+        quoted(scratch, &printable(reason));
+        piece(scratch);
     }
     for property in &result.properties {
-        let name = if property.ptype.is_empty() {
+        scratch.clear();
+        if property.ptype.is_empty() {
             // Untyped pairs exist only in what lenient parsing read; writing them typeless
             // would not be RFC 8601, so they are written as a `policy` property.
-            format!("policy.{}", keyword(&property.name))
+            scratch.push_str("policy");
         } else {
-            format!("{}.{}", keyword(&property.ptype), keyword(&property.name))
-        };
-        out.push(format!("{name}={}", pvalue(&property.value)));
+            keyword(scratch, &property.ptype);
+        }
+        scratch.push('.');
+        keyword(scratch, &property.name);
+        scratch.push('=');
+        pvalue(scratch, &property.value);
+        piece(scratch);
     }
-    out
 }
 
 pub(super) fn field(field: &AuthenticationResults) -> String {
-    let mut out = format!("Authentication-Results: {}", value(&field.authserv_id));
+    let mut out = String::with_capacity(96 + 96 * field.results.len());
+    out.push_str("Authentication-Results: ");
+    value(&mut out, &field.authserv_id);
     if let Some(version) = field.version {
-        out.push_str(&format!(" {version}"));
+        let _ = write!(out, " {version}");
     }
     if field.results.is_empty() {
         out.push_str("; none");
         return out;
     }
+    let mut scratch = String::with_capacity(128);
     for result in &field.results {
         out.push_str(";\r\n\t");
         let mut line = 1;
-        for (j, piece) in pieces(result).into_iter().enumerate() {
-            if j > 0 {
+        let mut first = true;
+        pieces(result, &mut scratch, |piece| {
+            if !first {
                 if line + 1 + piece.len() > LINE_LIMIT {
                     out.push_str("\r\n\t ");
                     line = 2;
@@ -151,9 +175,10 @@ pub(super) fn field(field: &AuthenticationResults) -> String {
                     line += 1;
                 }
             }
+            first = false;
             line += piece.len();
-            out.push_str(&piece);
-        }
+            out.push_str(piece);
+        });
     }
     out
 }
