@@ -55,14 +55,23 @@ pub struct MessageReader<R> {
     inner: R,
     normalizer: CrlfNormalizer,
     limits: MessageLimits,
+    /// What was read past the header section: the body's first octets, from `pending_start`
+    /// (the header section before it, kept to save copying the body out).
     pending_body: Vec<u8>,
+    pending_start: usize,
     chunk: Vec<u8>,
+    /// Where the body starts in `chunk` (past the header section, for the first chunk).
+    chunk_start: usize,
     read_buf: Vec<u8>,
     headers_done: bool,
     eof: bool,
 }
 
-/// Octets read from the input at a time.
+/// Octets read from the input at a time, at first: most messages are a few kilobytes, and the
+/// buffer is zeroed when it is made or grown.
+const FIRST_READ_SIZE: usize = 8 * 1024;
+
+/// The most octets read at a time: the buffer doubles up to this while reads fill it.
 const READ_SIZE: usize = 64 * 1024;
 
 impl<R: Read> MessageReader<R> {
@@ -73,14 +82,19 @@ impl<R: Read> MessageReader<R> {
             normalizer: CrlfNormalizer::new(),
             limits,
             pending_body: Vec::new(),
+            pending_start: 0,
             chunk: Vec::new(),
-            read_buf: vec![0; READ_SIZE],
+            chunk_start: 0,
+            read_buf: Vec::new(),
             headers_done: false,
             eof: false,
         }
     }
 
     fn fill(&mut self, out: &mut Vec<u8>) -> Result<usize, std::io::Error> {
+        if self.read_buf.is_empty() {
+            self.read_buf.resize(FIRST_READ_SIZE, 0);
+        }
         loop {
             match self.inner.read(&mut self.read_buf) {
                 Ok(0) => {
@@ -89,6 +103,10 @@ impl<R: Read> MessageReader<R> {
                 }
                 Ok(n) => {
                     self.normalizer.push(&self.read_buf[..n], out);
+                    // A read that filled the buffer: the input is larger, read more at once.
+                    if n == self.read_buf.len() && n < READ_SIZE {
+                        self.read_buf.resize(n * 2, 0);
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -121,20 +139,16 @@ impl<R: Read> MessageReader<R> {
             }
         };
         self.headers_done = true;
-        let section_end = match body_start {
-            Some(start) => {
-                self.pending_body = buf.split_off(start);
-                start
-            }
-            None => buf.len(),
-        };
-        let section = &buf[..section_end];
-        if section.len() > self.limits.max_header_bytes {
+        let section_end = body_start.unwrap_or(buf.len());
+        if section_end > self.limits.max_header_bytes {
             return Err(MessageError::HeaderSectionTooLarge {
                 limit: self.limits.max_header_bytes,
             });
         }
-        Headers::parse(section, &self.limits)
+        let headers = Headers::parse(&buf[..section_end], &self.limits);
+        self.pending_body = buf;
+        self.pending_start = section_end;
+        headers
     }
 
     /// The next piece of the body, or `None` at the end. Call after
@@ -143,11 +157,15 @@ impl<R: Read> MessageReader<R> {
         if !self.headers_done {
             self.read_headers()?;
         }
-        if !self.pending_body.is_empty() {
+        if self.pending_start < self.pending_body.len() {
             self.chunk = std::mem::take(&mut self.pending_body);
-            return Ok(Some(&self.chunk));
+            self.chunk_start = self.pending_start;
+            self.pending_start = 0;
+            return Ok(Some(&self.chunk[self.chunk_start..]));
         }
+        self.pending_body = Vec::new();
         self.chunk.clear();
+        self.chunk_start = 0;
         let mut chunk = std::mem::take(&mut self.chunk);
         while chunk.is_empty() && !self.eof {
             self.fill(&mut chunk)?;
