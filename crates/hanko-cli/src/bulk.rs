@@ -220,7 +220,12 @@ async fn verify(source: Source, plan: Arc<Plan>) -> Outcome {
                     status: status.word(),
                     receipt: &receipt,
                 };
-                match serde_json::to_string(&line) {
+                // A receipt's document is a few kilobytes: one allocation, not a doubling.
+                let mut text = Vec::with_capacity(4096);
+                let written = serde_json::to_writer(&mut text, &line)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| String::from_utf8(text).map_err(|e| e.to_string()));
+                match written {
                     Ok(line) => line,
                     Err(e) => {
                         return error_outcome(&name, &format!("cannot write JSON: {e}"), json)
