@@ -366,5 +366,68 @@ fn crypto_floor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dkim, body_hashing, spf_dmarc_authres, crypto_floor);
+/// The whole receiver for one 4 KB message signed with RSA-2048 (relaxed), beside DKIM alone
+/// on the same message: what the pipeline adds around the signature (reading and splitting
+/// the message, DMARC with its policy from the zone, ADSP, the Authentication-Results field,
+/// and with `--features serde` the JSON document `hanko verify --json` prints).
+fn receiver(c: &mut Criterion) {
+    use hanko::receiver::{Receiver, ReceiverConfig};
+    let keys = keys();
+    let rt = runtime();
+    let mut zone = keys.zone.clone();
+    zone.add(
+        "_dmarc.example.com",
+        300,
+        RecordData::Txt(vec![b"v=DMARC1; p=reject".to_vec()]),
+    );
+    let signed = sign(&message(4096), &keys.rsa, "rsa", Canonicalization::RELAXED);
+    let now = 1_795_000_000;
+    let config = ReceiverConfig::new("mx.example.net");
+    let mut group = c.benchmark_group("receiver_4KB");
+    group.bench_function("rsa2048/dkim_only", |b| {
+        b.iter(|| {
+            let (head, body) = split_message(black_box(&signed));
+            let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+            let mut verifier = Verifier::new(&headers, VerifyConfig::default());
+            verifier.body(body);
+            assert!(rt.block_on(verifier.finish(&zone, now)).all_pass());
+        })
+    });
+    let pipeline = || {
+        let receiver = Receiver::read(&config, black_box(&signed[..])).unwrap();
+        let receipt = rt.block_on(receiver.finish(&zone, None, now));
+        assert!(receipt.passed());
+        receipt
+    };
+    group.bench_function("rsa2048/pipeline", |b| {
+        b.iter(|| {
+            let receipt = pipeline();
+            black_box(receipt.authentication_results().to_field());
+        })
+    });
+    // The field alone, from the same receipt.
+    let receipt = pipeline();
+    group.bench_function("rsa2048/authentication_results", |b| {
+        b.iter(|| black_box(black_box(&receipt).authentication_results().to_field()))
+    });
+    #[cfg(feature = "serde")]
+    group.bench_function("rsa2048/pipeline+json", |b| {
+        b.iter(|| {
+            let receipt = pipeline();
+            let mut json = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut json, &receipt).unwrap();
+            black_box(json);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    dkim,
+    receiver,
+    body_hashing,
+    spf_dmarc_authres,
+    crypto_floor
+);
 criterion_main!(benches);
