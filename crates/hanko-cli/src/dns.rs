@@ -66,7 +66,8 @@ impl DnsArgs {
 }
 
 /// `hanko dns serve`: answers queries from the `--zone` files on a UDP and TCP port, so that
-/// other programs (an MTA, OpenDKIM, dig) can be pointed at test data.
+/// other programs (an MTA, OpenDKIM, dig) can be pointed at test data. Stopped with SIGINT or
+/// SIGTERM, it prints how many queries it answered.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on (UDP and TCP).
@@ -92,6 +93,19 @@ pub async fn serve(args: ServeArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     println!("serving on {}", server.addr());
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    std::future::pending::<()>().await;
+    stopped().await?;
+    // What a measurement wants to know: how many questions were asked in all.
+    println!("answered {} queries", server.queries());
     Ok(0)
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn stopped() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot listen for SIGINT")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
 }

@@ -2,13 +2,14 @@
 //! `docs/performance.md` (`scripts/bench-bulk.sh` runs it).
 //!
 //! ```text
-//! cargo run --release -p hanko --example make_maildir -- DIR COUNT
+//! cargo run --release -p hanko --example make_maildir -- DIR COUNT [--body-bytes N] [--rsa-only]
 //! ```
 //!
 //! Every message is from example.com and signed at 1795392000 with the example RSA-2048 key
 //! (`rsa2026`); every other one also with the Ed25519 key (`ed2026`), as dual-signing senders
-//! do. Bodies are 1 to 16 KB of text, chosen by a fixed pseudo-random sequence, so the same
-//! command always writes the same files. DNS for verifying them: `examples/example.com.zone`.
+//! do, unless `--rsa-only`. Bodies are 1 to 16 KB of text, chosen by a fixed pseudo-random
+//! sequence, or about `N` octets each with `--body-bytes N`; the same command always writes
+//! the same files. DNS for verifying them: `examples/example.com.zone`.
 
 use std::path::{Path, PathBuf};
 
@@ -53,11 +54,28 @@ fn key(examples: &Path, name: &str) -> SigningKey {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (Some(dir), Some(count)) = (args.next(), args.next()) else {
-        eprintln!("usage: make_maildir DIR COUNT");
+    let usage = || -> ! {
+        eprintln!("usage: make_maildir DIR COUNT [--body-bytes N] [--rsa-only]");
         std::process::exit(2);
     };
-    let count: usize = count.parse().expect("COUNT is a number");
+    let (Some(dir), Some(count)) = (args.next(), args.next()) else {
+        usage()
+    };
+    let count: usize = count.parse().unwrap_or_else(|_| usage());
+    let (mut body_bytes, mut rsa_only) = (None, false);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--body-bytes" => {
+                body_bytes = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                );
+            }
+            "--rsa-only" => rsa_only = true,
+            _ => usage(),
+        }
+    }
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let rsa = key(&examples, "rsa2026.private");
     let ed = key(&examples, "ed2026.private");
@@ -74,7 +92,7 @@ fn main() {
         (state >> 33) as usize
     };
     for i in 0..count {
-        let size = 1024 + next() % (15 * 1024);
+        let size = body_bytes.unwrap_or_else(|| 1024 + next() % (15 * 1024));
         let mut body = String::with_capacity(size + 80);
         let mut line = 0;
         while body.len() < size {
@@ -101,7 +119,7 @@ fn main() {
              \r\n{body}"
         );
         let mut requests = Vec::new();
-        if i % 2 == 0 {
+        if i % 2 == 0 && !rsa_only {
             requests.push(SigningRequest::new(&ed, "example.com", "ed2026").expect("request"));
         }
         requests.push(SigningRequest::new(&rsa, "example.com", "rsa2026").expect("request"));
