@@ -276,11 +276,16 @@ fn entries(dir: &Path, hidden: bool) -> Result<Vec<(PathBuf, bool)>, String> {
         if !hidden && name.to_string_lossy().starts_with('.') {
             continue;
         }
-        // Follows symbolic links.
-        let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+        // The directory entry's own type (no system call); a symbolic link is followed.
+        let is_dir = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => std::fs::metadata(&path).is_ok_and(|m| m.is_dir()),
+            Ok(kind) => kind.is_dir(),
+            Err(_) => std::fs::metadata(&path).is_ok_and(|m| m.is_dir()),
+        };
         list.push((path, is_dir));
     }
-    list.sort();
+    // One directory: ordering by name is ordering by path, without splitting components.
+    list.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
     Ok(list)
 }
 
