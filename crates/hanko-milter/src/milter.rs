@@ -45,8 +45,28 @@ pub struct Session {
     lookup: SharedLookup,
     /// Whether header values arrive with their leading space (negotiated).
     leading_space: bool,
+    /// The stages the MTA sends without waiting for a reply (negotiated): each saves a round
+    /// trip per connection, per header field or per body chunk.
+    noreply: ProtoOpts,
     envelope: Envelope,
     message: Option<MessageFilter>,
+}
+
+/// The stages hanko never answers with anything but "continue": it decides at the end of
+/// the message, so the MTA need not wait for these replies.
+const NOREPLY: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
+    .union(ProtoOpts::NOREPLY_HELO)
+    .union(ProtoOpts::NOREPLY_MAIL)
+    .union(ProtoOpts::NOREPLY_HEADER)
+    .union(ProtoOpts::NOREPLY_EOH)
+    .union(ProtoOpts::NOREPLY_BODY);
+
+/// "Continue" for a stage: no reply at all when the MTA agreed not to wait for one.
+fn continue_after(session: Option<&Session>, stage: ProtoOpts) -> Status {
+    match session {
+        Some(session) if session.noreply.contains(stage) => Status::Noreply,
+        _ => Status::Continue,
+    }
 }
 
 impl Session {
@@ -79,7 +99,8 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 let useful = ProtoOpts::LEADING_SPACE
                     | ProtoOpts::NO_RCPT
                     | ProtoOpts::NO_DATA
-                    | ProtoOpts::NO_UNKNOWN;
+                    | ProtoOpts::NO_UNKNOWN
+                    | NOREPLY;
                 cx.requested_opts = useful & opts;
                 let macros = [
                     (MacroStage::Mail, "{auth_authen}"),
@@ -96,6 +117,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                     settings,
                     lookup,
                     leading_space: opts.contains(ProtoOpts::LEADING_SPACE),
+                    noreply: NOREPLY & opts,
                     envelope: Envelope::default(),
                     message: None,
                 });
@@ -110,7 +132,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                         SocketInfo::Unix(_) | SocketInfo::Unknown => None,
                     };
                 }
-                Status::Continue
+                continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_CONNECT)
             })
         })
         .on_helo(|cx: &mut Context<Session>, name| {
@@ -118,7 +140,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 if let Some(session) = &mut cx.data {
                     session.envelope.helo = name.to_string_lossy().into_owned();
                 }
-                Status::Continue
+                continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_HELO)
             })
         })
         .on_mail(|cx: &mut Context<Session>, args| {
@@ -142,7 +164,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                     session.lookup.clone(),
                     session.envelope.clone(),
                 ));
-                Status::Continue
+                continue_after(Some(session), ProtoOpts::NOREPLY_MAIL)
             })
         })
         .on_header(|cx: &mut Context<Session>, name, value| {
@@ -161,7 +183,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                         }
                     }
                 }
-                Status::Continue
+                continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_HEADER)
             })
         })
         .on_eoh(|cx: &mut Context<Session>| {
@@ -169,7 +191,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 if let Some(message) = cx.data.as_mut().and_then(|s| s.message.as_mut()) {
                     message.end_of_headers();
                 }
-                Status::Continue
+                continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_EOH)
             })
         })
         .on_body(|cx: &mut Context<Session>, chunk| {
@@ -177,7 +199,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 if let Some(message) = cx.data.as_mut().and_then(|s| s.message.as_mut()) {
                     message.body(&chunk);
                 }
-                Status::Continue
+                continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_BODY)
             })
         })
         .on_eom(|cx: &mut EomContext<Session>| {

@@ -147,7 +147,17 @@ impl Daemon {
 /// The MTA side of one milter connection.
 struct Mta {
     stream: BufStream<TcpStream>,
+    /// The stages the milter agreed not to answer.
+    noreply: ProtoOpts,
 }
+
+/// Every "no reply" option of the protocol: what Postfix offers.
+const NOREPLY_STAGES: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
+    .union(ProtoOpts::NOREPLY_HELO)
+    .union(ProtoOpts::NOREPLY_MAIL)
+    .union(ProtoOpts::NOREPLY_HEADER)
+    .union(ProtoOpts::NOREPLY_EOH)
+    .union(ProtoOpts::NOREPLY_BODY);
 
 fn c(text: &str) -> CString {
     CString::new(text).unwrap()
@@ -168,24 +178,38 @@ fn is_final(reply: &Reply) -> bool {
 }
 
 impl Mta {
-    /// Connects and negotiates as Postfix does (all actions, leading space on).
+    /// Connects and negotiates as Postfix does (all actions, leading space on, every stage
+    /// without a reply when the milter wants it so).
     async fn connect(addr: &str, client_ip: &str) -> Mta {
+        let mta = Mta::connect_offering(addr, client_ip, ProtoOpts::all() - ProtoOpts::SKIP).await;
+        assert_eq!(mta.noreply, NOREPLY_STAGES, "hanko answers only at the end");
+        mta
+    }
+
+    /// Connects offering the protocol options `offered`.
+    async fn connect_offering(addr: &str, client_ip: &str, offered: ProtoOpts) -> Mta {
         let stream = TcpStream::connect(addr).await.unwrap();
         let mut mta = Mta {
             stream: BufStream::new(stream),
+            noreply: ProtoOpts::empty(),
         };
         let replies = mta
             .send(Command::OptNeg(OptNegPayload {
                 version: PROTOCOL_VERSION,
                 actions: Actions::all(),
-                opts: ProtoOpts::all() - ProtoOpts::SKIP,
+                opts: offered,
             }))
             .await;
         let Reply::OptNeg { opts, actions, .. } = &replies[0] else {
             panic!("{replies:?}")
         };
-        assert!(opts.contains(ProtoOpts::LEADING_SPACE));
+        assert_eq!(
+            opts.contains(ProtoOpts::LEADING_SPACE),
+            offered.contains(ProtoOpts::LEADING_SPACE)
+        );
         assert!(actions.contains(Actions::ADD_HEADER | Actions::CHANGE_HEADER));
+        assert!(offered.contains(*opts), "asked only for what was offered");
+        mta.noreply = *opts & NOREPLY_STAGES;
         let ip: std::net::IpAddr = client_ip.parse().unwrap();
         mta.expect_continue(Command::ConnInfo(ConnInfoPayload {
             hostname: c("client.example"),
@@ -215,7 +239,24 @@ impl Mta {
         }
     }
 
+    /// Sends a command of a stage before the end of the message: "continue" comes back, or
+    /// nothing when that stage was negotiated without a reply.
     async fn expect_continue(&mut self, command: Command) {
+        let stage = match &command {
+            Command::ConnInfo(_) => ProtoOpts::NOREPLY_CONNECT,
+            Command::Helo(_) => ProtoOpts::NOREPLY_HELO,
+            Command::Mail(_) => ProtoOpts::NOREPLY_MAIL,
+            Command::Header(_) => ProtoOpts::NOREPLY_HEADER,
+            Command::Eoh => ProtoOpts::NOREPLY_EOH,
+            Command::BodyChunk(_) => ProtoOpts::NOREPLY_BODY,
+            _ => ProtoOpts::empty(),
+        };
+        if !stage.is_empty() && self.noreply.contains(stage) {
+            message::write(&mut self.stream, command.into_message())
+                .await
+                .unwrap();
+            return;
+        }
         let replies = self.send(command).await;
         assert_eq!(replies, vec![Reply::Continue]);
     }
@@ -294,6 +335,41 @@ async fn verify_with_library(zone: &Path, message: &[u8]) -> Vec<DkimVerdict> {
     let zone = hanko_dns::Zone::from_file(zone).unwrap();
     let outcome = verifier.finish(&zone, hanko_milter::now()).await;
     outcome.results.iter().map(|r| r.verdict()).collect()
+}
+
+#[tokio::test]
+async fn an_mta_that_waits_for_every_reply_gets_one_at_every_stage() {
+    // An MTA that offers no "no reply" option (older Sendmail), or only some of them: every
+    // stage it waits on is answered, and the message is signed as with Postfix.
+    let setup = Setup::new("");
+    let daemon = Daemon::start(&setup.config()).await;
+    let full = ProtoOpts::all() - ProtoOpts::SKIP;
+    for offered in [
+        full - NOREPLY_STAGES,
+        full - ProtoOpts::NOREPLY_HEADER - ProtoOpts::NOREPLY_BODY,
+        // (This harness sends no RCPT or DATA, so it offers to leave them out.)
+        ProtoOpts::LEADING_SPACE
+            | ProtoOpts::NO_RCPT
+            | ProtoOpts::NO_DATA
+            | ProtoOpts::NOREPLY_CONNECT
+            | ProtoOpts::NOREPLY_EOH,
+    ] {
+        let mut mta = Mta::connect_offering(&daemon.addr, "127.0.0.1", offered).await;
+        assert_eq!(mta.noreply, offered & NOREPLY_STAGES);
+        let replies = mta.message("hanako@example.com", HEADERS, BODY).await;
+        assert_eq!(
+            replies.last(),
+            Some(&Reply::Continue),
+            "{offered:?}: {replies:?}"
+        );
+        let message = assemble(&inserted(&replies), HEADERS, BODY);
+        assert_eq!(
+            verify_with_library(&setup.zone(), &message).await,
+            [DkimVerdict::Pass, DkimVerdict::Pass],
+            "{offered:?}"
+        );
+    }
+    daemon.stop().await;
 }
 
 #[tokio::test]
