@@ -8,6 +8,7 @@ mod check;
 mod dns;
 mod keygen;
 mod render;
+mod report;
 mod serve;
 mod sign;
 mod spf;
@@ -58,6 +59,18 @@ enum Command {
         #[command(subcommand)]
         command: DnsCommand,
     },
+    /// DMARC reports that receivers send to a domain owner.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Read aggregate reports (XML, .xml.gz, .zip; files or directories) and print a summary
+    /// of each, or one JSON object per report with --json (parsedmarc's field names).
+    Parse(report::ParseArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +128,9 @@ fn main() -> ExitCode {
             Command::Dns {
                 command: DnsCommand::Serve(args),
             } => dns::serve(args, &cli.dns).await,
+            Command::Report {
+                command: ReportCommand::Parse(args),
+            } => report::parse(args),
         }
     });
     match outcome {

@@ -10,3 +10,4 @@ mod cli;
 mod domain_check;
 mod header_analyzer;
 mod hostile_input_cli;
+mod report_parse;

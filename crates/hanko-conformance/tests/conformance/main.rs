@@ -7,6 +7,7 @@ mod dkim_conformance;
 mod dkim_verifier_cases;
 mod dkimpy_vectors;
 mod dmarc_conformance;
+mod dmarc_reports;
 mod mail_dkim_corpus;
 mod rfc5617_adsp;
 mod rfc6376_rfc8463_examples;

@@ -1,0 +1,162 @@
+//! `hanko report parse`: aggregate reports read by `hanko-report`, printed as a summary per
+//! report or as JSON Lines with parsedmarc's field names.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use hanko_report::aggregate::{AggregateReport, Verdict};
+use hanko_report::{Limits, ReportError};
+use serde::Serialize;
+
+/// The flags of `hanko report parse`.
+#[derive(Args, Debug)]
+pub struct ParseArgs {
+    /// One JSON object per report (JSON Lines), with parsedmarc's field names.
+    #[arg(long)]
+    pub json: bool,
+    /// Refuse a report that unpacks to more than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 50)]
+    pub max_report_mib: usize,
+    /// Report files (XML, .xml.gz, .zip) or directories of them; standard input without one.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// One JSON line: a report, or why a file is not one.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line<'a> {
+    Aggregate {
+        file: &'a str,
+        #[serde(flatten)]
+        report: &'a AggregateReport,
+    },
+    Error {
+        file: &'a str,
+        error: String,
+    },
+}
+
+/// Reads every report; exit status 0 when each input was read, 2 when any was refused.
+pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
+    let limits = Limits {
+        max_bytes: args.max_report_mib.saturating_mul(1024 * 1024),
+        ..Limits::default()
+    };
+    let mut inputs = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut inputs);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut refused = 0;
+    let mut read_one = |name: &str, bytes: std::io::Result<Vec<u8>>| -> anyhow::Result<()> {
+        let parsed = bytes
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|b| hanko_report::parse(&b, &limits).map_err(|e: ReportError| e.to_string()));
+        match parsed {
+            Ok(parsed) if args.json => {
+                serde_json::to_writer(
+                    &mut out,
+                    &Line::Aggregate {
+                        file: name,
+                        report: &parsed.report,
+                    },
+                )?;
+                writeln!(out)?;
+            }
+            Ok(parsed) => write!(out, "{}", summary(name, &parsed))?,
+            Err(error) => {
+                refused += 1;
+                if args.json {
+                    serde_json::to_writer(&mut out, &Line::Error { file: name, error })?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "{name}: {error}\n")?;
+                }
+            }
+        }
+        Ok(())
+    };
+    if args.paths.is_empty() {
+        let mut bytes = Vec::new();
+        let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes);
+        read_one("standard input", read)?;
+    }
+    for input in &inputs {
+        let name = input.display().to_string();
+        read_one(&name, std::fs::read(input))?;
+    }
+    Ok(if refused > 0 { crate::EXIT_USAGE } else { 0 })
+}
+
+/// Files below `path`, sorted; `path` itself when it is not a directory.
+fn collect(path: &Path, out: &mut Vec<PathBuf>) {
+    match std::fs::read_dir(path) {
+        Ok(entries) => {
+            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            found.sort();
+            for entry in found {
+                collect(&entry, out);
+            }
+        }
+        Err(_) => out.push(path.to_path_buf()),
+    }
+}
+
+/// A readable summary of one report.
+fn summary(name: &str, parsed: &hanko_report::Parsed) -> String {
+    let report = &parsed.report;
+    let meta = &report.report_metadata;
+    let policy = &report.policy_published;
+    let word = |w: Option<&str>| w.unwrap_or("-").to_string();
+    let mut out = format!(
+        "{name}: aggregate report ({}, {}) from {} ({}), {} to {}\n",
+        report.xml_schema.as_str(),
+        parsed.packing.as_str(),
+        meta.org_name,
+        meta.report_id,
+        hanko_report::time::format(meta.begin_date),
+        hanko_report::time::format(meta.end_date),
+    );
+    out.push_str(&format!(
+        "  policy published for {}: p={} sp={} adkim={} aspf={}\n",
+        policy.domain,
+        word(policy.p.as_ref().map(|p| p.as_str())),
+        word(policy.sp.as_ref().map(|p| p.as_str())),
+        word(policy.adkim.as_ref().map(|a| a.as_str())),
+        word(policy.aspf.as_ref().map(|a| a.as_str())),
+    ));
+    let total: u64 = report.records.iter().map(|r| r.count).sum();
+    let passing: u64 = report
+        .records
+        .iter()
+        .filter(|r| {
+            r.policy_evaluated.dkim == Some(Verdict::Pass)
+                || r.policy_evaluated.spf == Some(Verdict::Pass)
+        })
+        .map(|r| r.count)
+        .sum();
+    out.push_str(&format!(
+        "  {total} messages in {} records, {passing} passing DMARC\n",
+        report.records.len()
+    ));
+    for record in &report.records {
+        let evaluated = &record.policy_evaluated;
+        out.push_str(&format!(
+            "  {:<39} {:>6}  {:<10} dkim={} spf={}  from {}\n",
+            record.source.ip_address.to_string(),
+            record.count,
+            evaluated.disposition.as_str(),
+            word(evaluated.dkim.as_ref().map(|v| v.as_str())),
+            word(evaluated.spf.as_ref().map(|v| v.as_str())),
+            record.identifiers.header_from,
+        ));
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("  warning: {}\n", warning.0));
+    }
+    out.push('\n');
+    out
+}

@@ -1,0 +1,126 @@
+//! `hanko report parse`: aggregate reports as a summary or as JSON Lines, and a refused input
+//! named with the others still read.
+
+use crate::common;
+use common::{run, HANKO};
+
+const REPORT: &str = r#"<?xml version="1.0"?>
+<feedback>
+  <version>1.0</version>
+  <report_metadata>
+    <org_name>mx.example.net</org_name><email>dmarc@example.net</email>
+    <report_id>r-2026-12-06</report_id>
+    <date_range><begin>1796515200</begin><end>1796601599</end></date_range>
+  </report_metadata>
+  <policy_published><domain>example.com</domain><adkim>r</adkim><aspf>r</aspf>
+    <p>reject</p><sp>reject</sp><pct>100</pct></policy_published>
+  <record>
+    <row><source_ip>192.0.2.25</source_ip><count>40</count>
+      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
+    <identifiers><header_from>example.com</header_from><envelope_from>example.com</envelope_from></identifiers>
+    <auth_results><dkim><domain>example.com</domain><selector>s2026</selector><result>pass</result></dkim>
+      <spf><domain>example.com</domain><scope>mfrom</scope><result>pass</result></spf></auth_results>
+  </record>
+  <record>
+    <row><source_ip>203.0.113.9</source_ip><count>2</count>
+      <policy_evaluated><disposition>Reject</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row>
+    <identifiers><header_from>example.com</header_from></identifiers>
+    <auth_results><spf><domain>spoof.example</domain><result>hardfail</result></spf></auth_results>
+  </record>
+</feedback>
+"#;
+
+#[test]
+fn reports_read_as_json_lines_with_parsedmarc_names_and_a_refused_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir
+        .path()
+        .join("mx.example.net!example.com!1796515200!1796601599.xml.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, REPORT.as_bytes()).unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "not a report").unwrap();
+
+    let out = run(
+        HANKO,
+        &["report", "parse", "--json", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "a refused input: status 2");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let report = &lines[0];
+    assert_eq!(report["type"], "aggregate");
+    assert_eq!(report["xml_schema"], "rfc7489");
+    assert_eq!(report["report_metadata"]["org_name"], "mx.example.net");
+    assert_eq!(
+        report["report_metadata"]["begin_date"],
+        "2026-12-06T00:00:00Z"
+    );
+    assert_eq!(report["policy_published"]["p"], "reject");
+    assert_eq!(report["records"][0]["source"]["ip_address"], "192.0.2.25");
+    assert_eq!(report["records"][0]["count"], 40);
+    assert_eq!(
+        report["records"][0]["auth_results"]["dkim"][0]["selector"],
+        "s2026"
+    );
+    // Repairs are read and named.
+    assert_eq!(
+        report["records"][1]["policy_evaluated"]["disposition"],
+        "reject"
+    );
+    assert_eq!(
+        report["records"][1]["auth_results"]["spf"][0]["result"],
+        "fail"
+    );
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("\"Reject\"")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("\"hardfail\"")),
+        "{warnings:?}"
+    );
+    assert_eq!(lines[1]["type"], "error");
+    assert!(lines[1]["file"].as_str().unwrap().ends_with("notes.txt"));
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not well-formed XML")
+            || lines[1]["error"]
+                .as_str()
+                .unwrap()
+                .contains("no root element"),
+        "{}",
+        lines[1]
+    );
+
+    // The summary, from standard input.
+    let out = run(HANKO, &["report", "parse"], REPORT.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("from mx.example.net (r-2026-12-06)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("42 messages in 2 records, 40 passing DMARC"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: spf result \"hardfail\" read as \"fail\""),
+        "{text}"
+    );
+}

@@ -1,0 +1,301 @@
+//! DMARC aggregate reports as receivers send them (`dmarc-reports/` in the conformance
+//! folder: parsedmarc's samples, and mail-auth's with its own parses), through
+//! `hanko_report`.
+
+use hanko_report::aggregate::Schema;
+use hanko_report::{parse, Limits, Packing, Parsed};
+use hanko_test_support::conformance_dir;
+
+fn read(relative: &str) -> Parsed {
+    let path = conformance_dir().join("dmarc-reports").join(relative);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn warnings(parsed: &Parsed) -> Vec<&str> {
+    parsed
+        .report
+        .warnings
+        .iter()
+        .map(|w| w.0.as_str())
+        .collect()
+}
+
+#[test]
+fn every_parsedmarc_aggregate_sample_reads_with_its_repairs_named() {
+    // (file, packing, layout, records, a word each expected warning contains)
+    let cases: &[(&str, Packing, Schema, usize, &[&str])] = &[
+        (
+            "!example.com!1538204542!1538463818.xml",
+            Packing::Xml,
+            Schema::Draft,
+            1,
+            &["org_name"],
+        ),
+        (
+            "addisonfoods.com!example.com!1536105600!1536191999.xml",
+            Packing::Xml,
+            Schema::Rfc7489,
+            1,
+            &[],
+        ),
+        (
+            "empty_reason.xml",
+            Packing::Xml,
+            Schema::Rfc7489,
+            1,
+            &["empty <reason>"],
+        ),
+        (
+            "estadocuenta1.infonacot.gob.mx!example.com!1536853302!1536939702!2940.xml.zip",
+            Packing::Zip,
+            Schema::Draft,
+            1,
+            &[],
+        ),
+        (
+            "example.net!example.com!1529366400!1529452799.xml",
+            Packing::Xml,
+            Schema::Rfc7489,
+            1,
+            &[],
+        ),
+        (
+            "fastmail.com!example.com!1516060800!1516147199!102675056.xml.gz",
+            Packing::Gzip,
+            Schema::Rfc7489,
+            1,
+            &[],
+        ),
+        (
+            "invalid_xml.xml",
+            Packing::Xml,
+            Schema::Draft,
+            1,
+            &["never closed", "never closed", "never closed"],
+        ),
+        (
+            "old_draft_from_wiki.xml",
+            Packing::Xml,
+            Schema::Draft,
+            1,
+            &[],
+        ),
+        ("rfc9990-sample.xml", Packing::Xml, Schema::Rfc9990, 1, &[]),
+        (
+            "usssa.com!example.com!1538784000!1538870399.xml",
+            Packing::Xml,
+            Schema::Rfc7489,
+            2,
+            &[],
+        ),
+    ];
+    let dir = conformance_dir().join("dmarc-reports/parsedmarc/aggregate");
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        files,
+        cases.len(),
+        "a sample without a case in {}",
+        dir.display()
+    );
+    for (file, packing, schema, records, expected) in cases {
+        let parsed = read(&format!("parsedmarc/aggregate/{file}"));
+        assert_eq!(parsed.packing, *packing, "{file}");
+        assert_eq!(parsed.report.xml_schema, *schema, "{file}");
+        assert_eq!(parsed.report.records.len(), *records, "{file}");
+        let found = warnings(&parsed);
+        assert_eq!(found.len(), expected.len(), "{file}: {found:?}");
+        for (warning, word) in found.iter().zip(expected.iter()) {
+            assert!(warning.contains(word), "{file}: {warning:?} lacks {word:?}");
+        }
+        assert!(!parsed.report.policy_published.domain.is_empty(), "{file}");
+        assert!(
+            !parsed.report.report_metadata.report_id.is_empty(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn upper_case_result_words_are_read_with_a_warning_each() {
+    let parsed = read("parsedmarc/aggregate_invalid/report_with_upper_cased_pass.xml");
+    let record = &parsed.report.records[0];
+    assert_eq!(record.policy_evaluated.disposition.as_str(), "none");
+    assert_eq!(record.auth_results.dkim[0].result.as_str(), "pass");
+    assert_eq!(record.auth_results.spf[0].result.as_str(), "pass");
+    let found = warnings(&parsed);
+    for field in ["disposition", "dkim result", "spf result"] {
+        assert!(
+            found
+                .iter()
+                .any(|w| w.starts_with(field) && w.contains("lower case")),
+            "{field}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_report_as_xml_gzip_and_zip_reads_the_same() {
+    let plain = read("parsedmarc/extract_report/nice-input.xml");
+    for (packed, packing) in [
+        ("nice-input.xml.gz", Packing::Gzip),
+        ("nice-input.xml.zip", Packing::Zip),
+    ] {
+        let other = read(&format!("parsedmarc/extract_report/{packed}"));
+        assert_eq!(other.packing, packing);
+        assert_eq!(other.report, plain.report, "{packed}");
+    }
+    let changed = read("parsedmarc/extract_report/changed-input.xml");
+    assert_ne!(changed.report, plain.report);
+}
+
+/// mail-auth's parse of its five XML samples: the same values (its spellings differ:
+/// "Quarantine" against the RFC's "quarantine", "Unspecified" for an absent element).
+#[test]
+fn mail_auth_samples_read_to_the_same_values() {
+    let dir = conformance_dir().join("dmarc-reports/mail-auth/dmarc-feedback");
+    for n in 1..=5 {
+        let name = format!("{n:03}");
+        let parsed = read(&format!("mail-auth/dmarc-feedback/{name}.xml"));
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        compare(&name, &parsed, &expected);
+    }
+}
+
+/// mail-auth's word for an RFC word: lower case, "Unspecified" for absent.
+fn word(value: &serde_json::Value) -> Option<String> {
+    match value.as_str() {
+        None | Some("Unspecified") => None,
+        Some(word) => Some(word.to_ascii_lowercase()),
+    }
+}
+
+fn compare(name: &str, parsed: &Parsed, expected: &serde_json::Value) {
+    let report = &parsed.report;
+    let meta = &expected["report_metadata"];
+    assert_eq!(
+        report.report_metadata.org_name,
+        meta["org_name"].as_str().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        report.report_metadata.report_id,
+        meta["report_id"].as_str().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        Some(report.report_metadata.begin_date),
+        meta["date_range"]["begin"].as_u64(),
+        "{name}"
+    );
+    assert_eq!(
+        Some(report.report_metadata.end_date),
+        meta["date_range"]["end"].as_u64(),
+        "{name}"
+    );
+    assert_eq!(
+        report.report_metadata.org_email.as_deref(),
+        meta["email"].as_str().filter(|e| !e.is_empty()),
+        "{name}"
+    );
+    let published = &expected["policy_published"];
+    assert_eq!(
+        report.policy_published.domain,
+        published["domain"].as_str().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        report
+            .policy_published
+            .p
+            .as_ref()
+            .map(|p| p.as_str().to_string()),
+        word(&published["p"]),
+        "{name}"
+    );
+    let records = expected["record"].as_array().unwrap();
+    assert_eq!(report.records.len(), records.len(), "{name}");
+    for (ours, theirs) in report.records.iter().zip(records) {
+        let row = &theirs["row"];
+        assert_eq!(
+            ours.source.ip_address.to_string(),
+            row["source_ip"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(Some(ours.count), row["count"].as_u64(), "{name}");
+        let evaluated = &row["policy_evaluated"];
+        assert_eq!(
+            Some(ours.policy_evaluated.disposition.as_str().to_string()),
+            word(&evaluated["disposition"]),
+            "{name}"
+        );
+        assert_eq!(
+            ours.policy_evaluated
+                .dkim
+                .as_ref()
+                .map(|v| v.as_str().to_string()),
+            word(&evaluated["dkim"]),
+            "{name}"
+        );
+        assert_eq!(
+            ours.identifiers.header_from,
+            theirs["identifiers"]["header_from"].as_str().unwrap(),
+            "{name}"
+        );
+        let dkim = theirs["auth_results"]["dkim"].as_array().unwrap();
+        assert_eq!(ours.auth_results.dkim.len(), dkim.len(), "{name}");
+        for (a, b) in ours.auth_results.dkim.iter().zip(dkim) {
+            assert_eq!(a.domain, b["domain"].as_str().unwrap(), "{name}");
+            assert_eq!(
+                Some(a.result.as_str().to_string()),
+                word(&b["result"]),
+                "{name}"
+            );
+        }
+        let spf = theirs["auth_results"]["spf"].as_array().unwrap();
+        assert_eq!(ours.auth_results.spf.len(), spf.len(), "{name}");
+        for (a, b) in ours.auth_results.spf.iter().zip(spf) {
+            assert_eq!(a.domain, b["domain"].as_str().unwrap(), "{name}");
+            assert_eq!(
+                Some(a.result.as_str().to_string()),
+                word(&b["result"]),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_rfc9990_sample_keeps_its_new_elements() {
+    let parsed = read("parsedmarc/aggregate/rfc9990-sample.xml");
+    let report = &parsed.report;
+    assert_eq!(report.xml_schema, Schema::Rfc9990);
+    let text = std::fs::read_to_string(
+        conformance_dir().join("dmarc-reports/parsedmarc/aggregate/rfc9990-sample.xml"),
+    )
+    .unwrap();
+    for (element, value) in [
+        (
+            "np",
+            report
+                .policy_published
+                .np
+                .as_ref()
+                .map(|p| p.as_str().to_string()),
+        ),
+        (
+            "discovery_method",
+            report.policy_published.discovery_method.clone(),
+        ),
+        ("generator", report.report_metadata.generator.clone()),
+    ] {
+        if text.contains(&format!("<{element}>")) {
+            assert!(
+                value.is_some(),
+                "<{element}> is in the sample but was not read"
+            );
+        }
+    }
+}

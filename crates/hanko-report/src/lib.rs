@@ -1,0 +1,112 @@
+//! DMARC reports for domain owners: what receivers send back, read into typed data.
+//!
+//! This crate reads aggregate reports ([`aggregate`]): RFC 9990, RFC 7489 and the draft
+//! layout before it, as plain XML, gzip or zip ([`Packing`]), bounded ([`Limits`]) and lenient
+//! where real reporters are broken, with a [`aggregate::Warning`] for each repair. The
+//! `hanko report parse` command renders the result as text or as JSON with parsedmarc's field
+//! names.
+//!
+//! ```
+//! let xml = br#"<feedback>
+//!   <report_metadata><org_name>mx.example.net</org_name><report_id>r1</report_id>
+//!     <date_range><begin>1795392000</begin><end>1795478399</end></date_range></report_metadata>
+//!   <policy_published><domain>example.com</domain><p>reject</p></policy_published>
+//!   <record><row><source_ip>192.0.2.25</source_ip><count>3</count>
+//!     <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>
+//!     <identifiers><header_from>example.com</header_from></identifiers>
+//!     <auth_results><dkim><domain>example.com</domain><result>pass</result></dkim></auth_results></record>
+//! </feedback>"#;
+//! let parsed = hanko_report::parse(xml, &hanko_report::Limits::default()).unwrap();
+//! assert_eq!(parsed.report.records[0].count, 3);
+//! assert_eq!(parsed.report.policy_published.domain, "example.com");
+//! assert!(parsed.report.warnings.is_empty());
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod aggregate;
+mod input;
+pub mod time;
+mod tree;
+
+use std::fmt;
+
+pub use aggregate::{AggregateReport, Schema};
+pub use input::Packing;
+
+/// Bounds on what one report may cost. Each field's default is what [`Default`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Most octets a report may be, after gzip or zip (`--max-report-mib`). Default: 50 MiB.
+    pub max_bytes: usize,
+    /// Most XML elements. Default: 2,000,000 (a report of 100,000 records has about 1.5
+    /// million).
+    pub max_elements: usize,
+    /// Deepest XML nesting. Default: 32 (a report needs 5).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 50 * 1024 * 1024,
+            max_elements: 2_000_000,
+            max_depth: 32,
+        }
+    }
+}
+
+/// Why a report could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// Over one of the [`Limits`].
+    TooLarge(String),
+    /// The packing (gzip, zip) could not be undone.
+    Unreadable(String),
+    /// Not XML a report can be read from (`position`: octet offset).
+    Xml {
+        /// Where, in octets from the start.
+        position: u64,
+        /// What.
+        problem: String,
+    },
+    /// XML, but not an aggregate report (what is missing or wrong).
+    NotAReport(String),
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::TooLarge(what) => write!(f, "refused: {what}"),
+            ReportError::Unreadable(what) => write!(f, "cannot unpack: {what}"),
+            ReportError::Xml { position, problem } => {
+                write!(f, "not well-formed XML at octet {position}: {problem}")
+            }
+            ReportError::NotAReport(what) => write!(f, "not a DMARC aggregate report: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// A report and how it was packed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// How the file was packed.
+    pub packing: Packing,
+    /// The report.
+    pub report: AggregateReport,
+}
+
+/// Reads an aggregate report from the octets of a file: XML, gzip or zip.
+pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
+    let (xml, packing) = input::unpack(bytes, limits)?;
+    let (text, lossy) = match String::from_utf8(xml) {
+        Ok(text) => (text, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    };
+    let document = tree::parse(&text, limits)?;
+    let report = aggregate::read(&document, lossy)?;
+    Ok(Parsed { packing, report })
+}
