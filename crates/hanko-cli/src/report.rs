@@ -114,7 +114,11 @@ fn summary(name: &str, parsed: &hanko_report::Parsed) -> String {
     let mut out = format!(
         "{name}: aggregate report ({}, {}) from {} ({}), {} to {}\n",
         report.xml_schema.as_str(),
-        parsed.packing.as_str(),
+        if parsed.in_message {
+            format!("{} in an e-mail message", parsed.packing.as_str())
+        } else {
+            parsed.packing.as_str().to_string()
+        },
         meta.org_name,
         meta.report_id,
         hanko_report::time::format(meta.begin_date),

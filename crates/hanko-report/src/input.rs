@@ -30,6 +30,31 @@ impl Packing {
     }
 }
 
+/// True when `bytes` begin as an e-mail message does (a header field name and a colon) and
+/// not as XML, gzip or zip.
+pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0x1f, 0x8b])
+        || bytes.starts_with(b"PK\x03\x04")
+        || bytes.starts_with(b"<")
+    {
+        return false;
+    }
+    let name_end = bytes
+        .iter()
+        .position(|&b| !(33..=126).contains(&b) || b == b':')
+        .unwrap_or(bytes.len());
+    name_end > 0 && bytes.get(name_end) == Some(&b':')
+}
+
+/// True when a message part's contents may be a report: gzip, zip, or XML.
+pub(crate) fn may_hold_report(contents: &[u8]) -> bool {
+    let text = contents.trim_ascii_start();
+    contents.starts_with(&[0x1f, 0x8b])
+        || contents.starts_with(b"PK\x03\x04")
+        || text.starts_with(b"<?xml")
+        || text.starts_with(b"<feedback")
+}
+
 /// The unpacked octets and how they were packed.
 pub(crate) fn unpack(bytes: &[u8], limits: &Limits) -> Result<(Vec<u8>, Packing), ReportError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {

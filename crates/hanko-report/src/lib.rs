@@ -1,7 +1,8 @@
 //! DMARC reports for domain owners: what receivers send back, read into typed data.
 //!
 //! This crate reads aggregate reports ([`aggregate`]): RFC 9990, RFC 7489 and the draft
-//! layout before it, as plain XML, gzip or zip ([`Packing`]), bounded ([`Limits`]) and lenient
+//! layout before it, as plain XML, gzip or zip ([`Packing`]), alone or attached to the e-mail
+//! message that brought them, bounded ([`Limits`]) and lenient
 //! where real reporters are broken, with a [`aggregate::Warning`] for each repair. The
 //! `hanko report parse` command renders the result as text or as JSON with parsedmarc's field
 //! names.
@@ -93,14 +94,58 @@ impl std::error::Error for ReportError {}
 /// A report and how it was packed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
-    /// How the file was packed.
+    /// How the report was packed.
     pub packing: Packing,
+    /// It came as a part of an e-mail message (as reporters send it).
+    pub in_message: bool,
     /// The report.
     pub report: AggregateReport,
 }
 
-/// Reads an aggregate report from the octets of a file: XML, gzip or zip.
+/// Reads an aggregate report from the octets of a file: XML, gzip or zip, or an e-mail
+/// message with the report in one of its parts (any Content-Type and transfer encoding: the
+/// part is recognized by what it holds).
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
+    if input::looks_like_message(bytes) {
+        return from_message(bytes, limits);
+    }
+    parse_unpacked(bytes, limits)
+}
+
+/// The first part of the message `bytes` that reads as a report.
+fn from_message(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ReportError::TooLarge(format!(
+            "the message is larger than {} MiB (--max-report-mib)",
+            limits.max_bytes / (1024 * 1024)
+        )));
+    }
+    let message = mail_parser::MessageParser::default()
+        .parse(bytes)
+        .ok_or_else(|| ReportError::NotAReport("neither a report nor an e-mail message".into()))?;
+    let mut last_error = None;
+    for part in &message.parts {
+        let contents = part.contents();
+        if !input::may_hold_report(contents) {
+            continue;
+        }
+        match parse_unpacked(contents, limits) {
+            Ok(parsed) => {
+                return Ok(Parsed {
+                    in_message: true,
+                    ..parsed
+                })
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        ReportError::NotAReport("an e-mail message with no report in any part".into())
+    }))
+}
+
+/// Reads a report that is XML, gzip or zip.
+fn parse_unpacked(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     let (xml, packing) = input::unpack(bytes, limits)?;
     let (text, lossy) = match String::from_utf8(xml) {
         Ok(text) => (text, false),
@@ -108,5 +153,40 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     };
     let document = tree::parse(&text, limits)?;
     let report = aggregate::read(&document, lossy)?;
-    Ok(Parsed { packing, report })
+    Ok(Parsed {
+        packing,
+        in_message: false,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XML: &str =
+        "<f:feedback xmlns:f=\"urn:ietf:params:xml:ns:dmarc-2.0\"><f:report_metadata>\
+        <f:org_name>r</f:org_name><f:report_id>1</f:report_id><f:date_range><f:begin>0</f:begin>\
+        <f:end>86399</f:end></f:date_range></f:report_metadata><f:policy_published>\
+        <f:domain>example.com</f:domain></f:policy_published></f:feedback>";
+
+    #[test]
+    fn a_prefixed_report_is_xml_and_a_message_without_one_is_named() {
+        let parsed = parse(XML.as_bytes(), &Limits::default()).unwrap();
+        assert!(!parsed.in_message);
+        assert_eq!(parsed.report.xml_schema, Schema::Rfc9990);
+        let message = b"From: a@example.net\r\nSubject: hello\r\n\r\nNo report here.\r\n";
+        assert_eq!(
+            parse(message, &Limits::default()),
+            Err(ReportError::NotAReport(
+                "an e-mail message with no report in any part".into()
+            ))
+        );
+        let attached = format!(
+            "From: a@example.net\r\nContent-Type: text/xml\r\n\r\n<?xml version=\"1.0\"?>{XML}\r\n"
+        );
+        let parsed = parse(attached.as_bytes(), &Limits::default()).unwrap();
+        assert!(parsed.in_message);
+        assert_eq!(parsed.report.report_metadata.org_name, "r");
+    }
 }

@@ -11,7 +11,7 @@ use quick_xml::Reader;
 
 use crate::{Limits, ReportError};
 
-/// One element: its local name, its default namespace (`xmlns`, when it declares one), its
+/// One element: its local name, the namespace it declares for itself (when it does), its
 /// text (trimmed, the pieces between children joined) and its children in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Element {
@@ -54,12 +54,18 @@ fn local(name: &str) -> String {
     }
 }
 
-/// The `xmlns` attribute of a start tag.
+/// The namespace a start tag declares for its own name: `xmlns`, or `xmlns:PREFIX` when the
+/// name is `PREFIX:local`.
 fn namespace(start: &quick_xml::events::BytesStart<'_>) -> Option<String> {
+    let name = start.name();
+    let key = match name.as_ref().split_once(':') {
+        Some((prefix, _)) => format!("xmlns:{prefix}"),
+        None => "xmlns".to_string(),
+    };
     start
         .attributes()
         .flatten()
-        .find(|a| a.key.as_ref() == "xmlns")
+        .find(|a| a.key.as_ref() == key)
         .map(|a| a.value.into_owned())
 }
 

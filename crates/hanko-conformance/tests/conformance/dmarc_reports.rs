@@ -164,6 +164,22 @@ fn mail_auth_samples_read_to_the_same_values() {
     }
 }
 
+/// The same for its five reports as e-mail messages (zip or gzip attachments, base64, one
+/// inside multipart/mixed beside a text part, one from Exchange in multipart/related).
+#[test]
+fn mail_auth_messages_read_to_the_same_values() {
+    let dir = conformance_dir().join("dmarc-reports/mail-auth/dmarc-feedback");
+    for n in 100..=104 {
+        let name = format!("{n}");
+        let parsed = read(&format!("mail-auth/dmarc-feedback/{name}.eml"));
+        assert!(parsed.in_message, "{name}");
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        compare(&name, &parsed, &expected);
+    }
+}
+
 /// mail-auth's word for an RFC word: lower case, "Unspecified" for absent.
 fn word(value: &serde_json::Value) -> Option<String> {
     match value.as_str() {
