@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use hanko_report::aggregate::{AggregateReport, Verdict};
-use hanko_report::{Limits, ReportError};
+use hanko_report::{Limits, Report, ReportError, TlsReport};
 use serde::Serialize;
 
 /// The flags of `hanko report parse`.
@@ -31,6 +31,11 @@ enum Line<'a> {
         file: &'a str,
         #[serde(flatten)]
         report: &'a AggregateReport,
+    },
+    SmtpTls {
+        file: &'a str,
+        #[serde(flatten)]
+        report: &'a TlsReport,
     },
     Error {
         file: &'a str,
@@ -57,13 +62,16 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
             .and_then(|b| hanko_report::parse(&b, &limits).map_err(|e: ReportError| e.to_string()));
         match parsed {
             Ok(parsed) if args.json => {
-                serde_json::to_writer(
-                    &mut out,
-                    &Line::Aggregate {
+                let line = match &parsed.report {
+                    Report::Aggregate(report) => Line::Aggregate { file: name, report },
+                    Report::SmtpTls(report) => Line::SmtpTls { file: name, report },
+                    // A kind this command does not know yet.
+                    _ => Line::Error {
                         file: name,
-                        report: &parsed.report,
+                        error: "a kind of report this command cannot print".into(),
                     },
-                )?;
+                };
+                serde_json::to_writer(&mut out, &line)?;
                 writeln!(out)?;
             }
             Ok(parsed) => write!(out, "{}", summary(name, &parsed))?,
@@ -107,7 +115,59 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) {
 
 /// A readable summary of one report.
 fn summary(name: &str, parsed: &hanko_report::Parsed) -> String {
-    let report = &parsed.report;
+    match &parsed.report {
+        Report::Aggregate(report) => aggregate_summary(name, parsed, report),
+        Report::SmtpTls(report) => tls_summary(name, report),
+        _ => format!("{name}: a kind of report this command cannot print\n\n"),
+    }
+}
+
+/// An SMTP TLS report: per policy, the sessions and why some failed.
+fn tls_summary(name: &str, report: &TlsReport) -> String {
+    let mut out = format!(
+        "{name}: SMTP TLS report from {} ({}), {} to {}\n",
+        report.organization_name,
+        report.report_id.as_deref().unwrap_or("no report id"),
+        report.begin_date,
+        report.end_date
+    );
+    for policy in &report.policies {
+        out.push_str(&format!(
+            "  {} ({}): {} sessions succeeded, {} failed\n",
+            policy
+                .policy_domain
+                .as_deref()
+                .unwrap_or("(no policy domain)"),
+            policy.policy_type,
+            policy.successful_session_count,
+            policy.failed_session_count
+        ));
+        for detail in &policy.failure_details {
+            out.push_str(&format!(
+                "    {} x{}{}\n",
+                detail.result_type,
+                detail.failed_session_count,
+                detail
+                    .receiving_mx_hostname
+                    .as_deref()
+                    .map(|mx| format!(" at {mx}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("  warning: {}\n", warning.0));
+    }
+    out.push('\n');
+    out
+}
+
+/// An aggregate report: the policy, the totals, one line per record.
+fn aggregate_summary(
+    name: &str,
+    parsed: &hanko_report::Parsed,
+    report: &AggregateReport,
+) -> String {
     let meta = &report.report_metadata;
     let policy = &report.policy_published;
     let word = |w: Option<&str>| w.unwrap_or("-").to_string();

@@ -46,13 +46,14 @@ pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     name_end > 0 && bytes.get(name_end) == Some(&b':')
 }
 
-/// True when a message part's contents may be a report: gzip, zip, or XML.
+/// True when a message part's contents may be a report: gzip, zip, XML, or TLS-RPT JSON.
 pub(crate) fn may_hold_report(contents: &[u8]) -> bool {
     let text = contents.trim_ascii_start();
     contents.starts_with(&[0x1f, 0x8b])
         || contents.starts_with(b"PK\x03\x04")
         || text.starts_with(b"<?xml")
         || text.starts_with(b"<feedback")
+        || (text.starts_with(b"{") && contents.windows(17).any(|w| w == b"organization-name"))
 }
 
 /// The unpacked octets and how they were packed.

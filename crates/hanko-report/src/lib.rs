@@ -1,6 +1,7 @@
 //! DMARC reports for domain owners: what receivers send back, read into typed data.
 //!
-//! This crate reads aggregate reports ([`aggregate`]): RFC 9990, RFC 7489 and the draft
+//! This crate reads SMTP TLS reports ([`tls`], RFC 8460) and aggregate reports
+//! ([`aggregate`]): RFC 9990, RFC 7489 and the draft
 //! layout before it, as plain XML, gzip or zip ([`Packing`]), alone or attached to the e-mail
 //! message that brought them, bounded ([`Limits`]) and lenient
 //! where real reporters are broken, with a [`aggregate::Warning`] for each repair. The
@@ -18,9 +19,10 @@
 //!     <auth_results><dkim><domain>example.com</domain><result>pass</result></dkim></auth_results></record>
 //! </feedback>"#;
 //! let parsed = hanko_report::parse(xml, &hanko_report::Limits::default()).unwrap();
-//! assert_eq!(parsed.report.records[0].count, 3);
-//! assert_eq!(parsed.report.policy_published.domain, "example.com");
-//! assert!(parsed.report.warnings.is_empty());
+//! let report = parsed.report.aggregate().unwrap();
+//! assert_eq!(report.records[0].count, 3);
+//! assert_eq!(report.policy_published.domain, "example.com");
+//! assert!(report.warnings.is_empty());
 //! ```
 
 #![forbid(unsafe_code)]
@@ -28,12 +30,14 @@
 pub mod aggregate;
 mod input;
 pub mod time;
+pub mod tls;
 mod tree;
 
 use std::fmt;
 
 pub use aggregate::{AggregateReport, Schema};
 pub use input::Packing;
+pub use tls::TlsReport;
 
 /// Bounds on what one report may cost. Each field's default is what [`Default`] gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +76,7 @@ pub enum ReportError {
         /// What.
         problem: String,
     },
-    /// XML, but not an aggregate report (what is missing or wrong).
+    /// XML or JSON, but not a report of a kind this crate reads (what is missing or wrong).
     NotAReport(String),
 }
 
@@ -84,12 +88,40 @@ impl fmt::Display for ReportError {
             ReportError::Xml { position, problem } => {
                 write!(f, "not well-formed XML at octet {position}: {problem}")
             }
-            ReportError::NotAReport(what) => write!(f, "not a DMARC aggregate report: {what}"),
+            ReportError::NotAReport(what) => write!(f, "not a report hanko reads: {what}"),
         }
     }
 }
 
 impl std::error::Error for ReportError {}
+
+/// A report of one of the kinds this crate reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Report {
+    /// A DMARC aggregate report (XML).
+    Aggregate(Box<AggregateReport>),
+    /// An SMTP TLS report (RFC 8460 JSON).
+    SmtpTls(TlsReport),
+}
+
+impl Report {
+    /// The aggregate report, when it is one.
+    pub fn aggregate(&self) -> Option<&AggregateReport> {
+        match self {
+            Report::Aggregate(report) => Some(report),
+            Report::SmtpTls(_) => None,
+        }
+    }
+
+    /// The SMTP TLS report, when it is one.
+    pub fn smtp_tls(&self) -> Option<&TlsReport> {
+        match self {
+            Report::SmtpTls(report) => Some(report),
+            Report::Aggregate(_) => None,
+        }
+    }
+}
 
 /// A report and how it was packed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +131,7 @@ pub struct Parsed {
     /// It came as a part of an e-mail message (as reporters send it).
     pub in_message: bool,
     /// The report.
-    pub report: AggregateReport,
+    pub report: Report,
 }
 
 /// Reads an aggregate report from the octets of a file: XML, gzip or zip, or an e-mail
@@ -144,15 +176,23 @@ fn from_message(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     }))
 }
 
-/// Reads a report that is XML, gzip or zip.
+/// Reads a report that is XML or JSON, plain, gzip or zip.
 fn parse_unpacked(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
-    let (xml, packing) = input::unpack(bytes, limits)?;
-    let (text, lossy) = match String::from_utf8(xml) {
+    let (unpacked, packing) = input::unpack(bytes, limits)?;
+    let (text, lossy) = match String::from_utf8(unpacked) {
         Ok(text) => (text, false),
         Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
     };
-    let document = tree::parse(&text, limits)?;
-    let report = aggregate::read(&document, lossy)?;
+    let report = if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+    {
+        Report::SmtpTls(tls::read(&text)?)
+    } else {
+        let document = tree::parse(&text, limits)?;
+        Report::Aggregate(Box::new(aggregate::read(&document, lossy)?))
+    };
     Ok(Parsed {
         packing,
         in_message: false,
@@ -174,7 +214,10 @@ mod tests {
     fn a_prefixed_report_is_xml_and_a_message_without_one_is_named() {
         let parsed = parse(XML.as_bytes(), &Limits::default()).unwrap();
         assert!(!parsed.in_message);
-        assert_eq!(parsed.report.xml_schema, Schema::Rfc9990);
+        assert_eq!(
+            parsed.report.aggregate().unwrap().xml_schema,
+            Schema::Rfc9990
+        );
         let message = b"From: a@example.net\r\nSubject: hello\r\n\r\nNo report here.\r\n";
         assert_eq!(
             parse(message, &Limits::default()),
@@ -187,6 +230,9 @@ mod tests {
         );
         let parsed = parse(attached.as_bytes(), &Limits::default()).unwrap();
         assert!(parsed.in_message);
-        assert_eq!(parsed.report.report_metadata.org_name, "r");
+        assert_eq!(
+            parsed.report.aggregate().unwrap().report_metadata.org_name,
+            "r"
+        );
     }
 }

@@ -124,3 +124,33 @@ fn reports_read_as_json_lines_with_parsedmarc_names_and_a_refused_file_is_named(
         "{text}"
     );
 }
+
+#[test]
+fn an_smtp_tls_report_reads_as_json_with_its_failures() {
+    let report = r#"{"organization-name": "Company-X",
+        "date-range": {"start-datetime": "2026-12-05T00:00:00Z", "end-datetime": "2026-12-05T23:59:59Z"},
+        "contact-info": "sts-reporting@company-x.example", "report-id": "r-1",
+        "policies": [{"policy": {"policy-type": "sts", "policy-domain": "example.com",
+            "policy-string": ["version: STSv1", "mode: enforce"], "mx-host": "mx.example.com"},
+          "summary": {"total-successful-session-count": 90, "total-failure-session-count": 10},
+          "failure-details": [{"result-type": "certificate-expired", "failed-session-count": 10,
+            "receiving-mx-hostname": "mx.example.com"}]}]}"#;
+    let out = run(HANKO, &["report", "parse", "--json"], report.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["type"], "smtp_tls");
+    assert_eq!(line["organization_name"], "Company-X");
+    assert_eq!(line["policies"][0]["policy_domain"], "example.com");
+    assert_eq!(line["policies"][0]["mx_host_patterns"][0], "mx.example.com");
+    assert_eq!(line["policies"][0]["failed_session_count"], 10);
+    assert_eq!(
+        line["policies"][0]["failure_details"][0]["result_type"],
+        "certificate-expired"
+    );
+    let out = run(HANKO, &["report", "parse"], report.as_bytes());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("example.com (sts): 90 sessions succeeded, 10 failed"),
+        "{text}"
+    );
+}

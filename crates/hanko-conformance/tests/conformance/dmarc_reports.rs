@@ -3,6 +3,7 @@
 //! `hanko_report`.
 
 use hanko_report::aggregate::Schema;
+use hanko_report::AggregateReport;
 use hanko_report::{parse, Limits, Packing, Parsed};
 use hanko_test_support::conformance_dir;
 
@@ -13,12 +14,15 @@ fn read(relative: &str) -> Parsed {
 }
 
 fn warnings(parsed: &Parsed) -> Vec<&str> {
-    parsed
-        .report
+    aggregate(parsed)
         .warnings
         .iter()
         .map(|w| w.0.as_str())
         .collect()
+}
+
+fn aggregate(parsed: &Parsed) -> &AggregateReport {
+    parsed.report.aggregate().expect("an aggregate report")
 }
 
 #[test]
@@ -101,16 +105,19 @@ fn every_parsedmarc_aggregate_sample_reads_with_its_repairs_named() {
     for (file, packing, schema, records, expected) in cases {
         let parsed = read(&format!("parsedmarc/aggregate/{file}"));
         assert_eq!(parsed.packing, *packing, "{file}");
-        assert_eq!(parsed.report.xml_schema, *schema, "{file}");
-        assert_eq!(parsed.report.records.len(), *records, "{file}");
+        assert_eq!(aggregate(&parsed).xml_schema, *schema, "{file}");
+        assert_eq!(aggregate(&parsed).records.len(), *records, "{file}");
         let found = warnings(&parsed);
         assert_eq!(found.len(), expected.len(), "{file}: {found:?}");
         for (warning, word) in found.iter().zip(expected.iter()) {
             assert!(warning.contains(word), "{file}: {warning:?} lacks {word:?}");
         }
-        assert!(!parsed.report.policy_published.domain.is_empty(), "{file}");
         assert!(
-            !parsed.report.report_metadata.report_id.is_empty(),
+            !aggregate(&parsed).policy_published.domain.is_empty(),
+            "{file}"
+        );
+        assert!(
+            !aggregate(&parsed).report_metadata.report_id.is_empty(),
             "{file}"
         );
     }
@@ -119,7 +126,7 @@ fn every_parsedmarc_aggregate_sample_reads_with_its_repairs_named() {
 #[test]
 fn upper_case_result_words_are_read_with_a_warning_each() {
     let parsed = read("parsedmarc/aggregate_invalid/report_with_upper_cased_pass.xml");
-    let record = &parsed.report.records[0];
+    let record = &aggregate(&parsed).records[0];
     assert_eq!(record.policy_evaluated.disposition.as_str(), "none");
     assert_eq!(record.auth_results.dkim[0].result.as_str(), "pass");
     assert_eq!(record.auth_results.spf[0].result.as_str(), "pass");
@@ -189,7 +196,7 @@ fn word(value: &serde_json::Value) -> Option<String> {
 }
 
 fn compare(name: &str, parsed: &Parsed, expected: &serde_json::Value) {
-    let report = &parsed.report;
+    let report = aggregate(parsed);
     let meta = &expected["report_metadata"];
     assert_eq!(
         report.report_metadata.org_name,
@@ -286,7 +293,7 @@ fn compare(name: &str, parsed: &Parsed, expected: &serde_json::Value) {
 #[test]
 fn the_rfc9990_sample_keeps_its_new_elements() {
     let parsed = read("parsedmarc/aggregate/rfc9990-sample.xml");
-    let report = &parsed.report;
+    let report = aggregate(&parsed);
     assert_eq!(report.xml_schema, Schema::Rfc9990);
     let text = std::fs::read_to_string(
         conformance_dir().join("dmarc-reports/parsedmarc/aggregate/rfc9990-sample.xml"),
@@ -312,6 +319,77 @@ fn the_rfc9990_sample_keeps_its_new_elements() {
                 value.is_some(),
                 "<{element}> is in the sample but was not read"
             );
+        }
+    }
+}
+
+/// SMTP TLS reports (RFC 8460): parsedmarc's JSON samples, and mail-auth's as JSON and as the
+/// e-mail messages that brought them (gzip and plain), against the JSON itself.
+#[test]
+fn smtp_tls_reports_read_from_json_and_from_e_mail() {
+    for file in ["mail.ru.json", "rfc8460.json", "smtp_tls.json"] {
+        let parsed = read(&format!("parsedmarc/smtp_tls/{file}"));
+        let report = parsed.report.smtp_tls().expect("an SMTP TLS report");
+        assert!(!report.policies.is_empty(), "{file}");
+        assert!(!report.organization_name.is_empty(), "{file}");
+        assert!(
+            report.policies.iter().all(|p| p.policy_domain.is_some()),
+            "{file}"
+        );
+    }
+    let dir = conformance_dir().join("dmarc-reports/mail-auth/tlsrpt");
+    for (name, message) in [("rpt01", true), ("rpt02", true), ("rpt03", false)] {
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let mut sources = vec![read(&format!("mail-auth/tlsrpt/{name}.json"))];
+        if message {
+            let parsed = read(&format!("mail-auth/tlsrpt/{name}.eml"));
+            assert!(parsed.in_message, "{name}");
+            sources.push(parsed);
+        }
+        for parsed in sources {
+            let report = parsed.report.smtp_tls().expect("an SMTP TLS report");
+            assert_eq!(
+                report.organization_name, expected["organization-name"],
+                "{name}"
+            );
+            assert_eq!(
+                report.report_id.as_deref(),
+                expected["report-id"].as_str(),
+                "{name}"
+            );
+            assert_eq!(
+                report.begin_date, expected["date-range"]["start-datetime"],
+                "{name}"
+            );
+            let policies = expected["policies"].as_array().unwrap();
+            assert_eq!(report.policies.len(), policies.len(), "{name}");
+            for (ours, theirs) in report.policies.iter().zip(policies) {
+                assert_eq!(
+                    ours.policy_domain.as_deref(),
+                    theirs["policy"]["policy-domain"].as_str(),
+                    "{name}"
+                );
+                // No summary: read as 0, with a warning.
+                assert_eq!(
+                    ours.successful_session_count,
+                    theirs["summary"]["total-successful-session-count"]
+                        .as_u64()
+                        .unwrap_or(0),
+                    "{name}"
+                );
+                // No summary: read as 0, with a warning.
+                assert_eq!(
+                    ours.failed_session_count,
+                    theirs["summary"]["total-failure-session-count"]
+                        .as_u64()
+                        .unwrap_or(0),
+                    "{name}"
+                );
+                let details = theirs["failure-details"].as_array().map_or(0, Vec::len);
+                assert_eq!(ours.failure_details.len(), details, "{name}");
+            }
         }
     }
 }
