@@ -31,11 +31,12 @@ impl Packing {
 }
 
 /// True when `bytes` begin as an e-mail message does (a header field name and a colon) and
-/// not as XML, gzip or zip.
+/// not as XML, JSON, gzip or zip.
 pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0x1f, 0x8b])
         || bytes.starts_with(b"PK\x03\x04")
         || bytes.starts_with(b"<")
+        || bytes.starts_with(b"{")
     {
         return false;
     }
