@@ -68,9 +68,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ReportCommand {
-    /// Read DMARC aggregate and SMTP TLS reports (XML or JSON; .gz, .zip, or the e-mail that
-    /// brought them; files or directories) and print a summary of each, or one JSON object
-    /// per report with --json (parsedmarc's field names).
+    /// Read DMARC aggregate and failure reports and SMTP TLS reports (XML, JSON or ARF; .gz,
+    /// .zip, or the e-mail that brought them; files or directories) and print a summary of
+    /// each, or one JSON object per report with --json (parsedmarc's field names).
     Parse(report::ParseArgs),
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use hanko_report::aggregate::{AggregateReport, Verdict};
-use hanko_report::{Limits, Report, ReportError, TlsReport};
+use hanko_report::{FailureReport, Limits, Report, ReportError, TlsReport};
 use serde::Serialize;
 
 /// The flags of `hanko report parse`.
@@ -37,6 +37,11 @@ enum Line<'a> {
         #[serde(flatten)]
         report: &'a TlsReport,
     },
+    Failure {
+        file: &'a str,
+        #[serde(flatten)]
+        report: &'a FailureReport,
+    },
     Error {
         file: &'a str,
         error: String,
@@ -65,6 +70,7 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
                 let line = match &parsed.report {
                     Report::Aggregate(report) => Line::Aggregate { file: name, report },
                     Report::SmtpTls(report) => Line::SmtpTls { file: name, report },
+                    Report::Failure(report) => Line::Failure { file: name, report },
                     // A kind this command does not know yet.
                     _ => Line::Error {
                         file: name,
@@ -118,8 +124,43 @@ fn summary(name: &str, parsed: &hanko_report::Parsed) -> String {
     match &parsed.report {
         Report::Aggregate(report) => aggregate_summary(name, parsed, report),
         Report::SmtpTls(report) => tls_summary(name, report),
+        Report::Failure(report) => failure_summary(name, report),
         _ => format!("{name}: a kind of report this command cannot print\n\n"),
     }
+}
+
+/// A failure report: what failed, for which message.
+fn failure_summary(name: &str, report: &FailureReport) -> String {
+    let or = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "{name}: failure report ({}) from {}\n  {} failed for {} (source {}, arrived {})\n",
+        report.feedback_type,
+        or(&report.user_agent),
+        if report.auth_failure.is_empty() {
+            "-".to_string()
+        } else {
+            report.auth_failure.join(", ")
+        },
+        or(&report.reported_domain),
+        report
+            .source
+            .as_ref()
+            .map_or("-".to_string(), |s| s.ip_address.clone()),
+        or(&report.arrival_date),
+    );
+    if let Some(sample) = &report.parsed_sample {
+        out.push_str(&format!(
+            "  sample: from {} to {}, subject {:?}\n",
+            or(&sample.from),
+            or(&sample.to),
+            sample.subject.clone().unwrap_or_default()
+        ));
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("  warning: {}\n", warning.0));
+    }
+    out.push('\n');
+    out
 }
 
 /// An SMTP TLS report: per policy, the sessions and why some failed.

@@ -1,7 +1,7 @@
 //! DMARC reports for domain owners: what receivers send back, read into typed data.
 //!
-//! This crate reads SMTP TLS reports ([`tls`], RFC 8460) and aggregate reports
-//! ([`aggregate`]): RFC 9990, RFC 7489 and the draft
+//! This crate reads failure reports ([`failure`], ARF), SMTP TLS reports ([`tls`], RFC 8460)
+//! and aggregate reports ([`aggregate`]): RFC 9990, RFC 7489 and the draft
 //! layout before it, as plain XML, gzip or zip ([`Packing`]), alone or attached to the e-mail
 //! message that brought them, bounded ([`Limits`]) and lenient
 //! where real reporters are broken, with a [`aggregate::Warning`] for each repair. The
@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod failure;
 mod input;
 pub mod time;
 pub mod tls;
@@ -36,6 +37,7 @@ mod tree;
 use std::fmt;
 
 pub use aggregate::{AggregateReport, Schema};
+pub use failure::FailureReport;
 pub use input::Packing;
 pub use tls::TlsReport;
 
@@ -103,6 +105,8 @@ pub enum Report {
     Aggregate(Box<AggregateReport>),
     /// An SMTP TLS report (RFC 8460 JSON).
     SmtpTls(TlsReport),
+    /// A failure report (ARF, RFC 5965 and RFC 6591).
+    Failure(Box<FailureReport>),
 }
 
 impl Report {
@@ -110,7 +114,7 @@ impl Report {
     pub fn aggregate(&self) -> Option<&AggregateReport> {
         match self {
             Report::Aggregate(report) => Some(report),
-            Report::SmtpTls(_) => None,
+            _ => None,
         }
     }
 
@@ -118,7 +122,15 @@ impl Report {
     pub fn smtp_tls(&self) -> Option<&TlsReport> {
         match self {
             Report::SmtpTls(report) => Some(report),
-            Report::Aggregate(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The failure report, when it is one.
+    pub fn failure(&self) -> Option<&FailureReport> {
+        match self {
+            Report::Failure(report) => Some(report),
+            _ => None,
         }
     }
 }
@@ -138,6 +150,14 @@ pub struct Parsed {
 /// message with the report in one of its parts (any Content-Type and transfer encoding: the
 /// part is recognized by what it holds).
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
+    // A message saved from an mbox starts with its `From ` separator line.
+    let bytes = match bytes.strip_prefix(b"From ") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest, |end| &rest[end + 1..]),
+        None => bytes,
+    };
     if input::looks_like_message(bytes) {
         return from_message(bytes, limits);
     }
@@ -155,6 +175,13 @@ fn from_message(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     let message = mail_parser::MessageParser::default()
         .parse(bytes)
         .ok_or_else(|| ReportError::NotAReport("neither a report nor an e-mail message".into()))?;
+    if let Some(report) = failure_report(&message)? {
+        return Ok(Parsed {
+            packing: Packing::Xml,
+            in_message: true,
+            report: Report::Failure(Box::new(report)),
+        });
+    }
     let mut last_error = None;
     for part in &message.parts {
         let contents = part.contents();
@@ -174,6 +201,38 @@ fn from_message(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     Err(last_error.unwrap_or_else(|| {
         ReportError::NotAReport("an e-mail message with no report in any part".into())
     }))
+}
+
+/// The failure report in `message`: its `message/feedback-report` part, with the sample
+/// (`message/rfc822`, or `text/rfc822-headers` for a header section) when there is one.
+fn failure_report(
+    message: &mail_parser::Message<'_>,
+) -> Result<Option<FailureReport>, ReportError> {
+    use mail_parser::MimeHeaders;
+    let kind = |part: &mail_parser::MessagePart<'_>| {
+        part.content_type()
+            .map(|t| {
+                format!(
+                    "{}/{}",
+                    t.ctype().to_ascii_lowercase(),
+                    t.subtype().unwrap_or_default().to_ascii_lowercase()
+                )
+            })
+            .unwrap_or_default()
+    };
+    let Some(feedback) = message
+        .parts
+        .iter()
+        .find(|p| kind(p) == "message/feedback-report")
+    else {
+        return Ok(None);
+    };
+    let sample = message.parts.iter().find_map(|p| match kind(p).as_str() {
+        "message/rfc822" | "message/global" => Some((p.contents(), false)),
+        "text/rfc822-headers" => Some((p.contents(), true)),
+        _ => None,
+    });
+    failure::read(feedback.contents(), sample).map(Some)
 }
 
 /// Reads a report that is XML or JSON, plain, gzip or zip.

@@ -393,3 +393,73 @@ fn smtp_tls_reports_read_from_json_and_from_e_mail() {
         }
     }
 }
+
+/// Failure reports (ARF): mail-auth's five with its own parse, and parsedmarc's three (one
+/// saved from an mbox with its `From ` line, one with CRLF line ends).
+#[test]
+fn failure_reports_read_to_the_values_of_mail_auth_and_parsedmarc() {
+    let dir = conformance_dir().join("dmarc-reports/mail-auth/arf");
+    // mail-auth's spellings: CamelCase words, "Unspecified" for absent.
+    let word = |value: &serde_json::Value| -> Option<String> {
+        let text = value.as_str()?;
+        (text != "Unspecified").then(|| match text {
+            "AuthFailure" => "auth-failure".to_string(),
+            other => other.to_ascii_lowercase(),
+        })
+    };
+    for n in 1..=5 {
+        let name = format!("{n:03}");
+        let parsed = read(&format!("mail-auth/arf/{name}.eml"));
+        let report = parsed.report.failure().expect("a failure report");
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        assert_eq!(
+            Some(report.feedback_type.clone()),
+            word(&expected["feedback_type"]),
+            "{name}"
+        );
+        assert_eq!(
+            report.source.as_ref().map(|s| s.ip_address.as_str()),
+            expected["source_ip"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            report.reported_domain.as_deref(),
+            expected["reported_domain"][0].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            report.auth_failure.first().cloned(),
+            word(&expected["auth_failure"]),
+            "{name}"
+        );
+        assert_eq!(
+            report.dkim_domain.as_deref(),
+            expected["dkim_domain"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            report.original_mail_from.as_deref(),
+            expected["original_mail_from"].as_str(),
+            "{name}"
+        );
+        assert!(report.parsed_sample.is_some(), "{name}: the sample is read");
+    }
+    let dir = conformance_dir().join("dmarc-reports/parsedmarc/failure");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    for file in files {
+        let parsed = read(&format!("parsedmarc/failure/{file}"));
+        let report = parsed.report.failure().expect("a failure report");
+        assert_eq!(report.feedback_type, "auth-failure", "{file}");
+        let sample = report.parsed_sample.as_ref().expect("a sample");
+        assert!(sample.from.is_some(), "{file}");
+        assert!(report.source.is_some(), "{file}");
+        assert!(report.reported_domain.is_some(), "{file}");
+    }
+}
