@@ -15,10 +15,15 @@ pub struct ParseArgs {
     /// One JSON object per report (JSON Lines), with parsedmarc's field names.
     #[arg(long)]
     pub json: bool,
+    /// Refuse a report that needed any repair to be read (each warning of the lenient
+    /// reading becomes a refusal).
+    #[arg(long)]
+    pub strict: bool,
     /// Refuse a report that unpacks to more than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = 50)]
     pub max_report_mib: usize,
-    /// Report files (XML, .xml.gz, .zip) or directories of them; standard input without one.
+    /// Report files (XML, JSON, .gz, .zip, e-mail messages, mbox files) or directories of them
+    /// (a Maildir's `tmp/` is skipped); standard input without one.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
@@ -64,7 +69,19 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
     let mut read_one = |name: &str, bytes: std::io::Result<Vec<u8>>| -> anyhow::Result<()> {
         let parsed = bytes
             .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|b| hanko_report::parse(&b, &limits).map_err(|e: ReportError| e.to_string()));
+            .and_then(|b| hanko_report::parse(&b, &limits).map_err(|e: ReportError| e.to_string()))
+            .and_then(|parsed| match parsed.report.warnings() {
+                [first, rest @ ..] if args.strict => Err(format!(
+                    "refused (--strict): {}{}",
+                    first.0,
+                    if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (and {} more)", rest.len())
+                    }
+                )),
+                _ => Ok(parsed),
+            });
         match parsed {
             Ok(parsed) if args.json => {
                 let line = match &parsed.report {
@@ -100,7 +117,24 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
     }
     for input in &inputs {
         let name = input.display().to_string();
-        read_one(&name, std::fs::read(input))?;
+        match std::fs::read(input) {
+            Ok(bytes) if hanko::message::mbox_separator_len(&bytes) > 0 => {
+                // An mbox: each message is a report (a single one keeps the file's name).
+                let messages: Vec<_> =
+                    hanko::message::MboxReader::new(std::io::Cursor::new(bytes)).collect();
+                let several = messages.len() > 1;
+                for message in messages {
+                    match message {
+                        Ok(m) if several => {
+                            read_one(&format!("{name}#{}", m.number), Ok(m.message))?
+                        }
+                        Ok(m) => read_one(&name, Ok(m.message))?,
+                        Err(e) => read_one(&name, Err(std::io::Error::other(e.to_string())))?,
+                    }
+                }
+            }
+            read => read_one(&name, read)?,
+        }
     }
     Ok(if refused > 0 { crate::EXIT_USAGE } else { 0 })
 }
@@ -109,7 +143,12 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
 fn collect(path: &Path, out: &mut Vec<PathBuf>) {
     match std::fs::read_dir(path) {
         Ok(entries) => {
-            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                // A Maildir's deliveries still being written.
+                .filter(|p| !(p.ends_with("tmp") && path.join("cur").is_dir()))
+                .collect();
             found.sort();
             for entry in found {
                 collect(&entry, out);

@@ -126,6 +126,15 @@ impl Report {
         }
     }
 
+    /// What was repaired or missing while reading it.
+    pub fn warnings(&self) -> &[aggregate::Warning] {
+        match self {
+            Report::Aggregate(report) => &report.warnings,
+            Report::SmtpTls(report) => &report.warnings,
+            Report::Failure(report) => &report.warnings,
+        }
+    }
+
     /// The failure report, when it is one.
     pub fn failure(&self) -> Option<&FailureReport> {
         match self {

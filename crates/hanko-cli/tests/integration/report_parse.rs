@@ -154,3 +154,53 @@ fn an_smtp_tls_report_reads_as_json_with_its_failures() {
         "{text}"
     );
 }
+
+#[test]
+fn an_mbox_of_report_messages_reads_one_report_each_and_strict_refuses_repairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = dir.path().join("dmarc.mbox");
+    let clean = REPORT
+        .replace(
+            "<disposition>Reject</disposition>",
+            "<disposition>reject</disposition>",
+        )
+        .replace("<result>hardfail</result>", "<result>fail</result>");
+    let mut text = String::new();
+    for (n, report) in [REPORT, clean.as_str()].iter().enumerate() {
+        text.push_str(&format!(
+            "From dmarc@example.net Sun Dec  6 00:00:0{n} 2026\n\
+             From: dmarc@example.net\nSubject: Report {n}\nContent-Type: text/xml\n\n{report}\n"
+        ));
+    }
+    std::fs::write(&mbox, text).unwrap();
+    let path = mbox.to_str().unwrap();
+    let out = run(HANKO, &["report", "parse", "--json", path], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["file"], format!("{path}#1"));
+    assert_eq!(lines[1]["file"], format!("{path}#2"));
+    assert!(lines.iter().all(|l| l["type"] == "aggregate"));
+    // --strict: the report that needed repairs is refused, the clean one is read.
+    let out = run(HANKO, &["report", "parse", "--json", "--strict", path], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "error");
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused (--strict): "),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["type"], "aggregate");
+}
