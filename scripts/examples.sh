@@ -38,6 +38,11 @@ echo "== hanko analyze examples/analyze/mailing-list.eml"
 ./target/release/hanko --zone examples/example.com.zone --zone examples/analyze/example.org.zone \
   analyze examples/analyze/mailing-list.eml
 
+# A DMARC aggregate report for example.com: its own servers pass, an unsigned provider and a
+# spoofer do not.
+echo "== hanko report parse examples/reports/"
+./target/release/hanko report parse examples/reports/
+
 # The same receiver from the library, as the README's example shows it.
 echo "== cargo run -p hanko --example receive < examples/message.eml"
 cargo run -q --release -p hanko --example receive < examples/message.eml
