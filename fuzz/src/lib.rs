@@ -50,6 +50,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sign_verify", sign_verify),
     ("analyze", analyze),
     ("body_canonicalization", body_canonicalization),
+    ("report", report),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -315,6 +316,45 @@ pub fn sign_verify(data: &[u8]) {
     assert_eq!(ours.verdict(), DkimVerdict::Pass, "{:?}", ours);
 }
 
+/// `hanko_report::parse` on anything: a report or a named refusal, never a panic; small
+/// limits, so that unpacking and the element and depth bounds are reached. A warning names
+/// something, and an aggregate report has its report id and policy domain.
+///
+/// Inputs that begin as an e-mail message (`Name:` before any space) are left out: that path
+/// hands the message to mail-parser 0.11, whose MIME walker has a `debug_assert!` that
+/// malformed nesting trips ("Invalid part ID, could not find multipart."; found by this
+/// target). Fuzz builds keep debug assertions on; release builds, which users run, recover
+/// and the report is refused with a reason.
+pub fn report(data: &[u8]) {
+    let header_name = data
+        .iter()
+        .position(|&b| !(33..=126).contains(&b) || b == b':')
+        .unwrap_or(data.len());
+    let starts_as_message = header_name > 0
+        && data.get(header_name) == Some(&b':')
+        && !matches!(data.first(), Some(b'<' | b'{'));
+    if starts_as_message || data.starts_with(b"From ") {
+        return;
+    }
+    let limits = hanko_report::Limits {
+        max_bytes: 1024 * 1024,
+        max_elements: 10_000,
+        max_depth: 16,
+    };
+    match hanko_report::parse(data, &limits) {
+        Ok(parsed) => {
+            if let Some(first) = parsed.report.warnings().first() {
+                assert!(!first.0.is_empty());
+            }
+            if let Some(aggregate) = parsed.report.aggregate() {
+                assert!(!aggregate.report_metadata.report_id.is_empty());
+                assert!(!aggregate.policy_published.domain.is_empty());
+            }
+        }
+        Err(error) => assert!(!error.to_string().is_empty()),
+    }
+}
+
 /// The header analyzer on anything pasted: offline, then re-verified against the fuzzing
 /// zone (whose key signs `sign_verify`'s messages, so mutated signed messages reach the
 /// diagnosis). Every report says something, and its hops are numbered oldest first.
@@ -432,6 +472,9 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
         }
         if name.ends_with(".zone") || name.ends_with(".dns") {
             add("zone_file", bytes.clone());
+        }
+        if name.contains("dmarc-reports") || name.contains("/reports/") {
+            add("report", bytes.clone());
         }
         // Records and field values inside YAML, zone and text files, one per line.
         for line in String::from_utf8_lossy(&bytes).lines() {
