@@ -17,7 +17,8 @@ pub struct FailureReport {
     pub feedback_type: String,
     /// `User-Agent`: the reporting software.
     pub user_agent: Option<String>,
-    /// `Arrival-Date`, as written (an RFC 5322 date).
+    /// `Arrival-Date` (an RFC 5322 date) as RFC 3339 in UTC; as written when it does not
+    /// read as a date (with a warning).
     pub arrival_date: Option<String>,
     /// `Source-IP`: where the failed message came from.
     pub source: Option<FailureSource>,
@@ -138,11 +139,24 @@ pub(crate) fn read(
             "the report carries no sample of the failed message".into(),
         ));
     }
+    let arrival_date = first("arrival-date")
+        .or_else(|| first("received-date"))
+        .map(|date| match mail_parser::DateTime::parse_rfc822(&date) {
+            Some(parsed) if parsed.is_valid() => {
+                crate::time::format(u64::try_from(parsed.to_timestamp()).unwrap_or(0))
+            }
+            _ => {
+                warnings.push(Warning(format!(
+                    "Arrival-Date {date:?} is not an RFC 5322 date; kept as written"
+                )));
+                date
+            }
+        });
     Ok(FailureReport {
         warnings,
         feedback_type: feedback_type.to_ascii_lowercase(),
         user_agent: first("user-agent"),
-        arrival_date: first("arrival-date").or_else(|| first("received-date")),
+        arrival_date,
         // The address alone: reporters add the host name as a comment.
         source: first("source-ip")
             .and_then(|v| v.split_whitespace().next().map(str::to_string))

@@ -445,6 +445,13 @@ fn failure_reports_read_to_the_values_of_mail_auth_and_parsedmarc() {
             "{name}"
         );
         assert!(report.parsed_sample.is_some(), "{name}: the sample is read");
+        assert_eq!(
+            report.arrival_date,
+            expected["arrival_date"]
+                .as_u64()
+                .map(hanko_report::time::format),
+            "{name}"
+        );
     }
     let dir = conformance_dir().join("dmarc-reports/parsedmarc/failure");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
