@@ -134,6 +134,9 @@ pub struct AggregateReport {
     pub policy_published: PolicyPublished,
     /// One row per source and result combination.
     pub records: Vec<Record>,
+    /// The report's `<extension>` (RFC 9990 §3.1.1.2), as written: namespaced XML hanko
+    /// does not interpret.
+    pub extensions: Vec<String>,
 }
 
 /// `report_metadata`.
@@ -197,6 +200,8 @@ pub struct Record {
     pub identifiers: Identifiers,
     /// The underlying results.
     pub auth_results: AuthResults,
+    /// Elements after `auth_results` (RFC 9990's record-level extensions), as written.
+    pub extensions: Vec<String>,
 }
 
 /// The sending address.
@@ -355,7 +360,25 @@ pub(crate) fn read(document: &Document, lossy_utf8: bool) -> Result<AggregateRep
     let policy_published = read_policy(&mut reading, published)?;
     let mut records = Vec::new();
     for record in root.all("record") {
-        records.push(read_record(&mut reading, record)?);
+        let mut read = read_record(&mut reading, record)?;
+        read.extensions = record
+            .children
+            .iter()
+            // (The draft layout put row's elements in the record itself.)
+            .filter(|c| {
+                ![
+                    "row",
+                    "identifiers",
+                    "auth_results",
+                    "source_ip",
+                    "count",
+                    "policy_evaluated",
+                ]
+                .contains(&c.name.as_str())
+            })
+            .map(|c| document.raw(c).to_string())
+            .collect();
+        records.push(read);
     }
     if records.is_empty() {
         reading.warn("the report has no <record>".into());
@@ -379,6 +402,13 @@ pub(crate) fn read(document: &Document, lossy_utf8: bool) -> Result<AggregateRep
         report_metadata,
         policy_published,
         records,
+        // RFC 9990's `<extension>`, or the draft's `<extensions>` of several.
+        extensions: root
+            .children
+            .iter()
+            .filter(|c| c.name == "extension" || c.name == "extensions")
+            .map(|e| document.raw(e).to_string())
+            .collect(),
     })
 }
 
@@ -605,5 +635,6 @@ fn read_record(reading: &mut Reading, record: &Element) -> Result<Record, Report
                 .map(str::to_string),
         },
         auth_results: AuthResults { dkim, spf },
+        extensions: Vec::new(),
     })
 }

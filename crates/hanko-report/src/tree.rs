@@ -19,12 +19,22 @@ pub(crate) struct Element {
     pub(crate) namespace: Option<String>,
     pub(crate) text: String,
     pub(crate) children: Vec<Element>,
+    /// Where the element is in the source text, start tag to end tag.
+    pub(crate) span: std::ops::Range<usize>,
 }
 
-/// A parsed document: its root, and what was repaired to read it.
-pub(crate) struct Document {
+/// A parsed document: its root, what was repaired to read it, and the text it was read from.
+pub(crate) struct Document<'t> {
     pub(crate) root: Element,
     pub(crate) repairs: Vec<String>,
+    pub(crate) text: &'t str,
+}
+
+impl Document<'_> {
+    /// The element's XML as written.
+    pub(crate) fn raw(&self, element: &Element) -> &str {
+        self.text.get(element.span.clone()).unwrap_or_default()
+    }
 }
 
 impl Element {
@@ -74,7 +84,7 @@ fn namespace(start: &quick_xml::events::BytesStart<'_>) -> Option<String> {
 /// element of its name (closing any left open inside it, such as an address written as
 /// `<a@b.example>`), and elements left open at the end are closed. More end tags than start
 /// tags is an error.
-pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError> {
+pub(crate) fn parse<'t>(text: &'t str, limits: &Limits) -> Result<Document<'t>, ReportError> {
     let mut repairs = Vec::new();
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = false;
@@ -112,6 +122,7 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError
                 stack.push(Element {
                     name: local(start.name().as_ref()),
                     namespace: namespace(&start),
+                    span: offset(position)..offset(position),
                     ..Element::default()
                 });
             }
@@ -125,6 +136,7 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError
                 }
                 let element = Element {
                     name: local(start.name().as_ref()),
+                    span: offset(position)..offset(reader.buffer_position()),
                     ..Element::default()
                 };
                 match stack.last_mut() {
@@ -140,9 +152,11 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError
                     ));
                     continue;
                 };
+                let end = offset(reader.buffer_position());
                 while stack.len() > open {
                     let Some(mut done) = stack.pop() else { break };
                     trim(&mut done.text);
+                    done.span.end = end;
                     if stack.len() > open {
                         repairs.push(format!("<{}> was never closed", done.name));
                     }
@@ -194,6 +208,7 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError
     // Elements left open at the end: closed, outermost last.
     while let Some(mut done) = stack.pop() {
         trim(&mut done.text);
+        done.span.end = text.len();
         repairs.push(format!("<{}> was never closed", done.name));
         match stack.last_mut() {
             Some(parent) => parent.children.push(done),
@@ -204,7 +219,16 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, ReportError
         position: 0,
         problem: "no root element".into(),
     })?;
-    Ok(Document { root, repairs })
+    Ok(Document {
+        root,
+        repairs,
+        text,
+    })
+}
+
+/// A reader position as an index into the text.
+fn offset(position: u64) -> usize {
+    usize::try_from(position).unwrap_or(usize::MAX)
 }
 
 fn append(stack: &mut [Element], text: &str) {

@@ -291,6 +291,29 @@ fn compare(name: &str, parsed: &Parsed, expected: &serde_json::Value) {
 }
 
 #[test]
+fn extensions_are_kept_as_written() {
+    let parsed = read("mail-auth/dmarc-feedback/001.xml");
+    let report = aggregate(&parsed);
+    assert_eq!(report.extensions.len(), 1);
+    assert!(report.extensions[0].starts_with("<extensions>"));
+    assert!(report.extensions[0].contains("name=\"otherExtension\""));
+    assert!(report.extensions[0].ends_with("</extensions>"));
+    let record = &report.records[0];
+    assert_eq!(record.extensions.len(), 1);
+    assert!(record.extensions[0].contains("name=\"extensionName2\""));
+    // Reports without extensions have none, the draft layout's rows included.
+    for file in ["old_draft_from_wiki.xml", "rfc9990-sample.xml"] {
+        let parsed = read(&format!("parsedmarc/aggregate/{file}"));
+        let report = aggregate(&parsed);
+        assert!(report.extensions.is_empty(), "{file}");
+        assert!(
+            report.records.iter().all(|r| r.extensions.is_empty()),
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn the_rfc9990_sample_keeps_its_new_elements() {
     let parsed = read("parsedmarc/aggregate/rfc9990-sample.xml");
     let report = aggregate(&parsed);
