@@ -72,6 +72,9 @@ enum ReportCommand {
     /// .zip, or the e-mail that brought them; files or directories) and print a summary of
     /// each, or one JSON object per report with --json (parsedmarc's field names).
     Parse(report::ParseArgs),
+    /// Store the aggregate reports read (SQLite by default, PostgreSQL with --db
+    /// postgres://...); a report already stored is stored once. Prints what it did.
+    Ingest(report::IngestArgs),
 }
 
 #[derive(Subcommand)]
@@ -132,6 +135,9 @@ fn main() -> ExitCode {
             Command::Report {
                 command: ReportCommand::Parse(args),
             } => report::parse(args),
+            Command::Report {
+                command: ReportCommand::Ingest(args),
+            } => report::ingest(args).await,
         }
     });
     match outcome {

@@ -1,5 +1,6 @@
-//! `hanko report parse`: aggregate reports read by `hanko-report`, printed as a summary per
-//! report or as JSON Lines with parsedmarc's field names.
+//! `hanko report parse` and `hanko report ingest`: reports read by `hanko-report`, printed as
+//! a summary per report or as JSON Lines with parsedmarc's field names, or stored with
+//! `hanko-store`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,17 +16,8 @@ pub struct ParseArgs {
     /// One JSON object per report (JSON Lines), with parsedmarc's field names.
     #[arg(long)]
     pub json: bool,
-    /// Refuse a report that needed any repair to be read (each warning of the lenient
-    /// reading becomes a refusal).
-    #[arg(long)]
-    pub strict: bool,
-    /// Refuse a report that unpacks to more than this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 50)]
-    pub max_report_mib: usize,
-    /// Report files (XML, JSON, .gz, .zip, e-mail messages, mbox files) or directories of them
-    /// (a Maildir's `tmp/` is skipped); standard input without one.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// One JSON line: a report, or why a file is not one.
@@ -53,19 +45,31 @@ enum Line<'a> {
     },
 }
 
-/// Reads every report; exit status 0 when each input was read, 2 when any was refused.
-pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
+/// How inputs are read: the flags `parse` and `ingest` share.
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Refuse a report that needed any repair to be read (each warning of the lenient
+    /// reading becomes a refusal).
+    #[arg(long)]
+    pub strict: bool,
+    /// Refuse a report that unpacks to more than this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 50)]
+    pub max_report_mib: usize,
+    /// Report files (XML, JSON, .gz, .zip, e-mail messages, mbox files) or directories of them
+    /// (a Maildir's `tmp/` is skipped); standard input without one.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Every input of `args`, read: `each` gets its name and the report or why it was refused.
+fn read_inputs(
+    args: &InputArgs,
+    mut each: impl FnMut(&str, Result<hanko_report::Parsed, String>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let limits = Limits {
         max_bytes: args.max_report_mib.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
-    let mut inputs = Vec::new();
-    for path in &args.paths {
-        collect(path, &mut inputs);
-    }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut refused = 0;
     let mut read_one = |name: &str, bytes: std::io::Result<Vec<u8>>| -> anyhow::Result<()> {
         let parsed = bytes
             .map_err(|e| format!("cannot read: {e}"))
@@ -82,6 +86,47 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
                 )),
                 _ => Ok(parsed),
             });
+        each(name, parsed)
+    };
+    if args.paths.is_empty() {
+        let mut bytes = Vec::new();
+        let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes);
+        read_one("standard input", read)?;
+    }
+    let mut inputs = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut inputs);
+    }
+    for input in &inputs {
+        let name = input.display().to_string();
+        match std::fs::read(input) {
+            Ok(bytes) if hanko::message::mbox_separator_len(&bytes) > 0 => {
+                // An mbox: each message is a report (a single one keeps the file's name).
+                let messages: Vec<_> =
+                    hanko::message::MboxReader::new(std::io::Cursor::new(bytes)).collect();
+                let several = messages.len() > 1;
+                for message in messages {
+                    match message {
+                        Ok(m) if several => {
+                            read_one(&format!("{name}#{}", m.number), Ok(m.message))?
+                        }
+                        Ok(m) => read_one(&name, Ok(m.message))?,
+                        Err(e) => read_one(&name, Err(std::io::Error::other(e.to_string())))?,
+                    }
+                }
+            }
+            read => read_one(&name, read)?,
+        }
+    }
+    Ok(())
+}
+
+/// Reads every report; exit status 0 when each input was read, 2 when any was refused.
+pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut refused = 0;
+    read_inputs(&args.input, |name, parsed| {
         match parsed {
             Ok(parsed) if args.json => {
                 let line = match &parsed.report {
@@ -109,33 +154,66 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<u8> {
             }
         }
         Ok(())
+    })?;
+    Ok(if refused > 0 { crate::EXIT_USAGE } else { 0 })
+}
+
+/// The flags of `hanko report ingest`.
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// The store: `sqlite:PATH` or `postgres://...` (also `HANKO_DB`). Default: `sqlite:`
+    /// hanko/reports.sqlite under the user's data directory.
+    #[arg(long, value_name = "URL", env = "HANKO_DB")]
+    pub db: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Stores every aggregate report read; prints what it did. Exit status 0 when every input
+/// was read, 2 when any was refused.
+pub async fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
+    let url = match args.db.clone().or_else(hanko_store::default_url) {
+        Some(url) => url,
+        None => anyhow::bail!("no --db given, and no home directory for the default store"),
     };
-    if args.paths.is_empty() {
-        let mut bytes = Vec::new();
-        let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes);
-        read_one("standard input", read)?;
-    }
-    for input in &inputs {
-        let name = input.display().to_string();
-        match std::fs::read(input) {
-            Ok(bytes) if hanko::message::mbox_separator_len(&bytes) > 0 => {
-                // An mbox: each message is a report (a single one keeps the file's name).
-                let messages: Vec<_> =
-                    hanko::message::MboxReader::new(std::io::Cursor::new(bytes)).collect();
-                let several = messages.len() > 1;
-                for message in messages {
-                    match message {
-                        Ok(m) if several => {
-                            read_one(&format!("{name}#{}", m.number), Ok(m.message))?
-                        }
-                        Ok(m) => read_one(&name, Ok(m.message))?,
-                        Err(e) => read_one(&name, Err(std::io::Error::other(e.to_string())))?,
-                    }
+    let store = hanko_store::Store::open(&url).await?;
+    let now = crate::now();
+    let mut reports = Vec::new();
+    let (mut refused, mut not_stored) = (0, 0);
+    read_inputs(&args.input, |name, parsed| {
+        match parsed {
+            Ok(parsed) => match parsed.report {
+                Report::Aggregate(report) => reports.push((name.to_string(), report)),
+                _ => {
+                    not_stored += 1;
+                    eprintln!("{name}: not stored (only aggregate reports are stored so far)");
                 }
+            },
+            Err(error) => {
+                refused += 1;
+                eprintln!("{name}: {error}");
             }
-            read => read_one(&name, read)?,
+        }
+        Ok(())
+    })?;
+    let (mut stored, mut there) = (0, 0);
+    for (name, report) in &reports {
+        match store.store_aggregate(report, now).await {
+            Ok(hanko_store::Stored::New) => stored += 1,
+            Ok(hanko_store::Stored::AlreadyThere) => there += 1,
+            Err(e) => {
+                refused += 1;
+                eprintln!("{name}: {e}");
+            }
         }
     }
+    let mut line = format!("{stored} stored, {there} already there, {refused} refused");
+    if not_stored > 0 {
+        line.push_str(&format!(
+            ", {not_stored} not aggregate reports (not stored)"
+        ));
+    }
+    println!("{line}");
     Ok(if refused > 0 { crate::EXIT_USAGE } else { 0 })
 }
 

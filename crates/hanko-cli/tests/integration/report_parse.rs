@@ -204,3 +204,38 @@ fn an_mbox_of_report_messages_reads_one_report_each_and_strict_refuses_repairs()
     );
     assert_eq!(lines[1]["type"], "aggregate");
 }
+
+#[test]
+fn ingest_stores_each_report_once_and_counts_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::write(reports.join("one.xml"), REPORT).unwrap();
+    let other = REPORT.replace("r-2026-12-06", "r-2026-12-07");
+    std::fs::write(reports.join("two.xml"), &other).unwrap();
+    std::fs::write(reports.join("notes.txt"), "not a report").unwrap();
+    let db = format!(
+        "sqlite:{}",
+        dir.path().join("store/reports.sqlite").display()
+    );
+    let reports = reports.to_str().unwrap();
+
+    let out = run(HANKO, &["report", "ingest", "--db", &db, reports], b"");
+    assert_eq!(out.status.code(), Some(2), "one input refused");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.trim(), "2 stored, 0 already there, 1 refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("notes.txt"));
+
+    // The same reports again, one also from standard input: nothing new.
+    let out = run(HANKO, &["report", "ingest", "--db", &db, reports], b"");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "0 stored, 2 already there, 1 refused"
+    );
+    let out = run(HANKO, &["report", "ingest", "--db", &db], other.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "0 stored, 1 already there, 0 refused"
+    );
+}

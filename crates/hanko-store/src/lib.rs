@@ -1,0 +1,273 @@
+//! Where hanko keeps DMARC reports: an SQLite file by default, a PostgreSQL server when
+//! several hosts or people share one store. Both through sqlx, chosen by the URL
+//! (`sqlite:PATH`, `postgres://...`), with one schema written in SQL both accept.
+//!
+//! The schema is versioned: [`Store::open`] applies the migrations the store has not seen,
+//! in order, each in a transaction, and records each version. Two programs opening a new
+//! store at once are safe: every statement is `IF NOT EXISTS` and a version is recorded once.
+//!
+//! A report is stored once: the same reporter, report id and policy domain a second time is
+//! [`Stored::AlreadyThere`], also when two ingesters store it at the same moment (the insert
+//! is `ON CONFLICT DO NOTHING`, and a report's records are written in the transaction that
+//! wrote the report).
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::path::PathBuf;
+
+use hanko_report::AggregateReport;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+/// The migrations, in order: (version, SQL statements separated by `;`).
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_aggregate_reports.sql"))];
+
+/// Why the store could not do what was asked.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "report store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError(e.to_string())
+    }
+}
+
+/// What storing a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The report is new and was stored with its records.
+    New,
+    /// The same report (reporter, report id, policy domain) was already stored.
+    AlreadyThere,
+}
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// The default store: `sqlite:` a file `hanko/reports.sqlite` under the user's data
+/// directory (`$XDG_DATA_HOME`, else `~/.local/share`). `None` without either.
+pub fn default_url() -> Option<String> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share"))
+        })?;
+    Some(format!(
+        "sqlite:{}",
+        base.join("hanko/reports.sqlite").display()
+    ))
+}
+
+/// A report's key: reporter, report id and policy domain, joined by a unit separator.
+fn report_key(report: &AggregateReport) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        report.report_metadata.org_name,
+        report.report_metadata.report_id,
+        report.policy_published.domain
+    )
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+impl Store {
+    /// Opens the store at `url` (`sqlite:PATH`, created with its folder when missing, or
+    /// `postgres://...`) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match url.strip_prefix("sqlite:") {
+            Some(path) => {
+                let path = path.trim_start_matches("//");
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            StoreError(format!("cannot make {}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                format!("sqlite:{path}?mode=rwc")
+            }
+            None => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError(format!("cannot open {url}: {e}")))?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations the store has not recorded.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS hanko_schema (version BIGINT PRIMARY KEY)")
+            .execute(&self.pool)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            let seen: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM hanko_schema WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if seen.is_some() {
+                continue;
+            }
+            let mut transaction = self.pool.begin().await?;
+            for statement in sql.split(';').map(str::trim) {
+                let statement: String = statement
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if statement.trim().is_empty() {
+                    continue;
+                }
+                sqlx::query(&statement)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(|e| StoreError(format!("migration {version}: {e}")))?;
+            }
+            sqlx::query("INSERT INTO hanko_schema (version) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(*version)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The newest schema version applied.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM hanko_schema")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Stores an aggregate report and its records, unless it is already there. `now`: Unix
+    /// time, recorded as when it was stored.
+    pub async fn store_aggregate(
+        &self,
+        report: &AggregateReport,
+        now: u64,
+    ) -> Result<Stored, StoreError> {
+        let key = report_key(report);
+        let meta = &report.report_metadata;
+        let policy = &report.policy_published;
+        let word = |w: Option<&str>| w.map(str::to_string);
+        let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut transaction = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO aggregate_reports (report_key, org_name, org_email, report_id, \
+             policy_domain, begin_date, end_date, xml_schema, policy_p, policy_sp, policy_np, \
+             adkim, aspf, testing, warnings, extensions, stored_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (report_key) DO NOTHING",
+        )
+        .bind(&key)
+        .bind(&meta.org_name)
+        .bind(meta.org_email.clone())
+        .bind(&meta.report_id)
+        .bind(&policy.domain)
+        .bind(to_i64(meta.begin_date))
+        .bind(to_i64(meta.end_date))
+        .bind(report.xml_schema.as_str())
+        .bind(word(policy.p.as_ref().map(|p| p.as_str())))
+        .bind(word(policy.sp.as_ref().map(|p| p.as_str())))
+        .bind(word(policy.np.as_ref().map(|p| p.as_str())))
+        .bind(word(policy.adkim.as_ref().map(|a| a.as_str())))
+        .bind(word(policy.aspf.as_ref().map(|a| a.as_str())))
+        .bind(
+            policy
+                .testing
+                .map(|t| if t { "y" } else { "n" }.to_string()),
+        )
+        .bind(json(&report.warnings))
+        .bind(json(&report.extensions))
+        .bind(to_i64(now))
+        .execute(&mut *transaction)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            transaction.rollback().await?;
+            return Ok(Stored::AlreadyThere);
+        }
+        for (n, record) in report.records.iter().enumerate() {
+            let evaluated = &record.policy_evaluated;
+            sqlx::query(
+                "INSERT INTO aggregate_records (report_key, row_number, source_ip, \
+                 message_count, disposition, dkim_aligned, spf_aligned, header_from, \
+                 envelope_from, envelope_to, override_reasons, auth_results) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&key)
+            .bind(i64::try_from(n).unwrap_or(i64::MAX))
+            .bind(record.source.ip_address.to_string())
+            .bind(to_i64(record.count))
+            .bind(evaluated.disposition.as_str())
+            .bind(word(evaluated.dkim.as_ref().map(|v| v.as_str())))
+            .bind(word(evaluated.spf.as_ref().map(|v| v.as_str())))
+            .bind(&record.identifiers.header_from)
+            .bind(record.identifiers.envelope_from.clone())
+            .bind(record.identifiers.envelope_to.clone())
+            .bind(json(&evaluated.policy_override_reasons))
+            .bind(json(&record.auth_results))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(Stored::New)
+    }
+
+    /// How many aggregate reports and records are stored.
+    pub async fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aggregate_reports")
+            .fetch_one(&self.pool)
+            .await?;
+        let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aggregate_records")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((
+            u64::try_from(reports).unwrap_or(0),
+            u64::try_from(records).unwrap_or(0),
+        ))
+    }
+
+    /// Messages per (source IP, DMARC result) for `domain`, most first: the rows a summary
+    /// starts from.
+    pub async fn messages_by_source(
+        &self,
+        domain: &str,
+    ) -> Result<Vec<(String, bool, u64)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT r.source_ip, \
+             CASE WHEN r.dkim_aligned = 'pass' OR r.spf_aligned = 'pass' THEN 1 ELSE 0 END, \
+             SUM(r.message_count) \
+             FROM aggregate_records r JOIN aggregate_reports p ON r.report_key = p.report_key \
+             WHERE p.policy_domain = $1 \
+             GROUP BY r.source_ip, 2 ORDER BY 3 DESC, 1",
+        )
+        .bind(domain)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ip, pass, count)| (ip, pass == 1, u64::try_from(count).unwrap_or(0)))
+            .collect())
+    }
+}
