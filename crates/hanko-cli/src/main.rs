@@ -75,6 +75,9 @@ enum ReportCommand {
     /// Store the aggregate reports read (SQLite by default, PostgreSQL with --db
     /// postgres://...); a report already stored is stored once. Prints what it did.
     Ingest(report::IngestArgs),
+    /// Per domain from the store: messages and how many pass DMARC, every sending source and
+    /// what it looks like, and what to fix first (or that the domain is ready to enforce).
+    Summary(report::SummaryArgs),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +141,9 @@ fn main() -> ExitCode {
             Command::Report {
                 command: ReportCommand::Ingest(args),
             } => report::ingest(args).await,
+            Command::Report {
+                command: ReportCommand::Summary(args),
+            } => report::summary_command(args).await,
         }
     });
     match outcome {

@@ -217,6 +217,109 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
     Ok(if refused > 0 { crate::EXIT_USAGE } else { 0 })
 }
 
+/// The flags of `hanko report summary`.
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    /// The store (as for `ingest`; also `HANKO_DB`).
+    #[arg(long, value_name = "URL", env = "HANKO_DB")]
+    pub db: Option<String>,
+    /// Only this policy domain. Default: every domain in the store.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Reports beginning at or after this date (YYYY-MM-DD, UTC, or Unix seconds).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Reports beginning before this date.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// One JSON object per domain (JSON Lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Per domain: messages and how many pass DMARC, every source, and what to fix first.
+pub async fn summary_command(args: SummaryArgs) -> anyhow::Result<u8> {
+    let date = |flag: &str, value: &Option<String>, default: u64| match value {
+        None => Ok(default),
+        Some(text) => hanko_report::time::parse_date(text)
+            .ok_or_else(|| anyhow::anyhow!("--{flag} {text:?} is not YYYY-MM-DD or Unix seconds")),
+    };
+    let since = date("since", &args.since, 0)?;
+    let until = date("until", &args.until, u64::MAX / 2)?;
+    let url = match args.db.clone().or_else(hanko_store::default_url) {
+        Some(url) => url,
+        None => anyhow::bail!("no --db given, and no home directory for the default store"),
+    };
+    let store = hanko_store::Store::open(&url).await?;
+    let domains = match &args.domain {
+        Some(domain) => vec![domain.to_ascii_lowercase()],
+        None => store.domains().await?,
+    };
+    if domains.is_empty() {
+        println!("no reports stored in {url}");
+        return Ok(0);
+    }
+    for domain in domains {
+        let rows = store.records(&domain, since, until).await?;
+        let summary = hanko_report::summary::summarize(&domain, &rows);
+        if args.json {
+            println!("{}", serde_json::to_string(&summary)?);
+        } else {
+            print!("{}", summary_text(&summary));
+        }
+    }
+    Ok(0)
+}
+
+/// A domain's summary for people.
+fn summary_text(summary: &hanko_report::summary::Summary) -> String {
+    let share = if summary.messages == 0 {
+        0.0
+    } else {
+        summary.passing as f64 * 100.0 / summary.messages as f64
+    };
+    let mut out = format!(
+        "{}: {} messages, {share:.1}% passing DMARC, {} sources\n",
+        summary.domain,
+        summary.messages,
+        summary.sources.len()
+    );
+    if !summary.sources.is_empty() {
+        out.push_str(&format!(
+            "  {:<39} {:>8} {:>8} {:>8} {:>8}  {:<14} signed as / envelope\n",
+            "source", "messages", "passing", "dkim", "spf", "looks like"
+        ));
+    }
+    for source in &summary.sources {
+        let looks_like = serde_json::to_value(source.looks_like)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        let seen: Vec<&str> = source
+            .dkim_signers
+            .iter()
+            .chain(&source.envelope_from)
+            .map(String::as_str)
+            .collect();
+        out.push_str(&format!(
+            "  {:<39} {:>8} {:>8} {:>8} {:>8}  {:<14} {}\n",
+            source.source_ip,
+            source.messages,
+            source.passing,
+            source.dkim_aligned,
+            source.spf_aligned,
+            looks_like,
+            seen.join(", ")
+        ));
+    }
+    out.push_str("  What to fix first:\n");
+    for (n, advice) in summary.advice.iter().enumerate() {
+        out.push_str(&format!("  {}. {}\n", n + 1, advice.text));
+    }
+    out.push('\n');
+    out
+}
+
 /// Files below `path`, sorted; `path` itself when it is not a directory.
 fn collect(path: &Path, out: &mut Vec<PathBuf>) {
     match std::fs::read_dir(path) {

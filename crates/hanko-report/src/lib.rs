@@ -30,6 +30,7 @@
 pub mod aggregate;
 pub mod failure;
 mod input;
+pub mod summary;
 pub mod time;
 pub mod tls;
 mod tree;

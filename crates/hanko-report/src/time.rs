@@ -15,6 +15,35 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of a civil date (the inverse of `civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// A date given on the command line: `YYYY-MM-DD` (midnight UTC) or Unix seconds.
+pub fn parse_date(text: &str) -> Option<u64> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(seconds);
+    }
+    let mut parts = text.splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // A day past the month's end (2026-02-30) does not come back as the same date.
+    (civil(days) == (year, month, day)).then(|| u64::try_from(days * 86_400).ok())?
+}
+
 /// `seconds` since the Unix epoch as RFC 3339 in UTC.
 pub fn format(seconds: u64) -> String {
     let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
@@ -44,5 +73,11 @@ mod tests {
         assert_eq!(super::format(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(super::format(1_795_392_000), "2026-11-23T00:00:00Z");
         assert_eq!(super::format(1_516_147_199), "2018-01-16T23:59:59Z");
+        assert_eq!(super::parse_date("2026-11-23"), Some(1_795_392_000));
+        assert_eq!(super::parse_date("2000-02-29"), Some(951_782_400));
+        assert_eq!(super::parse_date("1795392000"), Some(1_795_392_000));
+        for bad in ["2026-02-30", "2026-13-01", "yesterday", "2026-1"] {
+            assert_eq!(super::parse_date(bad), None, "{bad}");
+        }
     }
 }

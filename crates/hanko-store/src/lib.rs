@@ -16,6 +16,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use hanko_report::summary::Row;
 use hanko_report::AggregateReport;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -48,6 +49,28 @@ pub enum Stored {
     New,
     /// The same report (reporter, report id, policy domain) was already stored.
     AlreadyThere,
+}
+
+/// A record's `auth_results` as stored (the JSON `hanko-report` writes).
+#[derive(serde::Deserialize, Default)]
+struct AuthJson {
+    #[serde(default)]
+    dkim: Vec<DkimJson>,
+    #[serde(default)]
+    spf: Vec<SpfJson>,
+}
+
+#[derive(serde::Deserialize)]
+struct DkimJson {
+    domain: String,
+    selector: Option<String>,
+    result: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SpfJson {
+    domain: String,
+    result: String,
 }
 
 /// An open store.
@@ -246,6 +269,73 @@ impl Store {
             u64::try_from(reports).unwrap_or(0),
             u64::try_from(records).unwrap_or(0),
         ))
+    }
+
+    /// The policy domains with stored reports, in order.
+    pub async fn domains(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT policy_domain FROM aggregate_reports ORDER BY policy_domain",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every stored record of `domain` whose report began in `[since, until)` (Unix times).
+    pub async fn records(
+        &self,
+        domain: &str,
+        since: u64,
+        until: u64,
+    ) -> Result<Vec<Row>, StoreError> {
+        type Selected = (
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Selected> = sqlx::query_as(
+            "SELECT p.org_name, r.source_ip, r.message_count, r.dkim_aligned, r.spf_aligned, \
+             r.header_from, r.envelope_from, r.auth_results \
+             FROM aggregate_records r JOIN aggregate_reports p ON r.report_key = p.report_key \
+             WHERE p.policy_domain = $1 AND p.begin_date >= $2 AND p.begin_date < $3 \
+             ORDER BY p.begin_date, r.report_key, r.row_number",
+        )
+        .bind(domain)
+        .bind(i64::try_from(since).unwrap_or(i64::MAX))
+        .bind(i64::try_from(until).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(reporter, source_ip, count, dkim, spf, header_from, envelope_from, auth)| {
+                    let auth_results: AuthJson = serde_json::from_str(&auth).unwrap_or_default();
+                    Row {
+                        reporter,
+                        source_ip,
+                        count: u64::try_from(count).unwrap_or(0),
+                        dkim_aligned_pass: dkim.as_deref() == Some("pass"),
+                        spf_aligned_pass: spf.as_deref() == Some("pass"),
+                        header_from,
+                        envelope_from,
+                        dkim: auth_results
+                            .dkim
+                            .into_iter()
+                            .map(|d| (d.domain, d.selector, d.result))
+                            .collect(),
+                        spf: auth_results
+                            .spf
+                            .into_iter()
+                            .map(|s| (s.domain, s.result))
+                            .collect(),
+                    }
+                },
+            )
+            .collect())
     }
 
     /// Messages per (source IP, DMARC result) for `domain`, most first: the rows a summary

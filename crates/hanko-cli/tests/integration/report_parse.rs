@@ -239,3 +239,62 @@ fn ingest_stores_each_report_once_and_counts_what_it_did() {
         "0 stored, 1 already there, 0 refused"
     );
 }
+
+#[test]
+fn summary_tells_own_sources_from_spoofing_and_says_when_to_enforce() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("reports.sqlite").display());
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/reports");
+    let out = run(HANKO, &["report", "ingest", "--db", &db, examples], b"");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "1 stored, 0 already there, 0 refused"
+    );
+    let out = run(HANKO, &["report", "summary", "--db", &db], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("example.com: 1632 messages, 97.4% passing DMARC, 3 sources"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ready for p=quarantine, then p=reject"),
+        "{text}"
+    );
+    let out = run(
+        HANKO,
+        &[
+            "report",
+            "summary",
+            "--db",
+            &db,
+            "--json",
+            "--domain",
+            "example.com",
+        ],
+        b"",
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["messages"], 1632);
+    assert_eq!(summary["sources"][2]["source_ip"], "203.0.113.9");
+    assert_eq!(summary["sources"][2]["looks_like"], "spoofing");
+    // The period is the reports' begin date: nothing before 2026-12-05, nothing after.
+    for (flag, date, messages) in [
+        ("--until", "2026-12-05", 0),
+        ("--since", "2026-12-05", 1632),
+    ] {
+        let out = run(
+            HANKO,
+            &["report", "summary", "--db", &db, "--json", flag, date],
+            b"",
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["messages"], messages, "{flag} {date}");
+    }
+    let out = run(
+        HANKO,
+        &["report", "summary", "--db", &db, "--since", "yesterday"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
