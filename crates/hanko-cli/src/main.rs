@@ -16,13 +16,13 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// hanko (判子) proves and checks who sent an e-mail: DKIM keys and signing; the receiving
 /// server's checks (SPF, DKIM, DMARC, ADSP) written as Authentication-Results; audits of what
 /// a domain publishes; a header analyzer for people.
 #[derive(Parser)]
-#[command(name = "hanko", version, long_about = None, after_help = EXIT_STATUS)]
+#[command(name = "hanko", version, long_version = LONG_VERSION, long_about = None, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(flatten)]
     dns: dns::DnsArgs,
@@ -59,6 +59,18 @@ enum Command {
         #[command(subcommand)]
         command: DnsCommand,
     },
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (hanko.1 and one per subcommand, such as hanko-verify.1) into a
+    /// folder.
+    Manpages {
+        /// The folder (made when missing).
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
     /// DMARC reports that receivers send to a domain owner.
     Report {
         #[command(subcommand)]
@@ -91,6 +103,13 @@ enum DkimCommand {
     /// Check that the published key record matches a private key (like opendkim-testkey).
     Testkey(keygen::TestkeyArgs),
 }
+
+/// `hanko --version`: the version and what this build carries.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncrypto: aws-lc-rs; DNS: hickory-resolver; allocator: mimalloc",
+    "\nreport store: SQLite, PostgreSQL (sqlx)"
+);
 
 /// Exit status for usage and input errors.
 pub const EXIT_USAGE: u8 = 2;
@@ -135,6 +154,16 @@ fn main() -> ExitCode {
             Command::Dns {
                 command: DnsCommand::Serve(args),
             } => dns::serve(args, &cli.dns).await,
+            Command::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "hanko",
+                    &mut std::io::stdout(),
+                );
+                Ok(0)
+            }
+            Command::Manpages { dir } => manpages(&dir),
             Command::Report {
                 command: ReportCommand::Parse(args),
             } => report::parse(args),
@@ -153,6 +182,29 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// Writes `hanko.1` and a page per subcommand (`hanko-verify.1`, `hanko-report-parse.1`, ...)
+/// into `dir`, from the same definitions `--help` prints.
+fn manpages(dir: &std::path::Path) -> anyhow::Result<u8> {
+    fn write(command: &clap::Command, name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+        let command = command
+            .clone()
+            .bin_name(name.replace('-', " "))
+            .display_name(name.to_string());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command.clone())
+            .title(name.to_ascii_uppercase())
+            .render(&mut page)?;
+        std::fs::write(dir.join(format!("{name}.1")), page)?;
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            write(sub, &format!("{name}-{}", sub.get_name()), dir)?;
+        }
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    write(&Cli::command(), "hanko", dir)?;
+    Ok(0)
 }
 
 /// `hanko ... | head`: when the reader of standard output goes away, stop quietly with

@@ -10,4 +10,5 @@ mod cli;
 mod domain_check;
 mod header_analyzer;
 mod hostile_input_cli;
+mod manuals;
 mod report_parse;
