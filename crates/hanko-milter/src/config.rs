@@ -41,6 +41,17 @@ pub enum Fallback {
     Tempfail,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Plain text, colours on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The file, as written. Every field has a documented default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +94,11 @@ pub struct FileConfig {
     /// Seconds an MTA connection may stay silent before the milter closes it. Default: 300.
     #[serde(default = "default_connection_timeout")]
     pub connection_timeout: f64,
+    /// How each log line is written: `text` (default) or `json` (one object per line, with
+    /// the queue id, the action and the results as fields, for log collectors). Read at start;
+    /// a reload keeps the format the daemon started with.
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// DNS settings.
     #[serde(default)]
     pub dns: DnsConfig,

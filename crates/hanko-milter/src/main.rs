@@ -77,15 +77,6 @@ fn main() -> ExitCode {
             }
         };
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a journal or log file gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,12 +96,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log lines to standard error, in the configured format, at the level `RUST_LOG` names
+/// (default: info).
+fn init_logging(format: hanko_milter::config::LogFormat) {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr);
+    match format {
+        hanko_milter::config::LogFormat::Json => builder.json().flatten_event(true).init(),
+        // Colours only on a terminal: a journal or log file gets plain text.
+        hanko_milter::config::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
 async fn serve(args: Args) -> anyhow::Result<()> {
     let config = args
         .config
         .clone()
         .ok_or_else(|| anyhow::anyhow!("--config FILE is required"))?;
     let (settings, lookup) = hanko_milter::load(&config)?;
+    init_logging(settings.file.log_format);
     if args.check {
         println!(
             "{}: listen {}, mode {:?}, {} signing row(s), authserv-id {}",

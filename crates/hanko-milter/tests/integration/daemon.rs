@@ -115,3 +115,38 @@ fn sighup_reloads_and_sigterm_stops() {
     assert!(status.success(), "{status:?}");
     assert!(!socket.exists(), "the socket file is removed on exit");
 }
+
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("m.toml");
+    let socket = dir.path().join("milter.sock");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"unix:{}\"\nlog_format = \"json\"\n[dns]\nnameservers = [\"127.0.0.1:9\"]\n",
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    kill("TERM", child.id());
+    let _ = child.wait();
+    let object: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    assert_eq!(object["level"], "INFO", "{line}");
+    assert!(
+        object["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("listening on"),
+        "{line}"
+    );
+}
