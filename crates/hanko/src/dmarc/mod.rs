@@ -603,6 +603,107 @@ impl<L: Lookup + ?Sized> Discovery<'_, L> {
     }
 }
 
+/// Which of the record's policies applies to `author_domain` (the choice
+/// [`DmarcRecord::policy_for`] then makes): the domain's own (`p=`) when the record is at the
+/// Author Domain, `np=` when the Author Domain does not exist and `np=` says something other
+/// than `sp=` would (the existence check costs queries, so it is made only then), else `sp=`.
+async fn policy_source<L: Lookup + ?Sized>(
+    walker: &Walker<'_, L>,
+    record: &DmarcRecord,
+    author_domain: &str,
+    at_author: bool,
+) -> PolicySource {
+    if at_author {
+        PolicySource::Domain
+    } else if record.nonexistent_policy.is_some()
+        && record.nonexistent_policy != Some(record.subdomain_policy.unwrap_or(record.policy))
+        && !exists(walker.lookup(), author_domain).await
+    {
+        PolicySource::NonExistent
+    } else {
+        PolicySource::Subdomain
+    }
+}
+
+/// Relaxed alignment of an authenticated `domain` with `author_domain`, whose Organizational
+/// Domain is `org` (RFC 9989 §4.4): the same name, or a name under `org` whose own
+/// Organizational Domain is `org`. `Err` when that lookup failed.
+async fn relaxed_aligned<L: Lookup + ?Sized>(
+    walker: &mut Walker<'_, L>,
+    domain: &str,
+    author_domain: &str,
+    org: &str,
+) -> Result<bool, DmarcProblem> {
+    if strictly_aligned(domain, author_domain) {
+        return Ok(true);
+    }
+    if !within(domain, org) {
+        return Ok(false);
+    }
+    match walker.organizational_domain(domain).await {
+        Ok(other) => Ok(other == org),
+        Err(error) => Err(DmarcProblem::Dns {
+            name: format!("Organizational Domain of {domain}"),
+            error,
+        }),
+    }
+}
+
+/// Every authenticated identifier with whether it aligns with `author_domain` under the
+/// record's modes (RFC 9989 §4.4): the DKIM ones, then SPF's. `org` is the Author Domain's
+/// Organizational Domain when relaxed alignment found it; a DNS failure while aligning an
+/// identifier that passed is kept in `dns_problem` (the first one).
+async fn align_identifiers<L: Lookup + ?Sized>(
+    walker: &mut Walker<'_, L>,
+    record: &DmarcRecord,
+    identifiers: &Identifiers,
+    author_domain: &str,
+    org: Option<&str>,
+    dns_problem: &mut Option<DmarcProblem>,
+) -> (Vec<Alignment>, Option<Alignment>) {
+    let (mut dkim, mut spf) = (Vec::new(), None);
+    let candidates = identifiers
+        .dkim
+        .iter()
+        .map(|id| (id, record.dkim_alignment, true))
+        .chain(
+            identifiers
+                .spf
+                .iter()
+                .map(|id| (id, record.spf_alignment, false)),
+        );
+    for (id, mode, is_dkim) in candidates {
+        let domain = normalize_domain(&id.domain).unwrap_or_else(|_| id.domain.to_lowercase());
+        let aligned = match (mode, org) {
+            (AlignmentMode::Strict, _) | (AlignmentMode::Relaxed, None) => {
+                strictly_aligned(&domain, author_domain)
+            }
+            (AlignmentMode::Relaxed, Some(org)) => {
+                let found = relaxed_aligned(walker, &domain, author_domain, org).await;
+                found.unwrap_or_else(|problem| {
+                    // A failure to look up the Organizational Domain of an identifier that
+                    // passed is the evaluation's problem (temperror), unless another aligns.
+                    if id.pass {
+                        dns_problem.get_or_insert(problem);
+                    }
+                    false
+                })
+            }
+        };
+        let result = Alignment {
+            domain,
+            pass: id.pass,
+            aligned,
+        };
+        if is_dkim {
+            dkim.push(result);
+        } else {
+            spf = Some(result);
+        }
+    }
+    (dkim, spf)
+}
+
 /// DMARC for one Author Domain (already normalized, see [`normalize_domain`]).
 pub async fn evaluate<L: Lookup + ?Sized>(
     walker: &mut Walker<'_, L>,
@@ -643,16 +744,7 @@ pub async fn evaluate<L: Lookup + ?Sized>(
         }
     };
     let at_author = record_domain == author_domain;
-    let source = if at_author {
-        PolicySource::Domain
-    } else if record.nonexistent_policy.is_some()
-        && record.nonexistent_policy != Some(record.subdomain_policy.unwrap_or(record.policy))
-        && !exists(walker.lookup(), author_domain).await
-    {
-        PolicySource::NonExistent
-    } else {
-        PolicySource::Subdomain
-    };
+    let source = policy_source(walker, &record, author_domain, at_author).await;
     let policy = record.policy_for(at_author, source != PolicySource::NonExistent);
     eval.policy = Some(policy);
     eval.policy_source = Some(source);
@@ -674,53 +766,18 @@ pub async fn evaluate<L: Lookup + ?Sized>(
             }
         }
     }
-    let candidates = identifiers
-        .dkim
-        .iter()
-        .map(|id| (id, record.dkim_alignment, true))
-        .chain(
-            identifiers
-                .spf
-                .iter()
-                .map(|id| (id, record.spf_alignment, false)),
-        );
-    for (id, mode, is_dkim) in candidates {
-        let domain = normalize_domain(&id.domain).unwrap_or_else(|_| id.domain.to_lowercase());
-        let aligned = match (mode, &eval.organizational_domain) {
-            (AlignmentMode::Strict, _) => strictly_aligned(&domain, author_domain),
-            (AlignmentMode::Relaxed, Some(org)) => {
-                if strictly_aligned(&domain, author_domain) {
-                    true
-                } else if !within(&domain, org) {
-                    false
-                } else {
-                    match walker.organizational_domain(&domain).await {
-                        Ok(other) => &other == org,
-                        Err(error) => {
-                            if id.pass {
-                                dns_problem.get_or_insert(DmarcProblem::Dns {
-                                    name: format!("Organizational Domain of {domain}"),
-                                    error,
-                                });
-                            }
-                            false
-                        }
-                    }
-                }
-            }
-            (AlignmentMode::Relaxed, None) => strictly_aligned(&domain, author_domain),
-        };
-        let result = Alignment {
-            domain,
-            pass: id.pass,
-            aligned,
-        };
-        if is_dkim {
-            eval.dkim.push(result);
-        } else {
-            eval.spf = Some(result);
-        }
-    }
+    let org = eval.organizational_domain.clone();
+    let (dkim, spf) = align_identifiers(
+        walker,
+        &record,
+        identifiers,
+        author_domain,
+        org.as_deref(),
+        &mut dns_problem,
+    )
+    .await;
+    eval.dkim = dkim;
+    eval.spf = spf;
     let passed = eval
         .dkim
         .iter()
