@@ -435,6 +435,75 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
         add(&mut self.findings, severity, Area::Spf, message);
     }
 
+    /// The finding for an SPF record that does not parse; returns the node's problem text.
+    fn invalid(&mut self, domain: &str, text: &str, e: &hanko::spf::RecordError) -> String {
+        let at = error_position(text, e)
+            .map(|n| format!(" at character {n}"))
+            .unwrap_or_default();
+        self.finding(
+            Severity::Error,
+            format!("the SPF record of {domain} is invalid{at}: {e} (permerror, RFC 7208 §4.6)"),
+        );
+        format!("invalid{at}: {e}")
+    }
+
+    /// What an `all` says: at the top of the policy, how other hosts fare; below it (an
+    /// include or redirect), `+all` that passes everyone for the whole policy.
+    fn all(&mut self, qualifier: Qualifier, domain: &str, via: &str, path: &[String], plus: bool) {
+        let root = path.len() == 1;
+        match qualifier {
+            Qualifier::Pass if root => self.finding(
+                Severity::Error,
+                format!("{domain} ends with +all: every host on the Internet may send as it"),
+            ),
+            // An included or redirected-to policy with +all passes everyone for the whole
+            // policy that reaches it.
+            Qualifier::Pass if plus => self.finding(
+                Severity::Error,
+                format!(
+                    "{domain}, reached by {via} from {}, has +all: every host on the Internet passes",
+                    path[0]
+                ),
+            ),
+            Qualifier::Neutral if root => self.finding(
+                Severity::Warning,
+                format!("{domain} ends with ?all: other hosts get neutral, which protects nothing"),
+            ),
+            Qualifier::SoftFail if root => self.finding(
+                Severity::Note,
+                format!("{domain} ends with ~all (softfail); -all makes other hosts fail"),
+            ),
+            _ => {}
+        }
+    }
+
+    /// An `mx` mechanism for `name`: its hosts (at most 10 count, RFC 7208 §4.6.4), whose
+    /// addresses are authorized when `plus`; no MX is a void lookup.
+    async fn mx(&mut self, name: &str, cidr: DualCidr, plus: bool) {
+        if !self.spend() {
+            return;
+        }
+        match self.lookup.mx(name).await {
+            Ok(hosts) => {
+                if hosts.len() > 10 {
+                    self.finding(
+                        Severity::Error,
+                        format!(
+                            "mx for {name} names {} hosts, more than 10: permerror (RFC 7208 §4.6.4)",
+                            hosts.len()
+                        ),
+                    );
+                }
+                if plus {
+                    for host in hosts.iter().take(10) {
+                        self.addresses(&host.exchange, cidr, true).await;
+                    }
+                }
+            }
+            Err(_) => self.void_lookups += 1,
+        }
+    }
+
     /// Follows the record `text` of `domain`; `path` holds the domains above it (for loops);
     /// `passes` is false under a non-`+` include, whose addresses do not pass.
     async fn node(
@@ -455,16 +524,7 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
         let record = match Record::parse(text.as_bytes()) {
             Ok(r) => r,
             Err(e) => {
-                let at = error_position(&text, &e)
-                    .map(|n| format!(" at character {n}"))
-                    .unwrap_or_default();
-                self.finding(
-                    Severity::Error,
-                    format!(
-                        "the SPF record of {domain} is invalid{at}: {e} (permerror, RFC 7208 §4.6)"
-                    ),
-                );
-                node.problem = Some(format!("invalid{at}: {e}"));
+                node.problem = Some(self.invalid(domain, &text, &e));
                 return node;
             }
         };
@@ -476,30 +536,7 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
         for directive in &record.directives {
             let plus = passes && directive.qualifier == Qualifier::Pass;
             match &directive.mechanism {
-                Mechanism::All => {
-                    let root = path.len() == 1;
-                    match directive.qualifier {
-                        Qualifier::Pass if root => self.finding(
-                            Severity::Error,
-                            format!("{domain} ends with +all: every host on the Internet may send as it"),
-                        ),
-                        // An included or redirected-to policy with +all passes everyone for
-                        // the whole policy that reaches it.
-                        Qualifier::Pass if plus => self.finding(
-                            Severity::Error,
-                            format!("{domain}, reached by {via} from {}, has +all: every host on the Internet passes", path[0]),
-                        ),
-                        Qualifier::Neutral if root => self.finding(
-                            Severity::Warning,
-                            format!("{domain} ends with ?all: other hosts get neutral, which protects nothing"),
-                        ),
-                        Qualifier::SoftFail if root => self.finding(
-                            Severity::Note,
-                            format!("{domain} ends with ~all (softfail); -all makes other hosts fail"),
-                        ),
-                        _ => {}
-                    }
-                }
+                Mechanism::All => self.all(directive.qualifier, domain, via, path, plus),
                 Mechanism::Ip4 { network, prefix } => {
                     if plus {
                         self.authorized.insert(format!("{network}/{prefix}"));
@@ -526,27 +563,8 @@ impl<L: Lookup + ?Sized> SpfWalk<'_, L> {
                     cidr,
                 } => {
                     self.dns_lookups += 1;
-                    let Some(name) = target_name(target.as_ref(), domain) else {
-                        continue;
-                    };
-                    if !self.spend() {
-                        continue;
-                    }
-                    match self.lookup.mx(&name).await {
-                        Ok(hosts) => {
-                            if hosts.len() > 10 {
-                                self.finding(
-                                    Severity::Error,
-                                    format!("mx for {name} names {} hosts, more than 10: permerror (RFC 7208 §4.6.4)", hosts.len()),
-                                );
-                            }
-                            if plus {
-                                for host in hosts.iter().take(10) {
-                                    self.addresses(&host.exchange, *cidr, true).await;
-                                }
-                            }
-                        }
-                        Err(_) => self.void_lookups += 1,
+                    if let Some(name) = target_name(target.as_ref(), domain) {
+                        self.mx(&name, *cidr, plus).await;
                     }
                 }
                 Mechanism::Ptr { .. } => {
