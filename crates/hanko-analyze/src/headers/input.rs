@@ -101,6 +101,29 @@ pub(crate) fn read(input: &[u8], max_fields: usize, max_header_bytes: usize, lan
     let mut notes = Vec::new();
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let (all, line_endings) = lines(input);
+    let at = message_start(&all, lang, &mut notes);
+    let mut section = Section {
+        headers: Headers::new(),
+        header_bytes: 0,
+        dropped_fields: 0,
+        full: false,
+        max_fields,
+        max_header_bytes,
+    };
+    let (body, unfolded) = section.read(&all[at..], at, lang, &mut notes);
+    section_notes(&section, unfolded, body.is_some(), lang, &mut notes);
+    Pasted {
+        headers: section.headers,
+        body,
+        line_endings,
+        notes,
+        dropped_fields: section.dropped_fields,
+    }
+}
+
+/// Where the message starts in `all`: past Gmail's "Show original" summary (noted), blank
+/// lines, and an mbox `From ` line.
+fn message_start(all: &[&[u8]], lang: Lang, notes: &mut Vec<String>) -> usize {
     let mut at = 0;
     // Gmail's "Show original" page: a summary table, then the buttons, then the message.
     if let Some(end) = all
@@ -131,111 +154,154 @@ pub(crate) fn read(input: &[u8], max_fields: usize, max_header_bytes: usize, lan
     {
         at += 1;
     }
+    at
+}
 
-    let mut headers = Headers::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut header_bytes = 0usize;
-    let mut dropped_fields = 0usize;
-    let mut lost_indentation = 0usize;
-    let mut orphans = 0usize;
-    let mut body = None;
-    let mut full = false;
-    let mut finish = |field: Option<Vec<u8>>, headers: &mut Headers, full: &mut bool| {
+/// The header section as it is read: the fields kept, and those counted past the limits.
+struct Section {
+    headers: Headers,
+    header_bytes: usize,
+    dropped_fields: usize,
+    /// A limit was reached: every later field is counted, not kept.
+    full: bool,
+    max_fields: usize,
+    max_header_bytes: usize,
+}
+
+/// Lines that were not read as written: continuations whose indentation was lost, and lines
+/// before the first field that are no header line.
+struct Unfolded {
+    lost_indentation: usize,
+    orphans: usize,
+}
+
+impl Section {
+    /// Keeps one complete field, unless a limit is reached.
+    fn finish(&mut self, field: Option<Vec<u8>>) {
         let Some(raw) = field else { return };
-        if *full || headers.len() >= max_fields || header_bytes + raw.len() > max_header_bytes {
-            *full = true;
-            dropped_fields += 1;
+        if self.full
+            || self.headers.len() >= self.max_fields
+            || self.header_bytes + raw.len() > self.max_header_bytes
+        {
+            self.full = true;
+            self.dropped_fields += 1;
             return;
         }
-        header_bytes += raw.len() + 2;
+        self.header_bytes += raw.len() + 2;
         match HeaderField::parse(raw) {
-            Some(field) => headers.push(field),
-            None => dropped_fields += 1,
-        }
-    };
-    while at < all.len() {
-        let line = all[at];
-        at += 1;
-        if blank(line) {
-            if !line.is_empty() {
-                notes.push(tr!(
-                    lang,
-                    "Line {} holds only white space; read as the end of the header section.",
-                    "{} 行目は空白だけの行です。ヘッダー部の終わりとして扱いました。",
-                    at
-                ));
-            }
-            let mut rest = Vec::new();
-            for l in &all[at..] {
-                rest.extend_from_slice(l);
-                rest.extend_from_slice(b"\r\n");
-            }
-            body = Some(rest);
-            break;
-        }
-        let line = if headers.is_empty() && current.is_none() {
-            // Stray white space before the first field.
-            let skip = line
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count();
-            &line[skip..]
-        } else {
-            line
-        };
-        if line[0] == b' ' || line[0] == b'\t' {
-            match &mut current {
-                Some(raw) => {
-                    raw.extend_from_slice(b"\r\n");
-                    raw.extend_from_slice(line);
-                }
-                None => orphans += 1,
-            }
-        } else if starts_field(line) {
-            finish(current.take(), &mut headers, &mut full);
-            current = Some(line.to_vec());
-        } else {
-            match &mut current {
-                // A continuation line whose indentation was lost in copying: fold it back.
-                // Relaxed canonicalization reads the fold the same, so signatures still
-                // verify.
-                Some(raw) => {
-                    raw.extend_from_slice(b"\r\n ");
-                    raw.extend_from_slice(line);
-                    lost_indentation += 1;
-                }
-                None => orphans += 1,
-            }
+            Some(field) => self.headers.push(field),
+            None => self.dropped_fields += 1,
         }
     }
-    finish(current.take(), &mut headers, &mut full);
-    if lost_indentation > 0 {
+
+    /// Reads the header section from `lines` (line `offset + 1` of the input is the first),
+    /// repairing lost indentation; returns the body (CRLF line ends) when an empty line ends
+    /// the section, and what was unfolded or skipped.
+    fn read(
+        &mut self,
+        lines: &[&[u8]],
+        offset: usize,
+        lang: Lang,
+        notes: &mut Vec<String>,
+    ) -> (Option<Vec<u8>>, Unfolded) {
+        let mut unfolded = Unfolded {
+            lost_indentation: 0,
+            orphans: 0,
+        };
+        let mut current: Option<Vec<u8>> = None;
+        for (n, &line) in lines.iter().enumerate() {
+            if blank(line) {
+                if !line.is_empty() {
+                    notes.push(tr!(
+                        lang,
+                        "Line {} holds only white space; read as the end of the header section.",
+                        "{} 行目は空白だけの行です。ヘッダー部の終わりとして扱いました。",
+                        offset + n + 1
+                    ));
+                }
+                self.finish(current.take());
+                let mut rest = Vec::new();
+                for l in &lines[n + 1..] {
+                    rest.extend_from_slice(l);
+                    rest.extend_from_slice(b"\r\n");
+                }
+                return (Some(rest), unfolded);
+            }
+            let line = if self.headers.is_empty() && current.is_none() {
+                // Stray white space before the first field.
+                let skip = line
+                    .iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count();
+                &line[skip..]
+            } else {
+                line
+            };
+            if line[0] == b' ' || line[0] == b'\t' {
+                match &mut current {
+                    Some(raw) => {
+                        raw.extend_from_slice(b"\r\n");
+                        raw.extend_from_slice(line);
+                    }
+                    None => unfolded.orphans += 1,
+                }
+            } else if starts_field(line) {
+                self.finish(current.take());
+                current = Some(line.to_vec());
+            } else {
+                match &mut current {
+                    // A continuation line whose indentation was lost in copying: fold it
+                    // back. Relaxed canonicalization reads the fold the same, so signatures
+                    // still verify.
+                    Some(raw) => {
+                        raw.extend_from_slice(b"\r\n ");
+                        raw.extend_from_slice(line);
+                        unfolded.lost_indentation += 1;
+                    }
+                    None => unfolded.orphans += 1,
+                }
+            }
+        }
+        self.finish(current.take());
+        (None, unfolded)
+    }
+}
+
+/// The notes on what reading the section repaired, skipped or could not keep.
+fn section_notes(
+    section: &Section,
+    unfolded: Unfolded,
+    has_body: bool,
+    lang: Lang,
+    notes: &mut Vec<String>,
+) {
+    if unfolded.lost_indentation > 0 {
         notes.push(tr!(
             lang,
             "{} line(s) had lost their indentation (a copy from a mail client's window) and were read as continuations of the field above.",
             "インデントが失われた継続行 {} 行を、直前のフィールドの続きとして読みました (メールソフトの画面からのコピーで起こります)。",
-            lost_indentation
+            unfolded.lost_indentation
         ));
     }
-    if orphans > 0 {
+    if unfolded.orphans > 0 {
         notes.push(tr!(
             lang,
             "{} line(s) before the first header field were not header lines and were skipped.",
             "最初のヘッダーフィールドより前の {} 行はヘッダーではないため読み飛ばしました。",
-            orphans
+            unfolded.orphans
         ));
     }
-    if dropped_fields > 0 {
+    if section.dropped_fields > 0 {
         notes.push(tr!(
             lang,
             "{} header field(s) were not read: over the limit of {} fields or {} octets, or without a field name.",
             "{} 個のヘッダーフィールドを読みませんでした (上限 {} 個 / {} オクテットを超えたか、フィールド名がありません)。",
-            dropped_fields,
-            max_fields,
-            max_header_bytes
+            section.dropped_fields,
+            section.max_fields,
+            section.max_header_bytes
         ));
     }
-    if body.is_none() {
+    if !has_body {
         notes.push(
             lang.pick(
                 "Headers only (no empty line and body follow): DKIM body hashes cannot be checked, only the signatures over the header fields.",
@@ -243,13 +309,6 @@ pub(crate) fn read(input: &[u8], max_fields: usize, max_header_bytes: usize, lan
             )
             .to_string(),
         );
-    }
-    Pasted {
-        headers,
-        body,
-        line_endings,
-        notes,
-        dropped_fields,
     }
 }
 
