@@ -141,11 +141,9 @@ pub(crate) fn read(
     }
     let arrival_date = first("arrival-date")
         .or_else(|| first("received-date"))
-        .map(|date| match mail_parser::DateTime::parse_rfc822(&date) {
-            Some(parsed) if parsed.is_valid() => {
-                crate::time::format(u64::try_from(parsed.to_timestamp()).unwrap_or(0))
-            }
-            _ => {
+        .map(|date| match hanko::message::parse_date_time(&date) {
+            Ok(parsed) => hanko::message::format_utc(parsed.unix_seconds),
+            Err(_) => {
                 warnings.push(Warning(format!(
                     "Arrival-Date {date:?} is not an RFC 5322 date; kept as written"
                 )));

@@ -1,31 +1,11 @@
-//! Unix times written as RFC 3339 dates in UTC (`2026-12-06T00:00:00Z`).
+//! Dates of reports: Unix times written as RFC 3339 in UTC (`2026-12-06T00:00:00Z`), and the
+//! dates given on the command line. The calendar is hanko's own (`hanko::message`), which
+//! also reads the `Date:` and `Received:` fields of messages.
 
-/// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Days since 1970-01-01 of a civil date (the inverse of `civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
+/// Month names as RFC 5322 §3.3 writes them.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A date given on the command line: `YYYY-MM-DD` (midnight UTC) or Unix seconds.
 pub fn parse_date(text: &str) -> Option<u64> {
@@ -33,28 +13,18 @@ pub fn parse_date(text: &str) -> Option<u64> {
         return Some(seconds);
     }
     let mut parts = text.splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1970 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    // A day past the month's end (2026-02-30) does not come back as the same date.
-    (civil(days) == (year, month, day)).then(|| u64::try_from(days * 86_400).ok())?
+    let year = parts.next().filter(|y| y.len() == 4)?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day = parts.next()?;
+    let name = MONTHS.get(month.checked_sub(1)?)?;
+    // The RFC 5322 date parser checks the day against the month (2026-02-30 is refused).
+    let parsed = hanko::message::parse_date_time(&format!("{day} {name} {year} 00:00:00 +0000"));
+    u64::try_from(parsed.ok()?.unix_seconds).ok()
 }
 
 /// `seconds` since the Unix epoch as RFC 3339 in UTC.
 pub fn format(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
-    let rest = seconds % 86_400;
-    let (year, month, day) = civil(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+    hanko::message::format_utc(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 /// serde's `serialize_with` for a Unix time.
