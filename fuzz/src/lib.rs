@@ -320,20 +320,13 @@ pub fn sign_verify(data: &[u8]) {
 /// limits, so that unpacking and the element and depth bounds are reached. A warning names
 /// something, and an aggregate report has its report id and policy domain.
 ///
-/// Inputs that begin as an e-mail message (`Name:` before any space) are left out: that path
+/// Inputs read as an e-mail message ([`hanko_report::is_message`]) are left out: that path
 /// hands the message to mail-parser 0.11, whose MIME walker has a `debug_assert!` that
 /// malformed nesting trips ("Invalid part ID, could not find multipart."; found by this
 /// target). Fuzz builds keep debug assertions on; release builds, which users run, recover
 /// and the report is refused with a reason.
 pub fn report(data: &[u8]) {
-    let header_name = data
-        .iter()
-        .position(|&b| !(33..=126).contains(&b) || b == b':')
-        .unwrap_or(data.len());
-    let starts_as_message = header_name > 0
-        && data.get(header_name) == Some(&b':')
-        && !matches!(data.first(), Some(b'<' | b'{'));
-    if starts_as_message || data.starts_with(b"From ") {
+    if hanko_report::is_message(data) {
         return;
     }
     let limits = hanko_report::Limits {

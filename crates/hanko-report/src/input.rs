@@ -72,7 +72,7 @@ pub(crate) fn unpack(bytes: &[u8], limits: &Limits) -> Result<(Vec<u8>, Packing)
     Ok((bytes.to_vec(), Packing::Xml))
 }
 
-fn too_large(limits: &Limits, what: &str) -> ReportError {
+pub(crate) fn too_large(limits: &Limits, what: &str) -> ReportError {
     ReportError::TooLarge(format!(
         "{what} is larger than {} MiB (--max-report-mib)",
         limits.max_bytes / (1024 * 1024)

@@ -160,27 +160,34 @@ pub struct Parsed {
 /// message with the report in one of its parts (any Content-Type and transfer encoding: the
 /// part is recognized by what it holds).
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
-    // A message saved from an mbox starts with its `From ` separator line.
-    let bytes = match bytes.strip_prefix(b"From ") {
-        Some(rest) => rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest, |end| &rest[end + 1..]),
-        None => bytes,
-    };
+    let bytes = without_mbox_line(bytes);
     if input::looks_like_message(bytes) {
         return from_message(bytes, limits);
     }
     parse_unpacked(bytes, limits)
 }
 
+/// True when [`parse`] reads `bytes` as an e-mail message (a header field name and a colon
+/// first, after the `From ` line of an mbox) rather than as a report itself.
+pub fn is_message(bytes: &[u8]) -> bool {
+    input::looks_like_message(without_mbox_line(bytes))
+}
+
+/// `bytes` without the `From ` separator line a message saved from an mbox starts with.
+fn without_mbox_line(bytes: &[u8]) -> &[u8] {
+    match bytes.strip_prefix(b"From ") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest, |end| &rest[end + 1..]),
+        None => bytes,
+    }
+}
+
 /// The first part of the message `bytes` that reads as a report.
 fn from_message(bytes: &[u8], limits: &Limits) -> Result<Parsed, ReportError> {
     if bytes.len() > limits.max_bytes {
-        return Err(ReportError::TooLarge(format!(
-            "the message is larger than {} MiB (--max-report-mib)",
-            limits.max_bytes / (1024 * 1024)
-        )));
+        return Err(input::too_large(limits, "the message"));
     }
     let message = mail_parser::MessageParser::default()
         .parse(bytes)
