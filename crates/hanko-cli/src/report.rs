@@ -169,14 +169,19 @@ pub struct IngestArgs {
     pub input: InputArgs,
 }
 
-/// Stores every aggregate report read; prints what it did. Exit status 0 when every input
-/// was read, 2 when any was refused.
-pub async fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
-    let url = match args.db.clone().or_else(hanko_store::default_url) {
+/// The store `--db` names, else the default one; and its URL, for messages.
+async fn open_store(db: Option<&str>) -> anyhow::Result<(hanko_store::Store, String)> {
+    let url = match db.map(str::to_string).or_else(hanko_store::default_url) {
         Some(url) => url,
         None => anyhow::bail!("no --db given, and no home directory for the default store"),
     };
-    let store = hanko_store::Store::open(&url).await?;
+    Ok((hanko_store::Store::open(&url).await?, url))
+}
+
+/// Stores every aggregate report read; prints what it did. Exit status 0 when every input
+/// was read, 2 when any was refused.
+pub async fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
+    let (store, _) = open_store(args.db.as_deref()).await?;
     let now = crate::now();
     let mut reports = Vec::new();
     let (mut refused, mut not_stored) = (0, 0);
@@ -246,11 +251,7 @@ pub async fn summary_command(args: SummaryArgs) -> anyhow::Result<u8> {
     };
     let since = date("since", &args.since, 0)?;
     let until = date("until", &args.until, u64::MAX / 2)?;
-    let url = match args.db.clone().or_else(hanko_store::default_url) {
-        Some(url) => url,
-        None => anyhow::bail!("no --db given, and no home directory for the default store"),
-    };
-    let store = hanko_store::Store::open(&url).await?;
+    let (store, url) = open_store(args.db.as_deref()).await?;
     let domains = match &args.domain {
         Some(domain) => vec![domain.to_ascii_lowercase()],
         None => store.domains().await?,

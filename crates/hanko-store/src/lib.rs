@@ -337,27 +337,4 @@ impl Store {
             )
             .collect())
     }
-
-    /// Messages per (source IP, DMARC result) for `domain`, most first: the rows a summary
-    /// starts from.
-    pub async fn messages_by_source(
-        &self,
-        domain: &str,
-    ) -> Result<Vec<(String, bool, u64)>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT r.source_ip, \
-             CASE WHEN r.dkim_aligned = 'pass' OR r.spf_aligned = 'pass' THEN 1 ELSE 0 END, \
-             SUM(r.message_count) \
-             FROM aggregate_records r JOIN aggregate_reports p ON r.report_key = p.report_key \
-             WHERE p.policy_domain = $1 \
-             GROUP BY r.source_ip, 2 ORDER BY 3 DESC, 1",
-        )
-        .bind(domain)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(ip, pass, count)| (ip, pass == 1, u64::try_from(count).unwrap_or(0)))
-            .collect())
-    }
 }
