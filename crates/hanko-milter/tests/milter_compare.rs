@@ -26,7 +26,7 @@ use hanko::keys::SigningKey;
 use hanko_dns::server::{ServerConfig, TestServer};
 
 mod common;
-use common::{install_test_keys, key_zone_lines, require_program, Milter, Postfix, Sink};
+use common::{key_dns, require_program, run, KeyDns, Milter, Postfix, Sink};
 
 /// Where OpenDKIM's DNS is served: an address added to `lo` for the run, removed after.
 const OPENDKIM_DNS: &str = "192.0.2.53";
@@ -117,21 +117,17 @@ impl Drop for Bench {
 impl Bench {
     fn start() -> Bench {
         let dir = tempfile::tempdir().unwrap();
-        Command::new("chmod")
-            .args(["755", dir.path().to_str().unwrap()])
-            .status()
-            .unwrap();
-        let records = install_test_keys(dir.path());
-        let zone_text = format!(
+        run("chmod", &["755", dir.path().to_str().unwrap()]);
+        let KeyDns {
+            zone,
+            server: dns,
+            runtime,
+            ..
+        } = key_dns(
+            dir.path(),
             "example.com. IN TXT \"v=spf1 ip4:127.0.0.1 -all\"\n\
-             _dmarc.example.com. IN TXT \"v=DMARC1; p=none\"\n{}",
-            key_zone_lines(&records)
+             _dmarc.example.com. IN TXT \"v=DMARC1; p=none\"\n",
         );
-        let zone = hanko_dns::Zone::parse(&zone_text, ".").unwrap();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let dns = runtime
-            .block_on(TestServer::start(ServerConfig::new(zone.clone())))
-            .unwrap();
         // Already there from an interrupted run: fine.
         let _ = Command::new("ip")
             .args(["addr", "add", &format!("{OPENDKIM_DNS}/32"), "dev", "lo"])
@@ -244,7 +240,7 @@ impl Bench {
 
 /// One run: messages per second end to end, the milter's peak memory, and what the first
 /// delivered message carried (for the checks).
-fn run(bench: &Bench, name: &str, work: Work) -> (f64, Option<u64>, String) {
+fn measure(bench: &Bench, name: &str, work: Work) -> (f64, Option<u64>, String) {
     let running = match name {
         "hanko-milter" => bench.hanko(work),
         "OpenDKIM" => bench.opendkim(work),
@@ -296,8 +292,8 @@ fn milters_under_the_same_load() {
     let bench = Bench::start();
     let mut rows = Vec::new();
     for name in ["no milter", "hanko-milter", "OpenDKIM"] {
-        let (sign_rate, sign_rss, signed) = run(&bench, name, Work::Sign);
-        let (verify_rate, verify_rss, verified) = run(&bench, name, Work::Verify);
+        let (sign_rate, sign_rss, signed) = measure(&bench, name, Work::Sign);
+        let (verify_rate, verify_rss, verified) = measure(&bench, name, Work::Verify);
         match name {
             "no milter" => {}
             _ => {

@@ -35,6 +35,37 @@ pub fn install_test_keys(dir: &Path) -> Vec<(String, String)> {
     records
 }
 
+/// A test folder's DNS: the test keys installed in it, and a loopback server answering their
+/// records beside other zone lines, with the runtime that serves it.
+pub struct KeyDns {
+    /// The key records (name, TXT value).
+    pub records: Vec<(String, String)>,
+    /// What the server serves.
+    pub zone: hanko_dns::Zone,
+    /// The server.
+    pub server: TestServer,
+    /// Runs the server; dropping it stops the server.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+/// Installs the test keys in `dir` and serves their records beside `zone_lines` (absolute
+/// names, e.g. example.com's SPF and DMARC records).
+pub fn key_dns(dir: &Path, zone_lines: &str) -> KeyDns {
+    let records = install_test_keys(dir);
+    let zone_text = format!("{zone_lines}{}", key_zone_lines(&records));
+    let zone = hanko_dns::Zone::parse(&zone_text, ".").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(TestServer::start(ServerConfig::new(zone.clone())))
+        .unwrap();
+    KeyDns {
+        records,
+        zone,
+        server,
+        runtime,
+    }
+}
+
 /// The key records as zone-file lines.
 pub fn key_zone_lines(records: &[(String, String)]) -> String {
     records
@@ -319,7 +350,8 @@ impl Drop for Postfix {
     }
 }
 
-fn run(program: &str, args: &[&str]) {
+/// Runs a program that must succeed.
+pub fn run(program: &str, args: &[&str]) {
     let status = Command::new(program).args(args).status().unwrap();
     assert!(status.success(), "{program} {args:?}: {status:?}");
 }
@@ -478,17 +510,16 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         // Postfix's user must reach a socket in here.
         run("chmod", &["755", dir.path().to_str().unwrap()]);
-        let records = install_test_keys(dir.path());
-        let zone_text = format!(
+        let KeyDns {
+            records,
+            zone,
+            server: dns,
+            runtime,
+        } = key_dns(
+            dir.path(),
             "example.com. IN TXT \"v=spf1 ip4:127.0.0.2 -all\"\n\
-             _dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n{}",
-            key_zone_lines(&records)
+             _dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n",
         );
-        let zone = hanko_dns::Zone::parse(&zone_text, ".").unwrap();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let dns = runtime
-            .block_on(TestServer::start(ServerConfig::new(zone)))
-            .unwrap();
         let config = dir.path().join("milter.toml");
         let listen = match transport {
             Transport::Inet => "inet:0@127.0.0.1".to_string(),
@@ -508,7 +539,7 @@ impl World {
             sink,
             dns,
             _runtime: runtime,
-            zone: hanko_dns::Zone::parse(&zone_text, ".").unwrap(),
+            zone,
             records,
             listen,
             dir,

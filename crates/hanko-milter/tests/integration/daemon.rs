@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hanko-milter");
@@ -52,6 +52,17 @@ fn a_bad_key_file_is_named_at_start_up() {
     );
 }
 
+/// Starts the daemon on `config`, its log (standard error) read line by line.
+fn start(config: &std::path::Path) -> (Child, BufReader<ChildStderr>) {
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = BufReader::new(child.stderr.take().unwrap());
+    (child, log)
+}
+
 /// Sends a signal with the `kill` command (no unsafe code here).
 fn kill(signal: &str, pid: u32) {
     let status = Command::new("kill")
@@ -77,12 +88,7 @@ fn sighup_reloads_and_sigterm_stops() {
         .unwrap();
     };
     write("verify");
-    let mut child = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let (mut child, mut log) = start(&config);
     let mut wait_for = |needle: &str| {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut line = String::new();
@@ -129,12 +135,7 @@ fn log_format_json_writes_one_object_per_line() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let (mut child, mut log) = start(&config);
     let mut line = String::new();
     log.read_line(&mut line).unwrap();
     kill("TERM", child.id());
