@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hanko::name::DomainName;
 use serde::Serialize;
 
 /// One record of a stored report, as the summary reads it.
@@ -97,11 +98,13 @@ pub struct Advice {
     pub text: String,
 }
 
-/// `name` is `domain` or under it.
+/// `name` is `domain` or under it, by hanko's rule for domain names (a reporter's text that
+/// is no domain name is under nothing).
 fn within(name: &str, domain: &str) -> bool {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    name == domain || name.ends_with(&format!(".{domain}"))
+    match (DomainName::parse(name), DomainName::parse(domain)) {
+        (Ok(name), Ok(domain)) => name.is_within(&domain),
+        _ => false,
+    }
 }
 
 /// The share of `part` in `whole`, in percent with one decimal.
