@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adsp;
+pub mod arc;
 pub mod authres;
 mod crypto;
 pub mod dkim;

@@ -2,6 +2,7 @@
 //! `../shared/conformance` (or `$HANKO_CONFORMANCE`) through the library.
 
 mod analyzer_conformance;
+mod arc_conformance;
 mod authres_conformance;
 mod dkim_conformance;
 mod dkim_verifier_cases;

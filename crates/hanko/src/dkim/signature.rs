@@ -181,7 +181,12 @@ pub(crate) fn decode_dkim_qp(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn number(tag: &'static str, value: &str, max_digits: usize) -> Result<u64, SignatureError> {
+/// A decimal number of at most `max_digits` digits.
+pub(crate) fn number(
+    tag: &'static str,
+    value: &str,
+    max_digits: usize,
+) -> Result<u64, SignatureError> {
     let malformed = |reason: &str| SignatureError::MalformedTag {
         tag,
         reason: reason.to_string(),
@@ -195,15 +200,35 @@ fn number(tag: &'static str, value: &str, max_digits: usize) -> Result<u64, Sign
     value.parse().map_err(|_| malformed("number too large"))
 }
 
+/// The header fields whose tags are RFC 6376's: they differ in `v=` and `i=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignatureKind {
+    /// DKIM-Signature: `v=1` is required and `i=` is the agent or user identifier.
+    Dkim,
+    /// ARC-Message-Signature (RFC 8617 §4.1.2): no `v=`, and `i=` is the ARC instance,
+    /// which the caller reads.
+    ArcMessage,
+}
+
 impl Signature {
     /// Parses the value of a DKIM-Signature field (the octets after the colon).
     pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
         let tags = TagList::parse(value).map_err(SignatureError::TagList)?;
+        Signature::from_tags(tags, SignatureKind::Dkim)
+    }
+
+    /// Reads the tags of a DKIM-Signature or ARC-Message-Signature field.
+    pub(crate) fn from_tags(
+        tags: TagList,
+        kind: SignatureKind,
+    ) -> Result<Signature, SignatureError> {
         let required = |name: &'static str| tags.get(name).ok_or(SignatureError::MissingTag(name));
 
-        let version = required("v")?;
-        if version != "1" {
-            return Err(SignatureError::UnsupportedVersion(version.to_string()));
+        if kind == SignatureKind::Dkim {
+            let version = required("v")?;
+            if version != "1" {
+                return Err(SignatureError::UnsupportedVersion(version.to_string()));
+            }
         }
         let algorithm_text = required("a")?;
         let algorithm = SigningAlgorithm::parse(algorithm_text)
@@ -254,6 +279,7 @@ impl Signature {
             return Err(SignatureError::FromNotSigned);
         }
         let identity = match tags.get("i") {
+            _ if kind == SignatureKind::ArcMessage => None,
             None => None,
             Some(raw) => {
                 // i= is dkim-quoted-printable (RFC 6376 §2.11): "=2E" is ".", FWS is ignored.

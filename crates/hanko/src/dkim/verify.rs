@@ -439,6 +439,19 @@ pub struct KeyInfo {
     pub testing: bool,
 }
 
+impl KeyInfo {
+    /// What `key`, found at `name` through `aliases`, tells of itself.
+    pub(crate) fn new(name: &str, aliases: &[String], key: &KeyRecord) -> KeyInfo {
+        KeyInfo {
+            name: name.to_string(),
+            aliases: aliases.to_vec(),
+            key_type: key.key_type,
+            bits: key.key_bits(),
+            testing: key.testing,
+        }
+    }
+}
+
 /// A DKIM-Signature field as the verifier read it.
 // The common variant is the large one: boxing it would allocate for every signature that
 // parses to save room in the rare one that does not.
@@ -697,7 +710,7 @@ impl Verifier {
                 }
                 Ok(sig) => {
                     let body = entry.hasher.and_then(|i| body_hashes.get(i));
-                    let outcome = check(
+                    let outcome = check_signature(
                         &self.config,
                         &sig,
                         &entry.header_input,
@@ -777,8 +790,9 @@ fn time_checks(
     Ok(None)
 }
 
-/// Verifies one parsed signature with the keys fetched for the message.
-fn check(
+/// Verifies one parsed signature with the keys fetched for the message. ARC-Message-Signature
+/// fields are verified by the same function (RFC 8617 §4.1.2).
+pub(crate) fn check_signature(
     config: &VerifyConfig,
     sig: &Signature,
     header_input: &[u8],
@@ -803,26 +817,8 @@ fn check(
             })
         }
     };
-    result.key = Some(KeyInfo {
-        name: name.to_string(),
-        aliases: aliases.clone(),
-        key_type: key.key_type,
-        bits: key.key_bits(),
-        testing: key.testing,
-    });
-    let public_key = key.public_key.as_ref().ok_or(DkimFailure::KeyRevoked)?;
-    if key.key_type != sig.algorithm.key_type() {
-        return Err(DkimFailure::KeyTypeMismatch {
-            key: key.key_type,
-            algorithm: sig.algorithm,
-        });
-    }
-    if !key.allows_hash(sig.algorithm.hash()) {
-        return Err(DkimFailure::HashNotAllowedByKey(sig.algorithm.hash()));
-    }
-    if !key.allows_email() {
-        return Err(DkimFailure::KeyNotForEmail);
-    }
+    result.key = Some(KeyInfo::new(name, aliases, key));
+    let public_key = usable_key(config, sig.algorithm, key, &mut result.warnings)?;
     if key.strict_identity {
         if let Some(identity) = &sig.identity {
             if !identity.domain.eq_ignore_case(sig.domain.as_str()) {
@@ -833,21 +829,6 @@ fn check(
     let local_part = sig.identity.as_ref().map_or("", |i| i.local_part.as_str());
     if !key.granularity_allows(local_part) {
         return Err(DkimFailure::GranularityMismatch);
-    }
-    if key.testing {
-        result.warnings.push(DkimWarning::TestingMode);
-    }
-    let bits = public_key.bits();
-    if key.key_type == KeyType::Rsa {
-        if bits < config.min_rsa_bits.max(1024) {
-            return Err(DkimFailure::KeyTooShort { bits });
-        }
-        if bits > crate::crypto::MAX_RSA_BITS {
-            return Err(DkimFailure::KeyTooLong { bits });
-        }
-        if bits < config.weak_rsa_bits {
-            result.warnings.push(DkimWarning::WeakKey { bits });
-        }
     }
     // §6.1.3: body hash, then the header signature.
     let body = body.ok_or(DkimFailure::BodyHashMismatch {
@@ -878,4 +859,45 @@ fn check(
         return Err(DkimFailure::Sha1Signature);
     }
     Ok(())
+}
+
+/// The checks of a key record against the algorithm that uses it (RFC 6376 §6.1.2, RFC
+/// 8301 §3.2), shared by DKIM-Signature, ARC-Message-Signature and ARC-Seal: not revoked,
+/// `k=`, `h=` and `s=` fit, and an RSA key of a size this verifier accepts. Notes a testing
+/// key and a weak one in `warnings`.
+pub(crate) fn usable_key<'k>(
+    config: &VerifyConfig,
+    algorithm: SigningAlgorithm,
+    key: &'k KeyRecord,
+    warnings: &mut Vec<DkimWarning>,
+) -> Result<&'k crate::crypto::PublicKey, DkimFailure> {
+    let public_key = key.public_key.as_ref().ok_or(DkimFailure::KeyRevoked)?;
+    if key.key_type != algorithm.key_type() {
+        return Err(DkimFailure::KeyTypeMismatch {
+            key: key.key_type,
+            algorithm,
+        });
+    }
+    if !key.allows_hash(algorithm.hash()) {
+        return Err(DkimFailure::HashNotAllowedByKey(algorithm.hash()));
+    }
+    if !key.allows_email() {
+        return Err(DkimFailure::KeyNotForEmail);
+    }
+    if key.testing {
+        warnings.push(DkimWarning::TestingMode);
+    }
+    let bits = public_key.bits();
+    if key.key_type == KeyType::Rsa {
+        if bits < config.min_rsa_bits.max(1024) {
+            return Err(DkimFailure::KeyTooShort { bits });
+        }
+        if bits > crate::crypto::MAX_RSA_BITS {
+            return Err(DkimFailure::KeyTooLong { bits });
+        }
+        if bits < config.weak_rsa_bits {
+            warnings.push(DkimWarning::WeakKey { bits });
+        }
+    }
+    Ok(public_key)
 }

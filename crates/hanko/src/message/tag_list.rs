@@ -47,6 +47,9 @@ pub enum TagListError {
     DuplicateTag(String),
     /// A value contains a character outside VALCHAR and white space.
     BadValue(String),
+    /// `;;` or a leading `;`: an empty tag-spec, which the grammar has no room for
+    /// ([`TagList::parse_strict`] only).
+    EmptyTagSpec,
 }
 
 impl fmt::Display for TagListError {
@@ -56,6 +59,7 @@ impl fmt::Display for TagListError {
             TagListError::MissingEquals(s) => write!(f, "tag without '=': {s:?}"),
             TagListError::DuplicateTag(n) => write!(f, "tag {n}= appears more than once"),
             TagListError::BadValue(n) => write!(f, "invalid character in the value of {n}="),
+            TagListError::EmptyTagSpec => f.write_str("empty tag between semicolons"),
         }
     }
 }
@@ -69,12 +73,29 @@ fn is_wsp(b: u8) -> bool {
 impl TagList {
     /// Parses `input`. Empty tag-specs (`;;`, a trailing `;`) are skipped.
     pub fn parse(input: &[u8]) -> Result<TagList, TagListError> {
+        TagList::parse_with(input, false)
+    }
+
+    /// Parses `input` as RFC 6376 §3.2 writes the grammar: one `;` may end the list, but no
+    /// tag-spec may be empty. ARC's fields are held to it (the ValiMail suite's
+    /// `*_format_tags_sc` cases); DKIM signatures and DNS records keep [`TagList::parse`]'s
+    /// tolerance, which real publishers rely on.
+    pub fn parse_strict(input: &[u8]) -> Result<TagList, TagListError> {
+        TagList::parse_with(input, true)
+    }
+
+    fn parse_with(input: &[u8], strict: bool) -> Result<TagList, TagListError> {
         let mut tags: Vec<Tag> = Vec::with_capacity(12);
         let mut start = 0;
         loop {
             let end = memchr::memchr(b';', &input[start..]).map_or(input.len(), |p| start + p);
             let spec = &input[start..end];
-            if !spec.iter().all(|&b| is_wsp(b)) {
+            let empty = spec.iter().all(|&b| is_wsp(b));
+            // Only the spec after a final `;` may be empty.
+            if strict && empty && end != input.len() {
+                return Err(TagListError::EmptyTagSpec);
+            }
+            if !empty {
                 let tag = parse_spec(spec, start)?;
                 if tags.iter().any(|t| t.name == tag.name) {
                     return Err(TagListError::DuplicateTag(tag.name));
