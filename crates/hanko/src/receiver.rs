@@ -9,6 +9,7 @@
 //! 1. SPF for the connection, every DKIM signature and DMARC policy discovery for the From
 //!    domains, at the same time (they are independent, RFC 9989 §4.8; and DNS an attacker
 //!    controls cannot hold up the victim's policy lookup);
+//!    ARC chain validation (RFC 8617 §5.2) runs beside them;
 //! 2. DMARC alignment for every Author Domain, from both;
 //! 3. ADSP (RFC 5617, historic), when configured;
 //! 4. the consent of each DMARC record's report destinations (RFC 7489 §7.1), when
@@ -20,8 +21,9 @@
 //! that find the Author Domains' policies.
 //!
 //! It returns one [`Receipt`], which writes its own Authentication-Results field
-//! ([`Receipt::authentication_results`]). A new receiver step (ARC, recording evaluations for
-//! DMARC reports) is added to [`Receiver::finish`] and to [`Receipt`], and every caller has it.
+//! ([`Receipt::authentication_results`]). A new receiver step (recording evaluations for
+//! DMARC reports, say) is added to [`Receiver::finish`] and to [`Receipt`], and every caller
+//! has it, as ARC was.
 //!
 //! ```
 //! use hanko::dns::StaticLookup;
@@ -62,6 +64,7 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use crate::adsp::{self, AdspOutcome};
+use crate::arc::{ArcConfig, ArcResult, ArcVerifier};
 use crate::authres::{self, AuthenticationResults, MethodResult};
 use crate::dkim::{DkimFailure, Verification, Verifier, VerifyConfig};
 use crate::dmarc::reporting::{check_destinations, ReportDestination};
@@ -95,6 +98,9 @@ pub struct ReceiverConfig {
     pub authserv_id: String,
     /// The DKIM verifier's settings (signature and key limits, clock skew).
     pub dkim: VerifyConfig,
+    /// ARC chain validation (RFC 8617): its settings, or `None` to skip it. Default: on,
+    /// with [`ArcConfig::default`]. Validating a chain trusts nothing; it only reports.
+    pub arc: Option<ArcConfig>,
     /// The SPF settings. [`ReceiverConfig::new`] sets its `receiver` to the authserv-id and
     /// turns its trace off (`hanko spf --trace` shows it; a receiver never does).
     pub spf: SpfConfig,
@@ -130,6 +136,7 @@ impl ReceiverConfig {
         ReceiverConfig {
             authserv_id: authserv_id.to_string(),
             dkim: VerifyConfig::default(),
+            arc: Some(ArcConfig::default()),
             spf: SpfConfig {
                 receiver: authserv_id.to_string(),
                 keep_trace: false,
@@ -150,6 +157,8 @@ pub struct Receiver {
     config: ReceiverConfig,
     headers: Headers,
     verifier: Verifier,
+    /// The ARC chain's validator, when configured and the header section is whole.
+    arc: Option<ArcVerifier>,
     /// Set when only part of the header section was kept: why, and whether every From field
     /// was kept.
     overflow: Option<(HeaderOverflow, bool)>,
@@ -179,10 +188,15 @@ impl Receiver {
     /// Starts a message whose header section has been read.
     pub fn new(config: &ReceiverConfig, headers: Headers) -> Receiver {
         let verifier = Verifier::new(&headers, config.dkim.clone());
+        let arc = config
+            .arc
+            .as_ref()
+            .map(|arc| ArcVerifier::new(&headers, arc.clone()));
         Receiver {
             config: config.clone(),
             headers,
             verifier,
+            arc,
             overflow: None,
         }
     }
@@ -190,7 +204,8 @@ impl Receiver {
     /// Starts a message of which only part of the header section was kept, because it was
     /// over a limit: `kept` holds the fields read before the limit and the From fields after
     /// it; `from_fields_complete` says whether every From field was kept. A limit must not
-    /// switch the checks off: DKIM is not verified (its result is `permerror`), SPF is, and
+    /// switch the checks off: DKIM is not verified (its result is `permerror`), nor is ARC
+    /// (no `arc=` result, so no chain can be trusted), SPF is, and
     /// DMARC is evaluated for the From fields kept; From fields dropped count as an unreadable
     /// author ([`DmarcOutcome::enforced_policy`](crate::dmarc::DmarcOutcome::enforced_policy)).
     pub fn with_incomplete_headers(
@@ -204,6 +219,7 @@ impl Receiver {
             config: config.clone(),
             headers: kept,
             verifier,
+            arc: None,
             overflow: Some((overflow, from_fields_complete)),
         }
     }
@@ -228,6 +244,9 @@ impl Receiver {
     /// The next body chunk, with CRLF line ends.
     pub fn body(&mut self, chunk: &[u8]) {
         self.verifier.body(chunk);
+        if let Some(arc) = &mut self.arc {
+            arc.body(chunk);
+        }
     }
 
     /// Runs every check (the steps are in the module docs). `connection` is `None` when the
@@ -254,6 +273,7 @@ impl Receiver {
             config,
             headers,
             verifier,
+            arc,
             overflow,
         } = self;
         // The checks whose queries the sender can multiply share one budget; DMARC's
@@ -271,8 +291,14 @@ impl Receiver {
                 None => None,
             }
         };
-        let ((dkim, spf), discovery) = join(
-            join(verifier.finish(&budget, now), spf),
+        let arc_chain = async {
+            match arc {
+                Some(arc) => Some(arc.finish(&budget, now).await),
+                None => None,
+            }
+        };
+        let (((dkim, arc), spf), discovery) = join(
+            join(join(verifier.finish(&budget, now), arc_chain), spf),
             dmarc::discover_authors(lookup, authors),
         )
         .await;
@@ -314,7 +340,9 @@ impl Receiver {
             authserv_id: config.authserv_id,
             header_overflow: overflow.map(|(o, _)| o),
             dkim,
+            arc,
             spf,
+            client_ip: connection.map(|c| c.ip),
             received_field: connection.and_then(|c| c.received_field),
             dmarc,
             adsp,
@@ -347,8 +375,13 @@ pub struct Receipt {
     pub header_overflow: Option<HeaderOverflow>,
     /// Every DKIM signature's result.
     pub dkim: Verification,
+    /// The ARC chain's validation; `None` when it is not configured or the header section
+    /// was not kept whole.
+    pub arc: Option<ArcResult>,
     /// SPF for the MAIL FROM identity (or HELO, for a bounce); `None` without a connection.
     pub spf: Option<SpfOutcome>,
+    /// The client's address, when the connection was known (`smtp.remote-ip` of `arc=`).
+    pub client_ip: Option<IpAddr>,
     /// The Received field the connection was read from ([`Connection::received_field`]).
     pub received_field: Option<usize>,
     /// DMARC.
@@ -361,8 +394,9 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// The Authentication-Results field: `spf` (when evaluated), `dkim`, `dmarc` and
-    /// `dkim-adsp` (when checked), in the order a receiver evaluates them.
+    /// The Authentication-Results field: `spf` (when evaluated), `dkim`, `arc` (when
+    /// validated), `dmarc` and `dkim-adsp` (when checked), in the order a receiver evaluates
+    /// them.
     pub fn authentication_results(&self) -> AuthenticationResults {
         let mut field = AuthenticationResults::new(&self.authserv_id);
         field
@@ -375,6 +409,11 @@ impl Receipt {
             ),
             None => field.results.extend(authres::from::dkim(&self.dkim)),
         }
+        field.results.extend(
+            self.arc
+                .as_ref()
+                .map(|arc| authres::from::arc(arc, self.client_ip)),
+        );
         field.results.push(authres::from::dmarc(&self.dmarc));
         field
             .results

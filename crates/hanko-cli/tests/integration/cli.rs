@@ -548,6 +548,7 @@ fn verify_is_the_whole_receiver() {
             "spf=fail",
             "dkim=pass",
             "dkim=pass",
+            "arc=none",
             "dmarc=pass",
             "dkim-adsp=pass"
         ]

@@ -1,5 +1,5 @@
 //! ARC, the Authenticated Received Chain (RFC 8617): validating the chain of ARC sets that
-//! forwarders and mailing lists add.
+//! forwarders and mailing lists add ([`ArcVerifier`]), and adding one ([`ArcSealer`]).
 //!
 //! A forwarder that changes a message (a Subject tag, a footer) breaks its DKIM signatures,
 //! and forwarding from another IP address breaks SPF. ARC lets each intermediary record what
@@ -29,11 +29,13 @@
 //! administrator lists: validating chains is worth doing, trusting one is a local decision.
 
 mod fields;
+mod seal;
 mod verify;
 
 use std::fmt;
 
 pub use fields::{ArcFieldKind, InstanceError, Seal, MAX_INSTANCE};
+pub use seal::{merged_results, ArcSealer, SealError, SealRequest, SealedSet};
 pub use verify::{ArcConfig, ArcVerifier};
 
 use crate::dkim::{DkimFailure, DkimVerdict, DkimWarning, KeyInfo};

@@ -3,7 +3,10 @@
 //! [`Receipt::authentication_results`](crate::receiver::Receipt::authentication_results).
 
 use super::MethodResult;
+use std::net::IpAddr;
+
 use crate::adsp::AdspOutcome;
+use crate::arc::{ArcResult, ChainStatus};
 use crate::dkim::{DkimResult, DkimWarning, Verification};
 use crate::dmarc::{DmarcOutcome, DmarcProblem};
 use crate::spf::{SpfIdentity, SpfOutcome, SpfVerdict};
@@ -95,6 +98,37 @@ pub fn dmarc(outcome: &DmarcOutcome) -> MethodResult {
     }
     if let Some(policy) = policy {
         entry = entry.with_property("policy", "dmarc", policy.as_str());
+    }
+    entry
+}
+
+/// The `arc=` entry (RFC 8617 §10.1): `none`, `pass` or `fail`, the failure as a comment;
+/// for a pass, `header.oldest-pass` and the newest sealer (`header.as-d`, `header.as-s`),
+/// and `smtp.remote-ip`, the client the chain was received from, which a later hop needs to
+/// judge this one's SPF.
+pub fn arc(result: &ArcResult, client_ip: Option<IpAddr>) -> MethodResult {
+    let status = result.status();
+    let mut entry = MethodResult::new("arc", status.as_str());
+    if let Some(failure) = &result.failure {
+        entry = entry.with_comment(&failure.to_string());
+    }
+    if status == ChainStatus::Pass {
+        if let Some(oldest) = result.oldest_pass {
+            entry = entry.with_property("header", "oldest-pass", &oldest.to_string());
+        }
+        if let Some(newest) = result.newest() {
+            for (name, value) in [
+                ("as-d", newest.seal.domain()),
+                ("as-s", newest.seal.selector()),
+            ] {
+                if let Some(value) = value {
+                    entry = entry.with_property("header", name, value);
+                }
+            }
+        }
+    }
+    if let Some(ip) = client_ip {
+        entry = entry.with_property("smtp", "remote-ip", &ip.to_string());
     }
     entry
 }

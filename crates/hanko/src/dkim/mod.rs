@@ -23,6 +23,7 @@ mod verify;
 
 pub use key_record::{key_record_for, KeyRecord, KeyRecordError, KeyRecordOptions};
 pub use sign::{sign_message, SignError, Signer, SigningRequest, DEFAULT_SIGNED_HEADERS};
+pub(crate) use sign::{signed_names, Folder};
 pub(crate) use signature::{decode_base64, number, SignatureKind};
 pub use signature::{Identity, Signature, SignatureError};
 pub(crate) use verify::{check_signature, usable_key};

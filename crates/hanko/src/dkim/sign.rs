@@ -147,8 +147,14 @@ pub struct Signer {
     hashers: Vec<(HasherKey, BodyHasher)>,
 }
 
-fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
-    let wanted: Vec<&str> = match &request.headers {
+/// The `h=` names for signing `headers`: each wanted name (default
+/// [`DEFAULT_SIGNED_HEADERS`]) as often as it occurs, the `oversign` names once more.
+pub(crate) fn signed_names(
+    headers: &Headers,
+    wanted: Option<&[String]>,
+    oversign: &[String],
+) -> Vec<String> {
+    let wanted: Vec<&str> = match wanted {
         Some(list) => list.iter().map(String::as_str).collect(),
         None => DEFAULT_SIGNED_HEADERS.to_vec(),
     };
@@ -157,18 +163,14 @@ fn signed_names(headers: &Headers, request: &SigningRequest) -> Vec<String> {
     for name in wanted
         .iter()
         .copied()
-        .chain(request.oversign.iter().map(String::as_str))
+        .chain(oversign.iter().map(String::as_str))
     {
         if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
             continue;
         }
         seen.push(name);
         let mut count = headers.named(name).count();
-        if request
-            .oversign
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(name))
-        {
+        if oversign.iter().any(|o| o.eq_ignore_ascii_case(name)) {
             count += 1;
         }
         if count > 0 {
@@ -202,7 +204,7 @@ impl Signer {
                     )));
                 }
             }
-            let names = signed_names(headers, &request);
+            let names = signed_names(headers, request.headers.as_deref(), &request.oversign);
             let mut header_input = Vec::new();
             for field in select_headers(headers.fields(), &names) {
                 canonicalize_header(
@@ -288,17 +290,17 @@ impl Signer {
     }
 }
 
-/// Lays out a DKIM-Signature field at most 78 columns wide, folding between tags, between
-/// `h=` names and inside base64 (RFC 6376 §3.5 allows FWS in all three).
-struct Folder {
-    text: String,
+/// Lays out a DKIM-Signature field (or an ARC one) at most 78 columns wide, folding between
+/// tags, between `h=` names and inside base64 (RFC 6376 §3.5 allows FWS in all three).
+pub(crate) struct Folder {
+    pub(crate) text: String,
     column: usize,
 }
 
 const WIDTH: usize = 78;
 
 impl Folder {
-    fn new(name: &str) -> Folder {
+    pub(crate) fn new(name: &str) -> Folder {
         Folder {
             text: name.to_string(),
             column: name.len(),
@@ -319,11 +321,11 @@ impl Folder {
         self.column += word.len();
     }
 
-    fn tag(&mut self, name: &str, value: &str) {
+    pub(crate) fn tag(&mut self, name: &str, value: &str) {
         self.word(&format!("{name}={value};"), true);
     }
 
-    fn list_tag(&mut self, name: &str, items: &[String]) {
+    pub(crate) fn list_tag(&mut self, name: &str, items: &[String]) {
         for (i, item) in items.iter().enumerate() {
             let last = i + 1 == items.len();
             let word = match (i, last) {
@@ -336,12 +338,26 @@ impl Folder {
         }
     }
 
-    fn start_last_tag(&mut self, name: &str) {
+    pub(crate) fn start_last_tag(&mut self, name: &str) {
         self.word(&format!("{name}="), true);
     }
 
+    /// Ends the tag [`start_last_tag`](Self::start_last_tag) began, when more tags follow.
+    pub(crate) fn end_tag(&mut self) {
+        self.text.push(';');
+        self.column += 1;
+    }
+
+    /// Drops the `;` that ends the last tag written, for fields written without one.
+    pub(crate) fn drop_final_semicolon(&mut self) {
+        if self.text.ends_with(';') {
+            self.text.pop();
+            self.column -= 1;
+        }
+    }
+
     /// Writes base64, filling each line and folding inside the value.
-    fn split_value(&mut self, value: &str) {
+    pub(crate) fn split_value(&mut self, value: &str) {
         let mut rest = value;
         while !rest.is_empty() {
             let room = WIDTH.saturating_sub(self.column + 1);
@@ -400,7 +416,7 @@ mod tests {
         let mut req = SigningRequest::new(&key, "example.com", "s").unwrap();
         req.oversign.push("Reply-To".into());
         assert_eq!(
-            signed_names(&h, &req),
+            signed_names(&h, req.headers.as_deref(), &req.oversign),
             ["from", "from", "reply-to", "to", "to"]
         );
     }

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 
 use super::Receipt;
 use crate::adsp::AdspOutcome;
+use crate::arc::{ArcResult, ArcSet, ArcSignature};
 use crate::dkim::{DkimResult, KeyInfo};
 use crate::dmarc::reporting::{Authorization, ReportDestination};
 use crate::dmarc::{AuthorEvaluation, DmarcOutcome};
@@ -28,6 +29,8 @@ struct Document<'a> {
     header_overflow: Option<String>,
     dkim: Vec<Dkim<'a>>,
     dkim_skipped: usize,
+    /// ARC chain validation; absent when it did not run.
+    arc: Option<Arc<'a>>,
     spf: Option<Spf<'a>>,
     dmarc: Dmarc<'a>,
     adsp: Option<Adsp<'a>>,
@@ -40,6 +43,7 @@ impl<'a> Document<'a> {
             header_overflow: receipt.header_overflow.map(|o| o.to_string()),
             dkim: receipt.dkim.results.iter().map(Dkim::new).collect(),
             dkim_skipped: receipt.dkim.skipped,
+            arc: receipt.arc.as_ref().map(Arc::new),
             spf: receipt
                 .spf
                 .as_ref()
@@ -111,6 +115,70 @@ impl<'a> Key<'a> {
             key_type: key.key_type.name(),
             bits: key.bits,
             testing: key.testing,
+        }
+    }
+}
+
+/// The ARC chain: its status and why, and each set oldest first.
+#[derive(Serialize)]
+struct Arc<'a> {
+    result: &'static str,
+    reason: Option<String>,
+    instances: usize,
+    oldest_pass: Option<u32>,
+    sets: Vec<ArcSetDocument<'a>>,
+}
+
+impl<'a> Arc<'a> {
+    fn new(arc: &'a ArcResult) -> Arc<'a> {
+        Arc {
+            result: arc.status().as_str(),
+            reason: arc.failure.as_ref().map(ToString::to_string),
+            instances: arc.sets.len(),
+            oldest_pass: arc.oldest_pass,
+            sets: arc.sets.iter().map(ArcSetDocument::new).collect(),
+        }
+    }
+}
+
+/// One ARC set.
+#[derive(Serialize)]
+struct ArcSetDocument<'a> {
+    instance: u32,
+    seal: ArcSignatureDocument<'a>,
+    message_signature: ArcSignatureDocument<'a>,
+    authentication_results: &'a str,
+}
+
+impl<'a> ArcSetDocument<'a> {
+    fn new(set: &'a ArcSet) -> ArcSetDocument<'a> {
+        ArcSetDocument {
+            instance: set.instance,
+            seal: ArcSignatureDocument::new(&set.seal),
+            message_signature: ArcSignatureDocument::new(&set.message_signature),
+            authentication_results: &set.authentication_results,
+        }
+    }
+}
+
+/// An ARC-Seal or ARC-Message-Signature: `result` is null when it was not checked.
+#[derive(Serialize)]
+struct ArcSignatureDocument<'a> {
+    domain: Option<&'a str>,
+    selector: Option<&'a str>,
+    result: Option<&'static str>,
+    reason: Option<String>,
+    key: Option<Key<'a>>,
+}
+
+impl<'a> ArcSignatureDocument<'a> {
+    fn new(signature: &'a ArcSignature) -> ArcSignatureDocument<'a> {
+        ArcSignatureDocument {
+            domain: signature.domain(),
+            selector: signature.selector(),
+            result: signature.verdict().map(|v| v.as_str()),
+            reason: signature.failure().map(ToString::to_string),
+            key: signature.key.as_ref().map(Key::new),
         }
     }
 }
@@ -367,6 +435,8 @@ mod tests {
             "example.com._report._dmarc.reports.example"
         );
         assert_eq!(document["adsp"]["result"], "none");
+        assert_eq!(document["arc"]["result"], "none");
+        assert_eq!(document["arc"]["instances"], 0);
         assert!(document["header_overflow"].is_null());
         // Every result word in the document is the one the field carries.
         for (method, result) in [
@@ -374,6 +444,7 @@ mod tests {
             ("dkim", &dkim["result"]),
             ("dmarc", &dmarc["result"]),
             ("dkim-adsp", &document["adsp"]["result"]),
+            ("arc", &document["arc"]["result"]),
         ] {
             let word = format!("{method}={}", result.as_str().unwrap());
             assert!(field.contains(&word), "{word} not in {field}");

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod arc;
 mod author_spoofing;
 mod authres_round_trip;
 mod dmarc_rfc9989;

@@ -100,21 +100,24 @@ async fn the_field_lists_every_check_in_the_order_a_receiver_runs_them() {
         .map(|r| (r.method.as_str(), r.result.as_str()))
         .collect();
     // SPF fails (the IP is outside the policy) but the aligned signature carries DMARC, and
-    // is an Author Domain Signature for ADSP (RFC 5617 §5.4).
+    // is an Author Domain Signature for ADSP (RFC 5617 §5.4). No ARC set: `arc=none`.
     assert_eq!(
         methods,
         [
             ("spf", "fail"),
             ("dkim", "pass"),
+            ("arc", "none"),
             ("dmarc", "pass"),
             ("dkim-adsp", "pass")
         ]
     );
     assert!(receipt.passed());
 
-    // Without a connection there is no SPF entry; without ADSP no dkim-adsp entry.
+    // Without a connection there is no SPF entry; without ADSP no dkim-adsp entry; without
+    // ARC no arc entry.
     let mut quiet = config.clone();
     quiet.adsp = false;
+    quiet.arc = None;
     let receipt = receive(&quiet, &bytes, &lookup, None).await;
     assert!(receipt.spf.is_none() && receipt.adsp.is_none());
     let methods: Vec<String> = receipt
