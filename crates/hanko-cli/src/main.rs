@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod arc;
 mod bulk;
 mod check;
 mod dns;
@@ -49,6 +50,11 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Serve the header analyzer as a web page (paste a message, see the report).
     Serve(serve::ServeArgs),
+    /// ARC (RFC 8617): seal a message as a forwarder. (`verify` validates chains.)
+    Arc {
+        #[command(subcommand)]
+        command: ArcCommand,
+    },
     /// DKIM utilities.
     Dkim {
         #[command(subcommand)]
@@ -99,6 +105,14 @@ enum DnsCommand {
 }
 
 #[derive(Subcommand)]
+enum ArcCommand {
+    /// Check the message as a receiver does, then write it with a new ARC set on top: this
+    /// hop's results (ARC-Authentication-Results), an ARC-Message-Signature and an ARC-Seal
+    /// whose cv= says what validating the chain as received gave.
+    Seal(arc::SealArgs),
+}
+
+#[derive(Subcommand)]
 enum DkimCommand {
     /// Check that the published key record matches a private key (like opendkim-testkey).
     Testkey(keygen::TestkeyArgs),
@@ -117,7 +131,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// The exit statuses, as the README's table gives them (a test holds the two together).
 const EXIT_STATUS: &str = "Exit status:
   0  the command ran; for `verify`, DMARC passed, or the From domain has no DMARC policy and every DKIM signature passed
-  1  `verify`: DMARC failed (or temperror/permerror), or without a DMARC policy a signature failed or there is none; `testkey`: the record does not match; `check`: an error finding
+  1  `verify`: DMARC failed (or temperror/permerror), or without a DMARC policy a signature failed or there is none; `testkey`: the record does not match; `check`: an error finding; `arc seal`: the chain already failed, so no set was added (the message is written unchanged)
   2  usage or input error (bad flags, unreadable file, malformed header section, unusable key)";
 
 /// mimalloc instead of the system allocator: bulk verification allocates and frees on every
@@ -148,6 +162,9 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args, &cli.dns).await,
             Command::Analyze(args) => analyze::run(args, &cli.dns).await,
             Command::Serve(args) => serve::run(args, &cli.dns).await,
+            Command::Arc {
+                command: ArcCommand::Seal(args),
+            } => arc::seal(args, &cli.dns).await,
             Command::Dkim {
                 command: DkimCommand::Testkey(args),
             } => keygen::testkey(args, &cli.dns).await,

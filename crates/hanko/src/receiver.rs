@@ -188,10 +188,13 @@ impl Receiver {
     /// Starts a message whose header section has been read.
     pub fn new(config: &ReceiverConfig, headers: Headers) -> Receiver {
         let verifier = Verifier::new(&headers, config.dkim.clone());
-        let arc = config
-            .arc
-            .as_ref()
-            .map(|arc| ArcVerifier::new(&headers, arc.clone()));
+        let arc = config.arc.as_ref().map(|arc| {
+            let arc = ArcConfig {
+                headers_only: arc.headers_only || config.headers_only,
+                ..arc.clone()
+            };
+            ArcVerifier::new(&headers, arc)
+        });
         Receiver {
             config: config.clone(),
             headers,

@@ -779,3 +779,88 @@ fn a_bare_cr_in_the_body_is_signed_and_written_as_a_line_end() {
         assert_eq!((code, results(&json)), (0, vec!["pass".to_string()]));
     }
 }
+
+/// `hanko arc seal` twice, as two forwarders would, then `hanko verify`: the chain of two
+/// sets validates; a set rewritten after sealing fails; a chain that says cv=fail gets no
+/// set and comes back unchanged with status 1.
+#[test]
+fn arc_seal_makes_chains_that_verify_validates() {
+    let keys = keygen();
+    let rsa = keys.dir.path().join("rsa.private");
+    let seal = |message: &[u8], authserv_id: &str| {
+        hanko(
+            &[
+                "--zone",
+                s(&keys.zone),
+                "arc",
+                "seal",
+                "--key",
+                s(&rsa),
+                "--selector",
+                "rsa",
+                "--domain",
+                "example.com",
+                "--authserv-id",
+                authserv_id,
+            ],
+            Some(message),
+        )
+    };
+    let first = seal(&sign(&keys, &[]), "list.example.com");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8(first.stdout.clone()).unwrap();
+    assert!(text.starts_with("ARC-Seal: "), "{text}");
+    assert!(
+        text.contains("\nARC-Authentication-Results: i=1; list.example.com;"),
+        "{text}"
+    );
+    assert!(!text.contains('\r'), "LF in, LF out");
+    let second = seal(&first.stdout, "relay.example.com");
+    assert_eq!(second.status.code(), Some(0));
+
+    let (_, json) = verify_json(&["--zone", s(&keys.zone)], &second.stdout);
+    let arc = &json["arc"];
+    assert_eq!(arc["result"], "pass", "{arc}");
+    assert_eq!(arc["instances"], 2);
+    assert_eq!(arc["oldest_pass"], 1);
+    assert_eq!(arc["sets"][1]["seal"]["domain"], "example.com");
+    assert_eq!(arc["sets"][1]["seal"]["result"], "pass");
+    let aar = arc["sets"][0]["authentication_results"].as_str().unwrap();
+    assert!(
+        aar.starts_with("list.example.com;") && aar.contains("arc=none"),
+        "{aar}"
+    );
+    let field = json["authentication_results"].as_str().unwrap();
+    assert!(field.contains("arc=pass"), "{field}");
+
+    // The first forwarder's results rewritten after it sealed: every seal covers them, and
+    // the newest is checked first.
+    let forged = String::from_utf8(second.stdout.clone()).unwrap().replacen(
+        "i=1; list.example.com;",
+        "i=1; list.example.com; spf=pass;",
+        1,
+    );
+    let (_, json) = verify_json(&["--zone", s(&keys.zone)], forged.as_bytes());
+    assert_eq!(json["arc"]["result"], "fail");
+    assert!(
+        json["arc"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ARC-Seal i=2"),
+        "{}",
+        json["arc"]
+    );
+    // Sealing that gives cv=fail; sealing after it adds nothing.
+    let failed = seal(forged.as_bytes(), "third.example.com");
+    assert_eq!(failed.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("cv=fail"));
+    let after = seal(&failed.stdout, "fourth.example.com");
+    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(after.stdout, failed.stdout, "written unchanged");
+    assert!(String::from_utf8_lossy(&after.stderr).contains("cv=fail"));
+}

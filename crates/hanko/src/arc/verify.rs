@@ -25,6 +25,11 @@ pub struct ArcConfig {
     /// How the signatures are checked: the RSA key floor, weak-key warnings, the clock skew
     /// for `t=` and `x=`. Default: [`VerifyConfig::default`], as for DKIM.
     pub signatures: VerifyConfig,
+    /// The message is a header section only (the analyzer's pasted headers): an
+    /// ARC-Message-Signature whose signed header fields verify but whose body hash does not
+    /// counts as verifying, since the body was never there. Default: off; a receiver of
+    /// real mail must never turn it on.
+    pub headers_only: bool,
 }
 
 impl Default for ArcConfig {
@@ -32,6 +37,7 @@ impl Default for ArcConfig {
         ArcConfig {
             max_instances: MAX_INSTANCE,
             signatures: VerifyConfig::default(),
+            headers_only: false,
         }
     }
 }
@@ -241,7 +247,12 @@ impl Validation<'_> {
                 );
                 report.key = result.key;
                 report.warnings = result.warnings;
-                outcome
+                match outcome {
+                    Err(DkimFailure::BodyHashMismatch {
+                        headers_intact: true,
+                    }) if self.config.headers_only => Ok(()),
+                    other => other,
+                }
             }
         };
         report.outcome = Some(outcome.clone().err());
