@@ -15,6 +15,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use hanko::arc::{ArcConfig, ArcResult, ArcSealer, ArcVerifier, ChainStatus, SealRequest};
 use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::dkim::canonicalize::BodyCanonicalizer;
 use hanko::dkim::{
@@ -24,8 +25,8 @@ use hanko::dkim::{
 use hanko::dmarc::{DmarcProblem, DmarcRecord};
 use hanko::keys::{KeySpec, SigningKey};
 use hanko::message::{
-    parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers, MessageLimits,
-    MessageReader, Received,
+    mbox_separator_len, parse_date_time, parse_mailboxes, split_message, CrlfNormalizer, Headers,
+    MessageLimits, MessageReader, Received,
 };
 use hanko::spf::macros::{MacroContext, MacroString};
 use hanko_dns::{RecordData, Zone};
@@ -51,6 +52,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("analyze", analyze),
     ("body_canonicalization", body_canonicalization),
     ("report", report),
+    ("arc_fields", arc_fields),
+    ("arc_chain", arc_chain),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -316,6 +319,95 @@ pub fn sign_verify(data: &[u8]) {
     assert_eq!(ours.verdict(), DkimVerdict::Pass, "{:?}", ours);
 }
 
+/// A message with a valid one-set ARC chain, sealed once with the `signing_setup` key.
+fn sealed_message() -> &'static [u8] {
+    static MESSAGE: OnceLock<Vec<u8>> = OnceLock::new();
+    MESSAGE.get_or_init(|| {
+        let message = b"From: joe@example.com\r\nSubject: fuzz\r\n\r\nhello\r\n";
+        seal_once(message).expect("a plain message seals")
+    })
+}
+
+/// Validates `message`'s chain and seals it: the sealed message, or `None` when sealing
+/// was refused (no From, a chain already failed, 50 sets, an unreadable header section).
+fn seal_once(message: &[u8]) -> Option<Vec<u8>> {
+    let (key, zone) = signing_setup();
+    let chain = validate_chain(message)?;
+    let (head, body) = split_message(message);
+    let headers = Headers::parse(head, &MessageLimits::default()).ok()?;
+    let request = SealRequest::new(key, "example.com", "fuzz").ok()?;
+    let mut sealer = ArcSealer::new(&headers, request).ok()?;
+    sealer.body(body);
+    let set = sealer
+        .finish(&chain, "mx.example.com; arc=none", 1_700_000_000)
+        .ok()?;
+    let _ = zone;
+    // Below an mbox `From ` line, as `hanko arc seal` writes it.
+    let separator = mbox_separator_len(message);
+    let mut out = message[..separator].to_vec();
+    for field in set.fields() {
+        out.extend_from_slice(field.raw());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&message[separator..]);
+    Some(out)
+}
+
+/// The chain validation of `message` against the `signing_setup` zone.
+fn validate_chain(message: &[u8]) -> Option<ArcResult> {
+    let (_, zone) = signing_setup();
+    let (head, body) = split_message(message);
+    let headers = Headers::parse(head, &MessageLimits::default()).ok()?;
+    let mut verifier = ArcVerifier::new(&headers, ArcConfig::default());
+    verifier.body(body);
+    Some(pollster::block_on(verifier.finish(zone, 1_700_000_000)))
+}
+
+/// The three ARC field parsers (RFC 8617 §4.1) and the set assembly: the fuzzer's bytes as
+/// the value of one more ARC-Authentication-Results, ARC-Message-Signature or ARC-Seal on
+/// top of a valid chain. Whatever the value, the chain then fails: an extra field is a
+/// duplicate, a gap, a bad instance or a set without a valid seal.
+pub fn arc_fields(data: &[u8]) {
+    if data.contains(&b'\r') || data.contains(&b'\n') {
+        return;
+    }
+    for name in [
+        "ARC-Authentication-Results",
+        "ARC-Message-Signature",
+        "ARC-Seal",
+    ] {
+        let mut message = format!("{name}:").into_bytes();
+        message.extend_from_slice(data);
+        message.extend_from_slice(b"\r\n");
+        message.extend_from_slice(sealed_message());
+        if let Some(chain) = validate_chain(&message) {
+            assert_eq!(
+                chain.status(),
+                ChainStatus::Fail,
+                "an extra {name} left the chain passing"
+            );
+        }
+    }
+}
+
+/// Chain validation and sealing on any message: no panic; and sealing is consistent with
+/// validation: a message whose chain validated (or had none) and that hanko seals has a
+/// chain that validates afterwards.
+pub fn arc_chain(data: &[u8]) {
+    let message = CrlfNormalizer::normalize(data);
+    let Some(before) = validate_chain(&message) else {
+        return;
+    };
+    if before.status() == ChainStatus::Fail {
+        let _ = seal_once(&message);
+        return;
+    }
+    if let Some(sealed) = seal_once(&message) {
+        let after = validate_chain(&sealed).expect("a sealed message's header section parses");
+        assert_eq!(after.status(), ChainStatus::Pass, "{:?}", after.failure);
+    }
+}
+
 /// `hanko_report::parse` on anything: a report or a named refusal, never a panic; small
 /// limits, so that unpacking and the element and depth bounds are reached. A warning names
 /// something, and an aggregate report has its report id and policy domain.
@@ -443,6 +535,7 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
             add("message_stream", bytes.clone());
             add("sign_verify", bytes.clone());
             add("analyze", bytes.clone());
+            add("arc_chain", bytes.clone());
             let normalized_body = CrlfNormalizer::normalize(&bytes);
             let (_, body) = split_message(&normalized_body);
             add("body_canonicalization", [&[7u8][..], body].concat());
@@ -455,12 +548,30 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
                         "dkim-signature" => add("dkim_signature", value),
                         "received" => add("received", value),
                         "from" | "to" | "cc" | "sender" => add("from_address", value),
-                        "authentication-results" | "arc-authentication-results" => {
-                            add("authres", value)
+                        "authentication-results" => add("authres", value),
+                        "arc-authentication-results" => {
+                            add("authres", value.clone());
+                            add("arc_fields", value);
                         }
+                        "arc-seal" | "arc-message-signature" => add("arc_fields", value),
                         _ => {}
                     }
                 }
+            }
+        }
+        // The ARC suite's messages sit inside YAML, indented under `message: |`.
+        if name.contains("arc_test_suite") && name.ends_with(".yml") {
+            for message in yaml_messages(&String::from_utf8_lossy(&bytes)) {
+                let normalized = CrlfNormalizer::normalize(message.as_bytes());
+                let (head, _) = split_message(&normalized);
+                if let Ok(headers) = Headers::parse(head, &MessageLimits::default()) {
+                    for field in headers.fields() {
+                        if field.name().to_ascii_lowercase().starts_with("arc-") {
+                            add("arc_fields", field.value().to_vec());
+                        }
+                    }
+                }
+                add("arc_chain", message.into_bytes());
             }
         }
         if name.ends_with(".zone") || name.ends_with(".dns") {
@@ -513,6 +624,30 @@ pub fn seeds(conformance: &Path, examples: &Path) -> BTreeMap<&'static str, Vec<
         }
     }
     seeds
+}
+
+/// The block scalars under `message: |` in a YAML file, their indentation removed.
+fn yaml_messages(text: &str) -> Vec<String> {
+    let mut messages = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !(line.trim_start().starts_with("message:") && line.trim_end().ends_with('|')) {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len() + 2;
+        let mut message = String::new();
+        while let Some(next) = lines.peek() {
+            let blank = next.trim().is_empty();
+            if !blank && next.len() - next.trim_start().len() < indent {
+                break;
+            }
+            message.push_str(next.get(indent..).unwrap_or(""));
+            message.push('\n');
+            lines.next();
+        }
+        messages.push(message);
+    }
+    messages
 }
 
 fn strip_quotes(text: &str) -> &str {

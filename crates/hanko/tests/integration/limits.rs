@@ -543,3 +543,62 @@ async fn receiver_dns_query_budget() {
     let problem = spf.problem.as_ref().unwrap().to_string();
     assert!(problem.contains("budget of 110 DNS queries"), "{problem}");
 }
+
+/// A chain of 50 sets (RFC 8617 §4.2.1's most) validates; a 51st set cannot be added, and a
+/// set that claims i=51 breaks the chain.
+#[tokio::test]
+async fn arc_instance_limit() {
+    use hanko::arc::{
+        ArcConfig, ArcFailure, ArcSealer, ArcVerifier, ChainStatus, SealError, SealRequest,
+    };
+
+    let key = SigningKey::generate(KeySpec::Ed25519).unwrap();
+    let dns = hanko::dns::StaticLookup::new().with_txt(
+        "arc._domainkey.list.example",
+        key_record_for(&key, &Default::default()).unwrap(),
+    );
+    let validate = |message: &[u8]| {
+        let (head, body) = split_message(message);
+        let headers = headers_of(head).unwrap();
+        let mut verifier = ArcVerifier::new(&headers, ArcConfig::default());
+        verifier.body(body);
+        verifier.finish(&dns, NOW)
+    };
+    let mut message = b"From: joe@example.com\r\nSubject: hops\r\n\r\nhi\r\n".to_vec();
+    for _ in 0..50 {
+        let chain = validate(&message).await;
+        let (head, body) = split_message(&message);
+        let headers = headers_of(head).unwrap();
+        let request = SealRequest::new(&key, "list.example", "arc").unwrap();
+        let mut sealer = ArcSealer::new(&headers, request).unwrap();
+        sealer.body(body);
+        let set = sealer.finish(&chain, "list.example; none", NOW).unwrap();
+        let mut sealed = Vec::new();
+        for field in set.fields() {
+            sealed.extend_from_slice(field.raw());
+            sealed.extend_from_slice(b"\r\n");
+        }
+        sealed.extend_from_slice(&message);
+        message = sealed;
+    }
+    let chain = validate(&message).await;
+    assert_eq!(chain.status(), ChainStatus::Pass, "{:?}", chain.failure);
+    assert_eq!(chain.sets.len(), 50);
+    let (head, _) = split_message(&message);
+    let request = SealRequest::new(&key, "list.example", "arc").unwrap();
+    assert_eq!(
+        ArcSealer::new(&headers_of(head).unwrap(), request).err(),
+        Some(SealError::ChainTooLong)
+    );
+    let over = String::from_utf8(message.clone()).unwrap().replacen(
+        "ARC-Authentication-Results: i=50;",
+        "ARC-Authentication-Results: i=51;",
+        1,
+    );
+    let chain = validate(over.as_bytes()).await;
+    assert!(
+        matches!(chain.failure, Some(ArcFailure::Instance { .. })),
+        "{:?}",
+        chain.failure
+    );
+}
