@@ -339,7 +339,7 @@ fn seal_once(message: &[u8]) -> Option<Vec<u8>> {
     let mut sealer = ArcSealer::new(&headers, request).ok()?;
     sealer.body(body);
     let set = sealer
-        .finish(&chain, "mx.example.com; arc=none", 1_700_000_000)
+        .finish(chain.status(), "mx.example.com; arc=none", 1_700_000_000)
         .ok()?;
     let _ = zone;
     // Below an mbox `From ` line, as `hanko arc seal` writes it.

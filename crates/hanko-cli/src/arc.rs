@@ -2,7 +2,10 @@
 //!
 //! The message goes through the receiver first ([`crate::verify::check`]): its
 //! Authentication-Results become the new ARC-Authentication-Results, and its validation of
-//! the chain as received gives the seal's `cv=`.
+//! the chain as received gives the seal's `cv=`. A mailing list that changed the message
+//! after its server received it seals with `--from-results` instead: the results are the
+//! ones that server wrote on receipt (its Authentication-Results fields, merged), and `cv=`
+//! their `arc=`.
 
 use std::io::{Read, Write};
 use std::net::IpAddr;
@@ -10,7 +13,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hanko::arc::{ArcResult, ArcSealer, SealError, SealRequest};
+use hanko::arc::{merged_results, ArcSealer, ChainStatus, SealError, SealRequest};
+use hanko::authres::{AuthenticationResults, ParseOptions};
 use hanko::keys::SigningKey;
 use hanko::message::{mbox_separator_len, MessageLimits, MessageReader};
 
@@ -56,6 +60,12 @@ pub struct SealArgs {
     /// and Return-Path, as `hanko verify --trust-received` does.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
     trust_received: Option<usize>,
+    /// Take this hop's results from the message's own Authentication-Results fields of
+    /// --authserv-id (written when this host received it, before a list changed the
+    /// message), and the seal's cv= from their arc= result, instead of checking the message
+    /// now. --ip, --helo, --mail-from and --trust-received are then not used.
+    #[arg(long)]
+    from_results: bool,
     /// The message (default: standard input), LF or CRLF line ends.
     file: Option<PathBuf>,
 }
@@ -90,36 +100,20 @@ pub async fn seal(args: SealArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         }
     };
     let now = args.timestamp.unwrap_or_else(crate::now);
-    let verify_args = VerifyArgs {
-        json: false,
-        authserv_id: args.authserv_id.clone(),
-        time: Some(now),
-        ip: args.ip,
-        helo: args.helo.clone(),
-        mail_from: args.mail_from.clone(),
-        trust_received: args.trust_received,
-        no_adsp: true,
-        jobs: 1,
-        files: Vec::new(),
-    };
-    let plan = Plan::new(verify_args, dns, true)?;
-    let receipt = verify::check(&plan, &message[..], &name).await?;
-    let field = receipt.authentication_results().to_field();
-    let results = field
-        .split_once(':')
-        .map(|(_, value)| value.trim())
-        .unwrap_or_default();
-    let chain = receipt.arc.clone().unwrap_or_else(ArcResult::default);
-
     let mut reader = MessageReader::new(&message[..], MessageLimits::default());
     let headers = reader.read_headers().with_context(|| name.clone())?;
     let mut sealer = ArcSealer::new(&headers, request)?;
     while let Some(chunk) = reader.next_body_chunk()? {
         sealer.body(chunk);
     }
+    let (results, chain) = if args.from_results {
+        recorded_results(&headers, &args.authserv_id, sealer.instance())?
+    } else {
+        checked_now(&args, dns, &message, &name, now).await?
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let status = match sealer.finish(&chain, results, now) {
+    let status = match sealer.finish(chain, &results, now) {
         Ok(set) => {
             let lf_only = match message.iter().position(|&b| b == b'\n') {
                 Some(pos) => pos == 0 || message[pos - 1] != b'\r',
@@ -147,4 +141,64 @@ pub async fn seal(args: SealArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     };
     out.flush()?;
     Ok(status)
+}
+
+/// This hop's results and the chain's status from checking the message now, as `hanko
+/// verify` does.
+async fn checked_now(
+    args: &SealArgs,
+    dns: &DnsArgs,
+    message: &[u8],
+    name: &str,
+    now: u64,
+) -> anyhow::Result<(String, ChainStatus)> {
+    let verify_args = VerifyArgs {
+        json: false,
+        authserv_id: args.authserv_id.clone(),
+        time: Some(now),
+        ip: args.ip,
+        helo: args.helo.clone(),
+        mail_from: args.mail_from.clone(),
+        trust_received: args.trust_received,
+        no_adsp: true,
+        jobs: 1,
+        files: Vec::new(),
+    };
+    let plan = Plan::new(verify_args, dns, true)?;
+    let receipt = verify::check(&plan, message, name).await?;
+    let field = receipt.authentication_results().to_field();
+    let results = field
+        .split_once(':')
+        .map(|(_, value)| value.trim().to_string())
+        .unwrap_or_default();
+    let chain = receipt
+        .arc
+        .as_ref()
+        .map_or(ChainStatus::None, |arc| arc.status());
+    Ok((results, chain))
+}
+
+/// This hop's results as its server recorded them in the message, and the chain's status
+/// from their `arc=` (without one: `none` for a message with no chain yet, else `fail`).
+fn recorded_results(
+    headers: &hanko::message::Headers,
+    authserv_id: &str,
+    instance: u32,
+) -> anyhow::Result<(String, ChainStatus)> {
+    let results = merged_results(headers, authserv_id).with_context(|| {
+        format!("--from-results: the message has no Authentication-Results field of {authserv_id}")
+    })?;
+    let recorded = AuthenticationResults::parse(&results, ParseOptions::lenient())
+        .ok()
+        .and_then(|field| {
+            field
+                .find("arc")
+                .and_then(|arc| ChainStatus::parse(&arc.result))
+        });
+    let chain = match (recorded, instance) {
+        (Some(status), _) => status,
+        (None, 1) => ChainStatus::None,
+        (None, _) => ChainStatus::Fail,
+    };
+    Ok((results, chain))
 }

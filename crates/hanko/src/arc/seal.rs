@@ -15,7 +15,7 @@ use std::fmt;
 use base64::Engine;
 
 use super::fields::{split_aar, tag_instance, ArcFieldKind, MAX_INSTANCE};
-use super::{ArcFailure, ArcResult, ChainStatus};
+use super::ChainStatus;
 use crate::dkim::canonicalize::{canonicalize_header, select_headers, BodyHasher};
 use crate::dkim::{signed_names, CanonicalizationAlgorithm, Folder, SigningAlgorithm};
 use crate::keys::{KeyError, SigningKey};
@@ -140,6 +140,8 @@ pub struct ArcSealer {
     /// what a `cv=pass` seal signs before the new set. `None` when the sets are not
     /// complete (the chain then fails, and the seal signs the new set only).
     earlier_sets: Option<Vec<u8>>,
+    /// The `cv=` of the newest existing seal, when it can be read.
+    newest_chain_status: Option<ChainStatus>,
     signed_names: Vec<String>,
     header_input: Vec<u8>,
     hasher: BodyHasher,
@@ -184,6 +186,11 @@ impl ArcSealer {
         if instance > MAX_INSTANCE {
             return Err(SealError::ChainTooLong);
         }
+        let newest_chain_status = by_instance
+            .last()
+            .and_then(|set| set[ArcFieldKind::Seal as usize])
+            .and_then(|seal| TagList::parse_strict(seal.value()).ok())
+            .and_then(|tags| tags.get("cv").and_then(ChainStatus::parse));
         let mut earlier = Vec::new();
         for set in &by_instance {
             // AAR, AMS, AS: the order of ArcFieldKind.
@@ -215,6 +222,7 @@ impl ArcSealer {
             request,
             instance,
             earlier_sets: complete.then_some(earlier),
+            newest_chain_status,
             signed_names: names,
             header_input,
             hasher: BodyHasher::new(RELAXED, hash, None),
@@ -231,19 +239,22 @@ impl ArcSealer {
         self.hasher.push(chunk);
     }
 
-    /// Makes the set. `chain` is what validating the chain as received found (an
-    /// [`ArcVerifier`](super::ArcVerifier) over the same message); `results` is the value of
-    /// an Authentication-Results field with this hop's results, authserv-id first
-    /// (`mx.example.net; spf=pass smtp.mailfrom=...; dkim=pass ...`), which becomes the
-    /// ARC-Authentication-Results; `now` (Unix seconds) becomes `t=`.
+    /// Makes the set. `chain` is what validating the chain as received gave: an
+    /// [`ArcVerifier`](super::ArcVerifier)'s [`status`](super::ArcResult::status) before this
+    /// hop changed the message, or the `arc=` this host recorded when it received it.
+    /// `results` is the value of an Authentication-Results field with this hop's results,
+    /// authserv-id first (`mx.example.net; spf=pass smtp.mailfrom=...; dkim=pass ...`), which
+    /// becomes the ARC-Authentication-Results; `now` (Unix seconds) becomes `t=`.
     pub fn finish(
         self,
-        chain: &ArcResult,
+        chain: ChainStatus,
         results: &str,
         now: u64,
     ) -> Result<SealedSet, SealError> {
-        if let Some(ArcFailure::MarkedFailed { instance }) = chain.failure {
-            return Err(SealError::ChainAlreadyFailed { instance });
+        if self.newest_chain_status == Some(ChainStatus::Fail) {
+            return Err(SealError::ChainAlreadyFailed {
+                instance: self.instance - 1,
+            });
         }
         let results = results.trim();
         if results.is_empty() || results.starts_with(';') {
@@ -252,7 +263,7 @@ impl ArcSealer {
         let instance = self.instance;
         // The first set says none; after it, what validation found, and fail whenever the
         // existing sets are not even complete.
-        let chain_status = match (instance, chain.status(), &self.earlier_sets) {
+        let chain_status = match (instance, chain, &self.earlier_sets) {
             (1, ..) => ChainStatus::None,
             (_, ChainStatus::Pass, Some(_)) => ChainStatus::Pass,
             _ => ChainStatus::Fail,

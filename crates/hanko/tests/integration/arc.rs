@@ -77,7 +77,7 @@ async fn seal(
     let mut sealer = ArcSealer::new(&headers, SealRequest::new(key, domain, "arc")?)?;
     sealer.body(body);
     let results = format!("mx.{domain}; arc={}", chain.status());
-    let set = sealer.finish(&chain, &results, NOW)?;
+    let set = sealer.finish(chain.status(), &results, NOW)?;
     let mut out = Vec::new();
     for field in set.fields() {
         out.extend_from_slice(field.raw());

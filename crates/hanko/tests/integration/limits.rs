@@ -572,7 +572,9 @@ async fn arc_instance_limit() {
         let request = SealRequest::new(&key, "list.example", "arc").unwrap();
         let mut sealer = ArcSealer::new(&headers, request).unwrap();
         sealer.body(body);
-        let set = sealer.finish(&chain, "list.example; none", NOW).unwrap();
+        let set = sealer
+            .finish(chain.status(), "list.example; none", NOW)
+            .unwrap();
         let mut sealed = Vec::new();
         for field in set.fields() {
             sealed.extend_from_slice(field.raw());
