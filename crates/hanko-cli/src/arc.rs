@@ -161,6 +161,8 @@ async fn checked_now(
         mail_from: args.mail_from.clone(),
         trust_received: args.trust_received,
         no_adsp: true,
+        no_arc: false,
+        arc_trusted_sealers: Vec::new(),
         jobs: 1,
         files: Vec::new(),
     };

@@ -38,8 +38,9 @@ enum Command {
     /// Sign a message: write it with DKIM-Signature fields prepended.
     Sign(sign::SignArgs),
     /// Check a received message as a receiving server does: SPF (given the connection), every
-    /// DKIM signature, DMARC for each author, ADSP; print Authentication-Results. Many messages
-    /// (files, a Maildir, an mbox) are checked at once, one line each.
+    /// DKIM signature, the ARC chain, DMARC for each author, ADSP; print
+    /// Authentication-Results. Many messages (files, a Maildir, an mbox) are checked at once,
+    /// one line each.
     Verify(verify::VerifyArgs),
     /// Evaluate SPF (RFC 7208) for a client IP, MAIL FROM and HELO; print Received-SPF.
     Spf(spf::SpfArgs),

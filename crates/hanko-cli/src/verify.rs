@@ -23,7 +23,7 @@ use crate::render;
 /// Options of `hanko verify`.
 #[derive(Args, Debug, Clone)]
 pub struct VerifyArgs {
-    /// Print JSON: `dkim` (one entry per signature), `spf`, `dmarc`, `adsp` and
+    /// Print JSON: `dkim` (one entry per signature), `arc`, `spf`, `dmarc`, `adsp` and
     /// `authentication_results`.
     #[arg(long)]
     pub json: bool,
@@ -52,6 +52,15 @@ pub struct VerifyArgs {
     /// Skip the ADSP check (RFC 5617, historic).
     #[arg(long)]
     pub no_adsp: bool,
+    /// Skip ARC chain validation (RFC 8617).
+    #[arg(long)]
+    pub no_arc: bool,
+    /// An ARC sealer (ARC-Seal d=) whose record of the original authentication is believed
+    /// (repeatable): a DMARC failure is overridden when the chain validates, the newest set
+    /// was sealed by a trusted domain, and the oldest trusted hop recorded the author as
+    /// authenticated. Shown as the dmarc= comment and `dmarc.override` in JSON.
+    #[arg(long = "arc-trusted-sealer", value_name = "DOMAIN")]
+    pub arc_trusted_sealers: Vec<String>,
     /// Messages verified at once when there are many (bulk mode).
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
@@ -81,6 +90,10 @@ impl Plan {
     pub fn new(args: VerifyArgs, dns: &DnsArgs, many: bool) -> anyhow::Result<Plan> {
         let mut config = ReceiverConfig::new(&args.authserv_id);
         config.adsp = !args.no_adsp;
+        if args.no_arc {
+            config.arc = None;
+        }
+        config.trusted_arc_sealers = args.arc_trusted_sealers.clone();
         config.report_destinations = !many;
         Ok(Plan {
             lookup: Arc::from(dns.lookup()?),

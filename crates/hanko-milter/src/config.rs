@@ -108,6 +108,43 @@ pub struct FileConfig {
     /// Verification settings.
     #[serde(default)]
     pub verify: VerifyConfig,
+    /// ARC settings.
+    #[serde(default)]
+    pub arc: ArcSection,
+}
+
+/// `[arc]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArcSection {
+    /// Validate ARC chains on incoming mail (`arc=` in Authentication-Results). Default: true.
+    #[serde(default = "yes")]
+    pub verify: bool,
+    /// ARC sealers (ARC-Seal `d=`) whose record of a message's authentication is believed:
+    /// a DMARC failure of a message whose chain validates, sealed last by one of them, whose
+    /// oldest trusted hop recorded the author as authenticated, is not enforced (the
+    /// Authentication-Results comment says so). Default: none.
+    #[serde(default)]
+    pub trusted_sealers: Vec<String>,
+    /// Seal verified mail: after the checks, add an ARC set with this host's results, for a
+    /// host that forwards what it receives (aliases, a mailing list's inbound side). Needs
+    /// `domain`, `selector` and `key`. Default: false.
+    #[serde(default)]
+    pub seal: bool,
+    /// `d=` of the sealer.
+    pub domain: Option<String>,
+    /// `s=` of the sealing key.
+    pub selector: Option<String>,
+    /// The sealing key file (RSA is what Gmail and Microsoft verify).
+    pub key: Option<PathBuf>,
+    /// Header fields the ARC-Message-Signature signs. Default: the DKIM signer's list.
+    pub headers: Option<Vec<String>>,
+}
+
+impl Default for ArcSection {
+    fn default() -> Self {
+        toml::from_str("").expect("every [arc] setting has a default")
+    }
 }
 
 /// `[dns]`.
@@ -384,6 +421,8 @@ pub struct Settings {
     /// asks, and DKIM key records and SPF policies kept parsed across messages (found again
     /// by their text, so a changed record is parsed anew).
     pub receiver: ReceiverConfig,
+    /// `[arc] seal`: the sealer's settings, key loaded.
+    pub arc_sealer: Option<hanko::arc::SealRequest>,
 }
 
 impl Settings {
@@ -488,6 +527,35 @@ impl Settings {
         let mut receiver = ReceiverConfig::new(&authserv_id);
         receiver.adsp = file.verify.adsp;
         receiver.max_dns_queries = file.max_dns_queries;
+        if !file.arc.verify {
+            receiver.arc = None;
+        }
+        receiver.trusted_arc_sealers = file.arc.trusted_sealers.clone();
+        let arc_sealer = match (&file.arc, file.arc.seal) {
+            (_, false) => None,
+            (
+                ArcSection {
+                    domain: Some(domain),
+                    selector: Some(selector),
+                    key: Some(key),
+                    headers,
+                    ..
+                },
+                true,
+            ) => {
+                let key_file = base.join(key);
+                let pem = std::fs::read(&key_file).with_context(|| {
+                    at(format!("[arc]: cannot read key {}", key_file.display()))
+                })?;
+                let key = SigningKey::from_pem(&pem)
+                    .with_context(|| at(format!("[arc]: key {}", key_file.display())))?;
+                let mut request = hanko::arc::SealRequest::new(&key, domain, selector)
+                    .map_err(|e| anyhow::anyhow!(at(format!("[arc]: {e}"))))?;
+                request.headers = headers.clone();
+                Some(request)
+            }
+            _ => bail!(at("[arc] seal = true needs domain, selector and key".into())),
+        };
         Ok(Settings {
             path: path.to_path_buf(),
             trusted,
@@ -495,6 +563,7 @@ impl Settings {
             authserv_id,
             claimed_id,
             receiver,
+            arc_sealer,
             message_timeout: Duration::from_secs_f64(file.message_timeout),
             socket_mode,
             file,

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use hanko::arc::{ArcSealer, ChainStatus};
 use hanko::authres::{claimed_authserv_id, AuthenticationResults};
 use hanko::dkim::Signer;
 use hanko::dmarc::{DmarcVerdict, Policy};
@@ -86,8 +87,9 @@ enum Stage {
     /// Collecting header fields.
     Headers,
     Signing(Box<Signer>),
-    /// Verifying, through the library's receiver pipeline.
-    Verifying(Box<Receiver>),
+    /// Verifying, through the library's receiver pipeline, and sealing after it when
+    /// `[arc] seal` asks (or why not, for the log).
+    Verifying(Box<Receiver>, Result<Box<ArcSealer>, String>),
     /// Nothing to do for this message (why, for the log).
     Ignoring(String),
     /// Something went wrong; `on_error` applies (why, for the log).
@@ -278,6 +280,13 @@ impl MessageFilter {
             return;
         }
         if !sign {
+            let sealer = match (&settings.arc_sealer, self.overflow) {
+                (None, _) => Err(String::new()),
+                (Some(_), Some(overflow)) => Err(format!("not sealed: {overflow}")),
+                (Some(request), None) => ArcSealer::new(&self.headers, request.clone())
+                    .map(Box::new)
+                    .map_err(|e| format!("not sealed: {e}")),
+            };
             let headers = std::mem::take(&mut self.headers);
             let receiver = match self.overflow {
                 None => Receiver::new(&settings.receiver, headers),
@@ -288,7 +297,7 @@ impl MessageFilter {
                     self.from_fields_complete,
                 ),
             };
-            self.stage = Stage::Verifying(Box::new(receiver));
+            self.stage = Stage::Verifying(Box::new(receiver), sealer);
             return;
         }
         let Some(author) = author else {
@@ -313,7 +322,12 @@ impl MessageFilter {
         self.normalizer.push(chunk, &mut self.chunk);
         match &mut self.stage {
             Stage::Signing(signer) => signer.body(&self.chunk),
-            Stage::Verifying(receiver) => receiver.body(&self.chunk),
+            Stage::Verifying(receiver, sealer) => {
+                receiver.body(&self.chunk);
+                if let Ok(sealer) = sealer {
+                    sealer.body(&self.chunk);
+                }
+            }
             Stage::Headers | Stage::Ignoring(_) | Stage::Failed(_) => {}
         }
     }
@@ -353,11 +367,11 @@ impl MessageFilter {
                 }
                 Err(e) => failed(fallback, format!("signing failed: {e}")),
             },
-            Stage::Verifying(receiver) => {
+            Stage::Verifying(receiver, sealer) => {
                 // DNS stops at the deadline and the receiver finishes with temperrors; the
                 // outer limit only catches work that is not DNS (an internal fault).
                 let deadline = tokio::time::Instant::now() + timeout;
-                let verify = self.verify(*receiver, now, deadline);
+                let verify = self.verify(*receiver, sealer, now, deadline);
                 match tokio::time::timeout(timeout + INTERNAL_GRACE, verify).await {
                     Ok(decision) => decision,
                     Err(_) => failed(
@@ -399,6 +413,7 @@ impl MessageFilter {
     async fn verify(
         &self,
         receiver: Receiver,
+        sealer: Result<Box<ArcSealer>, String>,
         now: u64,
         deadline: tokio::time::Instant,
     ) -> Decision {
@@ -422,7 +437,7 @@ impl MessageFilter {
             .iter()
             .map(|r| format!("{}={}", r.method, r.result))
             .collect();
-        let summary = format!("verified: {}", words.join(" "));
+        let mut summary = format!("verified: {}", words.join(" "));
         // The deciding author, or for a From read only in part, the first readable one.
         let domain = dmarc
             .author_domain
@@ -430,7 +445,7 @@ impl MessageFilter {
             .or(dmarc.evaluations.first().map(|e| e.author_domain.as_str()))
             .unwrap_or("the From domain")
             .to_string();
-        let action = match dmarc.enforced_policy(verify.unreadable_from.into()) {
+        let action = match receipt.enforced_policy(verify.unreadable_from.into()) {
             Policy::Reject if verify.dmarc_reject => {
                 reject_reply(verify.reject_reply.as_deref(), &domain)
             }
@@ -444,9 +459,35 @@ impl MessageFilter {
             }
             _ => Action::Accept,
         };
+        let mut insert = Vec::new();
+        // A refused message is not forwarded: no set for it.
+        match sealer {
+            Ok(_) if matches!(action, Action::Reject { .. }) => {}
+            Ok(sealer) => {
+                let text = field.to_field();
+                let results = text.split_once(':').map_or("", |(_, v)| v.trim());
+                let chain = receipt
+                    .arc
+                    .as_ref()
+                    .map_or(ChainStatus::None, |arc| arc.status());
+                match sealer.finish(chain, results, now) {
+                    Ok(set) => {
+                        summary.push_str(&format!(
+                            "; sealed i={} cv={}",
+                            set.instance, set.chain_status
+                        ));
+                        insert.extend(set.fields().into_iter().map(milter_field));
+                    }
+                    Err(e) => summary.push_str(&format!("; not sealed: {e}")),
+                }
+            }
+            Err(why) if !why.is_empty() => summary.push_str(&format!("; {why}")),
+            Err(_) => {}
+        }
+        insert.push(milter_field_text(&field));
         Decision {
             action,
-            insert: vec![milter_field_text(&field)],
+            insert,
             remove: Vec::new(),
             summary,
         }

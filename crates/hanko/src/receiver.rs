@@ -64,11 +64,13 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use crate::adsp::{self, AdspOutcome};
-use crate::arc::{ArcConfig, ArcResult, ArcVerifier};
+use crate::arc::{trusted_forwarder, ArcConfig, ArcResult, ArcVerifier, TrustedForwarder};
 use crate::authres::{self, AuthenticationResults, MethodResult};
 use crate::dkim::{DkimFailure, Verification, Verifier, VerifyConfig};
 use crate::dmarc::reporting::{check_destinations, ReportDestination};
-use crate::dmarc::{self, DmarcOutcome, DmarcProblem, DmarcVerdict, Identifiers};
+use crate::dmarc::{
+    self, DmarcOutcome, DmarcProblem, DmarcVerdict, Identifiers, Policy, UnreadableAuthors,
+};
 use crate::dns::{Budget, Lookup};
 use crate::join::join;
 use crate::message::{Headers, MessageError, MessageLimits, MessageReader};
@@ -101,6 +103,12 @@ pub struct ReceiverConfig {
     /// ARC chain validation (RFC 8617): its settings, or `None` to skip it. Default: on,
     /// with [`ArcConfig::default`]. Validating a chain trusts nothing; it only reports.
     pub arc: Option<ArcConfig>,
+    /// ARC sealers (`d=` of ARC-Seal) whose record of a message's authentication this
+    /// receiver believes: a DMARC failure of a message whose chain validates, sealed last by
+    /// one of them, whose oldest trusted hop recorded the author as authenticated, is
+    /// overridden ([`Receipt::dmarc_override`]; RFC 9990's `trusted_forwarder`). Default:
+    /// none. Gmail seals as `google.com`, Microsoft 365 as `microsoft.com`.
+    pub trusted_arc_sealers: Vec<String>,
     /// The SPF settings. [`ReceiverConfig::new`] sets its `receiver` to the authserv-id and
     /// turns its trace off (`hanko spf --trace` shows it; a receiver never does).
     pub spf: SpfConfig,
@@ -137,6 +145,7 @@ impl ReceiverConfig {
             authserv_id: authserv_id.to_string(),
             dkim: VerifyConfig::default(),
             arc: Some(ArcConfig::default()),
+            trusted_arc_sealers: Vec::new(),
             spf: SpfConfig {
                 receiver: authserv_id.to_string(),
                 keep_trace: false,
@@ -320,6 +329,15 @@ impl Receiver {
             }
         }
         let dmarc = discovery.evaluate(&identifiers).await;
+        // Only a single, readable author's failure can be vouched for by a forwarder.
+        let dmarc_override = match (&arc, dmarc.verdict, &dmarc.author_domain) {
+            (Some(arc), DmarcVerdict::Fail, Some(author))
+                if dmarc.unreadable_authors.is_empty() && dmarc.evaluations.len() == 1 =>
+            {
+                trusted_forwarder(arc, &config.trusted_arc_sealers, author)
+            }
+            _ => None,
+        };
 
         let adsp = match (&dmarc.author_domain, config.adsp) {
             (Some(domain), true) => Some(adsp::check(&budget, domain, &dkim).await),
@@ -348,6 +366,7 @@ impl Receiver {
             client_ip: connection.map(|c| c.ip),
             received_field: connection.and_then(|c| c.received_field),
             dmarc,
+            dmarc_override,
             adsp,
             report_destinations,
         }
@@ -389,6 +408,10 @@ pub struct Receipt {
     pub received_field: Option<usize>,
     /// DMARC.
     pub dmarc: DmarcOutcome,
+    /// Set when DMARC failed but a trusted ARC sealer recorded the author as authenticated
+    /// ([`ReceiverConfig::trusted_arc_sealers`]): [`Receipt::enforced_policy`] is then
+    /// `none`. The `dmarc=` result stays `fail`, with the override in its comment.
+    pub dmarc_override: Option<TrustedForwarder>,
     /// ADSP, when configured and there is an author domain.
     pub adsp: Option<AdspOutcome>,
     /// The report destinations of each Author Domain's record, when configured
@@ -417,11 +440,28 @@ impl Receipt {
                 .as_ref()
                 .map(|arc| authres::from::arc(arc, self.client_ip)),
         );
-        field.results.push(authres::from::dmarc(&self.dmarc));
+        let mut dmarc = authres::from::dmarc(&self.dmarc);
+        if let Some(forwarder) = &self.dmarc_override {
+            dmarc = dmarc.with_comment(&format!(
+                "override trusted_forwarder: ARC sealer {} (i={}) recorded {}",
+                forwarder.sealer, forwarder.instance, forwarder.evidence
+            ));
+        }
+        field.results.push(dmarc);
         field
             .results
             .extend(self.adsp.as_ref().map(authres::from::adsp));
         field
+    }
+
+    /// The policy a receiver enforcing DMARC applies
+    /// ([`DmarcOutcome::enforced_policy`]), `none` when a trusted forwarder overrode the
+    /// failure ([`Receipt::dmarc_override`]).
+    pub fn enforced_policy(&self, unreadable: UnreadableAuthors) -> Policy {
+        match self.dmarc_override {
+            Some(_) => Policy::None,
+            None => self.dmarc.enforced_policy(unreadable),
+        }
     }
 
     /// True when the message is authenticated: DMARC passed, or the From domain publishes no

@@ -864,3 +864,58 @@ fn arc_seal_makes_chains_that_verify_validates() {
     assert_eq!(after.stdout, failed.stdout, "written unchanged");
     assert!(String::from_utf8_lossy(&after.stderr).contains("cv=fail"));
 }
+
+/// `hanko verify --arc-trusted-sealer`: an unsigned message under p=reject that a list sealed
+/// after recording DMARC passing; trusted, the failure is overridden (JSON `dmarc.override`);
+/// not trusted, it is not.
+#[test]
+fn verify_overrides_dmarc_only_for_a_trusted_sealer() {
+    let keys = keygen();
+    let zone = keys.dir.path().join("with-policy.zone");
+    let mut text = std::fs::read_to_string(&keys.zone).unwrap();
+    text.push_str("_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject\"\n");
+    std::fs::write(&zone, text).unwrap();
+    let rsa = keys.dir.path().join("rsa.private");
+    let received = [
+        b"Authentication-Results: list.example.com; dmarc=pass header.from=example.com\n"
+            .as_slice(),
+        MESSAGE,
+    ]
+    .concat();
+    let sealed = hanko(
+        &[
+            "--zone",
+            s(&zone),
+            "arc",
+            "seal",
+            "--from-results",
+            "--authserv-id",
+            "list.example.com",
+            "--key",
+            s(&rsa),
+            "--selector",
+            "rsa",
+            "--domain",
+            "example.com",
+        ],
+        Some(&received),
+    );
+    assert_eq!(
+        sealed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let (_, plain) = verify_json(&["--zone", s(&zone)], &sealed.stdout);
+    assert_eq!(plain["dmarc"]["result"], "fail");
+    assert!(plain["dmarc"]["override"].is_null());
+    let mut trusted_args = vec!["--zone", s(&zone)];
+    trusted_args.extend(["verify", "--json", "--arc-trusted-sealer", "example.com"]);
+    let out = hanko(&trusted_args, Some(&sealed.stdout));
+    let trusted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(trusted["dmarc"]["result"], "fail");
+    let overridden = &trusted["dmarc"]["override"];
+    assert_eq!(overridden["reason"], "trusted_forwarder", "{trusted}");
+    assert_eq!(overridden["sealer"], "example.com");
+    assert_eq!(overridden["evidence"], "dmarc=pass header.from=example.com");
+}

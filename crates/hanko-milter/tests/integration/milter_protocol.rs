@@ -1093,3 +1093,112 @@ async fn an_unreadable_co_author_cannot_hide_a_dmarc_fail() {
     assert!(inserted(&replies)[0].1.contains("dmarc=permerror"));
     daemon.stop().await;
 }
+
+/// The zone's records as a lookup, for checking what the milter wrote.
+fn zone_lookup(setup: &Setup) -> hanko_dns::Zone {
+    hanko_dns::Zone::from_file(&setup.zone()).unwrap()
+}
+
+/// `[arc] seal = true`: verified mail leaves with an ARC set on top whose
+/// ARC-Authentication-Results are the milter's own results, and the chain validates.
+#[tokio::test]
+async fn verified_mail_is_sealed_when_asked() {
+    let setup = Setup::new(
+        "[arc]\nseal = true\ndomain = \"example.com\"\nselector = \"rsa\"\nkey = \"rsa.key\"",
+    );
+    let daemon = Daemon::start(&setup.config()).await;
+    let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+    let replies = mta.message("hanako@example.com", HEADERS, BODY).await;
+    assert_eq!(replies.last(), Some(&Reply::Continue));
+    let fields = inserted(&replies);
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ARC-Seal",
+            "ARC-Message-Signature",
+            "ARC-Authentication-Results",
+            "Authentication-Results"
+        ]
+    );
+    assert!(fields[0].1.contains("cv=none"), "{fields:?}");
+    assert!(
+        fields[2].1.starts_with(" i=1; mx.example.net;"),
+        "{fields:?}"
+    );
+    let message = assemble(&fields, HEADERS, BODY);
+    let (head, body) = hanko::message::split_message(&message);
+    let headers = Headers::parse(head, &Default::default()).unwrap();
+    let mut verifier = hanko::arc::ArcVerifier::new(&headers, Default::default());
+    verifier.body(body);
+    let chain = verifier.finish(&zone_lookup(&setup), now()).await;
+    assert_eq!(
+        chain.status(),
+        hanko::arc::ChainStatus::Pass,
+        "{:?}",
+        chain.failure
+    );
+    daemon.stop().await;
+}
+
+/// `[arc] trusted_sealers`: a message that fails DMARC under p=reject, carrying a valid
+/// chain whose sealer recorded DMARC passing, is accepted only when that sealer is trusted.
+#[tokio::test]
+async fn a_trusted_sealer_lifts_a_dmarc_rejection() {
+    let original = "From: x@example.com\r\nSubject: via a list\r\n\r\nhi\r\n";
+    let key_setup = Setup::with_zone();
+    let pem = std::fs::read(key_setup.dir.path().join("rsa.key")).unwrap();
+    let key = hanko::keys::SigningKey::from_pem(&pem).unwrap();
+    let (head, body) = hanko::message::split_message(original.as_bytes());
+    let headers = Headers::parse(head, &Default::default()).unwrap();
+    let request = hanko::arc::SealRequest::new(&key, "example.com", "rsa").unwrap();
+    let mut sealer = hanko::arc::ArcSealer::new(&headers, request).unwrap();
+    sealer.body(body);
+    let set = sealer
+        .finish(
+            hanko::arc::ChainStatus::None,
+            "list.example.com; dmarc=pass header.from=example.com",
+            now(),
+        )
+        .unwrap();
+    let arc_fields: Vec<String> = set
+        .fields()
+        .iter()
+        .map(|f| String::from_utf8_lossy(f.raw()).replace("\r\n", "\n"))
+        .collect();
+    let mut sealed: Vec<&str> = arc_fields.iter().map(String::as_str).collect();
+    sealed.extend(["From: x@example.com", "Subject: via a list"]);
+
+    for (trusted, accepted) in [("[]", false), ("[\"example.com\"]", true)] {
+        let setup = Setup::new(&format!(
+            "[verify]\nauthserv_id = \"mx.example.net\"\ndmarc_reject = true\n\
+             [arc]\ntrusted_sealers = {trusted}"
+        ));
+        let daemon = Daemon::start(&setup.config()).await;
+        // From outside example.com's SPF, unsigned: DMARC fails.
+        let mut mta = Mta::connect(&daemon.addr, "203.0.113.9").await;
+        let replies = mta.message("x@example.com", &sealed, &[b"hi\n"]).await;
+        if accepted {
+            assert_eq!(replies.last(), Some(&Reply::Continue), "{replies:?}");
+            let fields = inserted(&replies);
+            let results = &fields.last().unwrap().1;
+            assert!(results.contains("dmarc=fail"), "{results}");
+            assert!(results.contains("override trusted_forwarder"), "{results}");
+            assert!(results.contains("arc=pass"), "{results}");
+        } else {
+            assert!(
+                matches!(&replies[..], [Reply::ReplyCode { .. }]),
+                "{replies:?}"
+            );
+        }
+        daemon.stop().await;
+    }
+}
+
+/// The Unix time, as the daemon reads it.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

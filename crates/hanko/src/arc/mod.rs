@@ -30,12 +30,14 @@
 
 mod fields;
 mod seal;
+mod trust;
 mod verify;
 
 use std::fmt;
 
 pub use fields::{ArcFieldKind, InstanceError, Seal, MAX_INSTANCE};
 pub use seal::{merged_results, ArcSealer, SealError, SealRequest, SealedSet};
+pub use trust::{trusted_forwarder, TrustedForwarder};
 pub use verify::{ArcConfig, ArcVerifier};
 
 use crate::dkim::{DkimFailure, DkimVerdict, DkimWarning, KeyInfo};

@@ -229,6 +229,9 @@ struct Dmarc<'a> {
     multiple_from_fields: bool,
     /// The domains of the passing, aligned identifiers of the decisive Author Domain.
     aligned: Option<Vec<&'a str>>,
+    /// A failure overridden by local policy (a trusted ARC sealer), RFC 9990's words.
+    #[serde(rename = "override")]
+    policy_override: Option<Override<'a>>,
     authors: Vec<Author<'a>>,
 }
 
@@ -263,6 +266,12 @@ impl<'a> Dmarc<'a> {
                     .map(|a| a.domain.as_str())
                     .collect()
             }),
+            policy_override: receipt.dmarc_override.as_ref().map(|f| Override {
+                reason: "trusted_forwarder",
+                sealer: &f.sealer,
+                instance: f.instance,
+                evidence: &f.evidence,
+            }),
             authors: dmarc
                 .evaluations
                 .iter()
@@ -270,6 +279,15 @@ impl<'a> Dmarc<'a> {
                 .collect(),
         }
     }
+}
+
+/// Why a DMARC failure was not enforced.
+#[derive(Serialize)]
+struct Override<'a> {
+    reason: &'static str,
+    sealer: &'a str,
+    instance: u32,
+    evidence: &'a str,
 }
 
 /// One Author Domain's evaluation.

@@ -20,17 +20,25 @@ struct World {
     dns: StaticLookup,
 }
 
-/// The author's domain signs with DKIM; three forwarders (`list1.example` ...) seal, one
-/// with Ed25519.
+/// The author's domain signs with DKIM and publishes `p=reject`; three forwarders
+/// (`list1.example` ...) seal, one with Ed25519.
 fn world() -> World {
+    let mut world = world_without_dmarc();
+    world.dns = world
+        .dns
+        .with_txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    world
+}
+
+/// [`world`] before the author's domain publishes a DMARC policy.
+fn world_without_dmarc() -> World {
     let author = SigningKey::generate(KeySpec::Ed25519).unwrap();
     let mut dns = StaticLookup::new()
         .with_txt(
             "sel._domainkey.example.com",
             key_record_for(&author, &Default::default()).unwrap(),
         )
-        .with_txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
-        .with_txt("_dmarc.example.com", "v=DMARC1; p=reject");
+        .with_txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all");
     let mut lists = Vec::new();
     for (i, spec) in [KeySpec::Rsa(2048), KeySpec::Ed25519, KeySpec::Rsa(2048)]
         .into_iter()
@@ -311,4 +319,91 @@ async fn many_arc_fields_cost_one_count() {
         refused.failure,
         Some(ArcFailure::TooManyFields { count: 3 })
     );
+}
+
+/// The trust policy, table-driven: a chain that validates, sealed by a trusted list, whose
+/// record says the author passed, overrides a DMARC failure under every policy; an untrusted
+/// sealer or a broken chain never does.
+#[tokio::test]
+async fn only_a_valid_chain_from_a_trusted_sealer_overrides_dmarc() {
+    use hanko::dmarc::{Policy, UnreadableAuthors};
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Chain {
+        Trusted,
+        Untrusted,
+        Broken,
+    }
+    let world = world_without_dmarc();
+    let (list_key, list_domain) = &world.lists[0];
+    // The list received the author's message (DKIM passed, so did DMARC), tagged its
+    // Subject, which breaks the author's signature, and sealed.
+    let original = original(&world);
+    let received = validate(&original, &world.dns).await;
+    let edited = change(&original, "Subject: plans", "Subject: [list] plans");
+    let (head, body) = split_message(&edited);
+    let headers = Headers::parse(head, &MessageLimits::default()).unwrap();
+    let mut sealer = ArcSealer::new(
+        &headers,
+        SealRequest::new(list_key, list_domain, "arc").unwrap(),
+    )
+    .unwrap();
+    sealer.body(body);
+    let results =
+        "mx.list1.example; dkim=pass header.d=example.com; dmarc=pass header.from=example.com";
+    let set = sealer.finish(received.status(), results, NOW).unwrap();
+    let mut sealed = Vec::new();
+    for field in set.fields() {
+        sealed.extend_from_slice(field.raw());
+        sealed.extend_from_slice(b"\r\n");
+    }
+    sealed.extend_from_slice(&edited);
+
+    for policy in ["none", "quarantine", "reject"] {
+        let dns = world
+            .dns
+            .clone()
+            .with_txt("_dmarc.example.com", format!("v=DMARC1; p={policy}"));
+        for chain in [Chain::Trusted, Chain::Untrusted, Chain::Broken] {
+            let mut config = ReceiverConfig::new("mx.example.net");
+            config.trusted_arc_sealers = match chain {
+                Chain::Untrusted => vec!["google.com".into()],
+                Chain::Trusted | Chain::Broken => vec![list_domain.to_uppercase()],
+            };
+            let message = match chain {
+                Chain::Broken => change(&sealed, "noon.", "noon!"),
+                _ => sealed.clone(),
+            };
+            let receipt = Receiver::read(&config, &message[..])
+                .unwrap()
+                .finish(&dns, None, NOW)
+                .await;
+            let case = format!("{chain:?} chain, p={policy}");
+            assert_eq!(receipt.dmarc.verdict.as_str(), "fail", "{case}");
+            let published = receipt.dmarc.enforced_policy(UnreadableAuthors::default());
+            let enforced = receipt.enforced_policy(UnreadableAuthors::default());
+            let field = receipt.authentication_results().to_field();
+            if chain == Chain::Trusted {
+                let forwarder = receipt.dmarc_override.as_ref().expect(&case);
+                assert_eq!(
+                    (forwarder.sealer.as_str(), forwarder.instance),
+                    ("list1.example", 1)
+                );
+                assert_eq!(
+                    forwarder.evidence, "dkim=pass header.d=example.com",
+                    "{case}"
+                );
+                assert_eq!(enforced, Policy::None, "{case}");
+                assert!(
+                    field.contains("override trusted_forwarder"),
+                    "{case}: {field}"
+                );
+            } else {
+                assert!(receipt.dmarc_override.is_none(), "{case}");
+                assert_eq!(enforced, published, "{case}");
+                assert_eq!(published.as_str(), policy, "{case}");
+                assert!(!field.contains("override"), "{case}");
+            }
+        }
+    }
 }
