@@ -10,7 +10,9 @@
 #                          indentation, CRLF line ends; Japanese Subject in ISO-2022-JP.
 #   mailing-list.eml     - through a mailing list (Postfix) that tagged the Subject and
 #                          appended a footer after a 7-minute moderation delay: both DKIM
-#                          signatures break, and the diagnosis names both changes.
+#                          signatures break, and the diagnosis names both changes. The list
+#                          recorded the original's results on receipt and sealed its copy
+#                          (hanko arc seal --from-results): the ARC chain validates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p hanko-cli
@@ -168,36 +170,56 @@ Hanako
 EOF
 sign "$tmp/submitted.eml" >"$tmp/signed.eml"
 b=$(b_of "$tmp/signed.eml" rsa2026)
+# What the list's server recorded when the message arrived, then the list's changes: the
+# Subject tag, its own fields, the footer. Then it seals its copy with those results.
 {
   cat <<EOF
-Authentication-Results: mx.example.net;
-	dkim=fail (body hash did not verify) header.d=example.com header.s=rsa2026 header.b=$b;
-	spf=pass smtp.mailfrom=team-bounces@lists.example.org;
-	dmarc=fail (p=reject) header.from=example.com
-Received: from lists.example.org (lists.example.org [198.51.100.77])
-	by mx.example.net (Postfix) with ESMTPS id 4XqB1c2D3ez7tU
-	(version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256)
-	for <suzie@example.net>; Mon, 23 Nov 2026 00:07:35 +0000 (UTC)
-Return-Path: <team-bounces@lists.example.org>
 List-Id: Team discussion <team.lists.example.org>
 List-Unsubscribe: <mailto:team-leave@lists.example.org>
+Authentication-Results: lists.example.org;
+	dkim=pass header.d=example.com header.s=rsa2026 header.b=$b;
+	spf=pass smtp.mailfrom=hanako@example.com;
+	dmarc=pass header.from=example.com;
+	arc=none
 Received: from mail.example.com (mail.example.com [192.0.2.10])
 	by lists.example.org (Postfix) with ESMTPS id 4XqA0b1C2dz5rT
 	(version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256)
 	for <team@lists.example.org>; Mon, 23 Nov 2026 00:00:02 +0000 (UTC)
 EOF
-  # The list tags the Subject and appends its footer.
   sed -e 's/^Subject: Release on Friday$/Subject: [team] Release on Friday/' "$tmp/signed.eml"
   cat <<'EOF'
 _______________________________________________
 team mailing list -- team@lists.example.org
 To unsubscribe send an email to team-leave@lists.example.org
 EOF
+} >"$tmp/listed.eml"
+"$hanko" arc seal --from-results --authserv-id lists.example.org --domain lists.example.org \
+  --selector arc2026 --key examples/rsa2026.private --timestamp $((t + 452)) \
+  "$tmp/listed.eml" >"$tmp/sealed.eml"
+{
+  cat <<EOF
+Authentication-Results: mx.example.net;
+	dkim=fail (body hash did not verify) header.d=example.com header.s=rsa2026 header.b=$b;
+	spf=pass smtp.mailfrom=team-bounces@lists.example.org;
+	dmarc=fail (p=reject) header.from=example.com;
+	arc=pass header.oldest-pass=1 smtp.remote-ip=198.51.100.77
+Received: from lists.example.org (lists.example.org [198.51.100.77])
+	by mx.example.net (Postfix) with ESMTPS id 4XqB1c2D3ez7tU
+	(version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256)
+	for <suzie@example.net>; Mon, 23 Nov 2026 00:07:35 +0000 (UTC)
+Return-Path: <team-bounces@lists.example.org>
+EOF
+  cat "$tmp/sealed.eml"
 } >"$out/mailing-list.eml"
 
-cat >"$out/example.org.zone" <<'EOF'
-; The mailing list's domain for examples/analyze/mailing-list.eml: its SPF policy.
+{
+  cat <<'EOF'
+; The mailing list's domain for examples/analyze/mailing-list.eml: its SPF policy and its
+; ARC sealing key (the example RSA key).
 $ORIGIN example.org.
 lists IN TXT "v=spf1 ip4:198.51.100.77 -all"
 EOF
+  "$hanko" keygen --from-key examples/rsa2026.private --domain lists.example.org \
+    --selector arc2026 | head -n 3
+} >"$out/example.org.zone"
 echo "wrote $(ls "$out" | wc -l) files in $out"

@@ -29,6 +29,7 @@
 //! `serde::Serialize`), and `hanko-web` draws it as a page.
 
 mod antispam;
+mod arc_chain;
 mod claims;
 mod hops;
 mod input;
@@ -40,6 +41,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use antispam::AntispamField;
+pub use arc_chain::{ArcChainReport, ArcHop};
 pub use claims::{ArcField, Claim, ClaimedProperty, ClaimedResult};
 pub use hanko::message::format_utc;
 pub use hops::{format_duration, Hop};
@@ -279,6 +281,8 @@ pub struct Reverification {
     pub spf: Option<OwnResult>,
     /// DMARC for the From domain.
     pub dmarc: OwnResult,
+    /// The ARC chain, when the message carries one.
+    pub arc: Option<ArcChainReport>,
     /// The Authentication-Results field hanko would write (authserv-id `hanko`).
     pub authentication_results: String,
     /// The claims next to hanko's results.
@@ -838,6 +842,10 @@ async fn reverify<L: Lookup + ?Sized>(
             domain: dmarc_outcome.author_domain.clone(),
             detail: dmarc_detail(dmarc_outcome, lang),
         },
+        arc: receipt
+            .arc
+            .as_ref()
+            .and_then(|arc| arc_chain::report(arc, lang)),
         authentication_results: field.to_field(),
         comparisons,
         notes,

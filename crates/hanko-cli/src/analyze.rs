@@ -330,6 +330,36 @@ fn reverification(out: &mut String, report: &Report) {
             let _ = writeln!(out, "  spf={}  {}", spf.result, spf.detail);
         }
         let _ = writeln!(out, "  dmarc={}  {}", own.dmarc.result, own.dmarc.detail);
+        if let Some(arc) = &own.arc {
+            let _ = writeln!(out, "  arc={}  {}", arc.result, terminal_safe(&arc.detail));
+            for hop in &arc.hops {
+                let word = |w: &Option<String>| w.clone().unwrap_or_else(|| "-".into());
+                let _ = writeln!(
+                    out,
+                    "   i={} {}  {}={} ams={}{}",
+                    hop.instance,
+                    terminal_safe(hop.sealer.as_deref().unwrap_or("?")),
+                    l("seal", "封印"),
+                    word(&hop.seal),
+                    word(&hop.message_signature),
+                    if hop.changed_message {
+                        l("  (changed the message)", "  (メッセージを変更)")
+                    } else {
+                        ""
+                    }
+                );
+                if let Some(problem) = &hop.problem {
+                    let _ = writeln!(out, "       {}", terminal_safe(problem));
+                }
+                let _ = writeln!(
+                    out,
+                    "       {}: {}",
+                    l("recorded", "記録"),
+                    terminal_safe(&hop.recorded)
+                );
+            }
+            let _ = writeln!(out, "   {}", terminal_safe(&arc.note));
+        }
         for note in &own.notes {
             let _ = writeln!(out, "  ! {note}");
         }

@@ -111,6 +111,9 @@ pub(crate) fn ui(lang: Lang, key: &str) -> &'static str {
         "analyze" => ("Analyze", "解析"),
         "language" => ("日本語", "English"),
         "raw" => ("As written", "原文"),
+        "sealer" => ("Sealed by", "封印者"),
+        "recorded" => ("Recorded on receipt", "受信時の記録"),
+        "changed" => ("changed the message", "メッセージを変更"),
         "none" => ("-", "-"),
         _ => ("?", "?"),
     };
@@ -498,6 +501,9 @@ fn reverification_section(out: &mut String, report: &Report) {
             badge(&own.dmarc.result),
             escape(&own.dmarc.detail)
         );
+        if let Some(arc) = &own.arc {
+            arc_chain(out, arc, lang);
+        }
         for note in &own.notes {
             let _ = write!(out, r#"<p class="risk">{}</p>"#, escape(note));
         }
@@ -535,6 +541,42 @@ fn reverification_section(out: &mut String, report: &Report) {
         }
         out.push_str("</section>");
     }
+}
+
+/// The ARC chain: one row per hop, oldest first.
+fn arc_chain(out: &mut String, arc: &hanko_analyze::headers::ArcChainReport, lang: Lang) {
+    let t = |key: &str| ui(lang, key);
+    let _ = write!(
+        out,
+        "<h3>ARC</h3><p>{} {}</p><table id=\"arc-chain\"><tr><th>i=</th><th>{}</th><th>ARC-Seal</th><th>ARC-Message-Signature</th><th>{}</th></tr>",
+        badge(&arc.result),
+        escape(&arc.detail),
+        t("sealer"),
+        t("recorded")
+    );
+    let cell = |word: &Option<String>| word.as_deref().map(badge).unwrap_or_else(|| "-".into());
+    for hop in &arc.hops {
+        let changed = if hop.changed_message {
+            format!(" <small class=\"risk\">{}</small>", t("changed"))
+        } else {
+            String::new()
+        };
+        let problem = hop
+            .problem
+            .as_deref()
+            .map(|p| format!("<br><small>{}</small>", escape(p)))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}{changed}</td><td>{}</td><td>{}{problem}</td><td><code>{}</code></td></tr>",
+            hop.instance,
+            escape(hop.sealer.as_deref().unwrap_or("?")),
+            cell(&hop.seal),
+            cell(&hop.message_signature),
+            escape(&hop.recorded)
+        );
+    }
+    let _ = write!(out, "</table><p><small>{}</small></p>", escape(&arc.note));
 }
 
 /// The Authentication-Results fields servers on the way wrote.

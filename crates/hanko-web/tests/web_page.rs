@@ -120,6 +120,18 @@ async fn a_pasted_message_and_an_uploaded_file_get_the_report() {
     assert!(page.contains(r#"<span class="badge fail">fail</span>"#));
     assert!(page.contains("156 octets were appended"));
     assert_eq!(page.matches(r#"class="hop-bar""#).count(), 3);
+    // The list's ARC set: one row, sealed by the list, both signatures verifying.
+    let chain = &page[page
+        .find(r#"<table id="arc-chain">"#)
+        .expect("the ARC table")..];
+    let chain = &chain[..chain.find("</table>").unwrap()];
+    assert!(chain.contains("lists.example.org"), "{chain}");
+    assert_eq!(
+        chain
+            .matches(r#"<span class="badge pass">pass</span>"#)
+            .count(),
+        2
+    );
     // The same message as a file, in Japanese, offline.
     let (status, page) = post_form(
         addr,
