@@ -261,6 +261,7 @@ pub struct ArcResult {
     /// For a chain that validates: the oldest instance from which every
     /// ARC-Message-Signature up to the newest verifies, the hop after which the message was
     /// not changed (RFC 8617 §5.2 step 5, Authentication-Results `header.oldest-pass`).
+    /// `None` also when [`ArcConfig::oldest_pass`] is off.
     pub oldest_pass: Option<u32>,
 }
 

@@ -25,6 +25,10 @@ pub struct ArcConfig {
     /// How the signatures are checked: the RSA key floor, weak-key warnings, the clock skew
     /// for `t=` and `x=`. Default: [`VerifyConfig::default`], as for DKIM.
     pub signatures: VerifyConfig,
+    /// Find the oldest hop from which the message is unchanged ([`ArcResult::oldest_pass`],
+    /// RFC 8617 §5.2 step 5, which is optional): one more signature check for each older
+    /// ARC-Message-Signature of a chain that validates. Default: on.
+    pub oldest_pass: bool,
     /// The message is a header section only (the analyzer's pasted headers): an
     /// ARC-Message-Signature whose signed header fields verify but whose body hash does not
     /// counts as verifying, since the body was never there. Default: off; a receiver of
@@ -37,6 +41,7 @@ impl Default for ArcConfig {
         ArcConfig {
             max_instances: MAX_INSTANCE,
             signatures: VerifyConfig::default(),
+            oldest_pass: true,
             headers_only: false,
         }
     }
@@ -56,13 +61,33 @@ struct PendingSet {
     /// seal signs of it.
     sealed_unsigned: Vec<u8>,
     ams_index: usize,
-    ams_tags: Option<TagList>,
-    ams: Result<Signature, SignatureError>,
+    /// The signature, or why not with its tags as written (for the report).
+    ams: Result<Signature, (SignatureError, Option<TagList>)>,
+    /// What the AMS's signature covers; computed only for the ones that will be checked.
     ams_header_input: Vec<u8>,
     ams_hasher: Option<usize>,
     seal_index: usize,
-    seal_tags: Option<TagList>,
-    seal: Result<Seal, SignatureError>,
+    seal: Result<Seal, (SignatureError, Option<TagList>)>,
+}
+
+impl PendingSet {
+    /// The report's two signatures, unchecked, taking the tags along.
+    fn into_reports(self) -> (ArcSignature, ArcSignature, usize, String) {
+        let seal_tags = match self.seal {
+            Ok(seal) => Some(seal.tags),
+            Err((_, tags)) => tags,
+        };
+        let ams_tags = match self.ams {
+            Ok(sig) => Some(sig.tags),
+            Err((_, tags)) => tags,
+        };
+        (
+            unchecked(self.seal_index, seal_tags),
+            unchecked(self.ams_index, ams_tags),
+            self.aar_index,
+            self.aar,
+        )
+    }
 }
 
 /// Streaming chain validator: [`new`](Self::new) with the header section,
@@ -166,21 +191,37 @@ struct Validation<'a> {
 
 impl Validation<'_> {
     fn run(&self, pending: Vec<PendingSet>) -> ArcResult {
-        let mut sets: Vec<ArcSet> = pending
+        // What the checks find, per set: (seal, message signature), tags filled in after.
+        let mut checked: Vec<(ArcSignature, ArcSignature)> = pending
             .iter()
-            .map(|p| ArcSet {
-                instance: p.instance,
-                seal: unchecked(p.seal_index, &p.seal_tags),
-                message_signature: unchecked(p.ams_index, &p.ams_tags),
-                authentication_results_index: p.aar_index,
-                authentication_results: p.aar.clone(),
+            .map(|p| (unchecked(p.seal_index, None), unchecked(p.ams_index, None)))
+            .collect();
+        let failure = self.validate(&pending, &mut checked);
+        let oldest_pass = match failure {
+            None if self.config.oldest_pass => Some(self.oldest_pass(&pending, &mut checked)),
+            _ => None,
+        };
+        let sets = pending
+            .into_iter()
+            .zip(checked)
+            .map(|(p, (seal_found, ams_found))| {
+                let instance = p.instance;
+                let (seal, ams, aar_index, aar) = p.into_reports();
+                ArcSet {
+                    instance,
+                    seal: ArcSignature {
+                        tags: seal.tags,
+                        ..seal_found
+                    },
+                    message_signature: ArcSignature {
+                        tags: ams.tags,
+                        ..ams_found
+                    },
+                    authentication_results_index: aar_index,
+                    authentication_results: aar,
+                }
             })
             .collect();
-        let failure = self.validate(&pending, &mut sets);
-        let oldest_pass = match failure {
-            Some(_) => None,
-            None => Some(self.oldest_pass(&pending, &mut sets)),
-        };
         ArcResult {
             sets,
             failure,
@@ -189,15 +230,18 @@ impl Validation<'_> {
     }
 
     /// Steps 4 and 5: the newest ARC-Message-Signature, then every seal, newest first.
-    fn validate(&self, pending: &[PendingSet], sets: &mut [ArcSet]) -> Option<ArcFailure> {
+    fn validate(
+        &self,
+        pending: &[PendingSet],
+        checked: &mut [(ArcSignature, ArcSignature)],
+    ) -> Option<ArcFailure> {
         let newest = pending.len() - 1;
         let instance = pending[newest].instance;
-        if let Err(failure) = self.check_ams(&pending[newest], &mut sets[newest].message_signature)
-        {
+        if let Err(failure) = self.check_ams(&pending[newest], &mut checked[newest].1) {
             return Some(ArcFailure::MessageSignature { instance, failure });
         }
         for k in (0..pending.len()).rev() {
-            if let Err(failure) = self.check_seal(&pending[..=k], &mut sets[k].seal) {
+            if let Err(failure) = self.check_seal(&pending[..=k], &mut checked[k].0) {
                 return Some(ArcFailure::Seal {
                     instance: pending[k].instance,
                     failure,
@@ -209,13 +253,14 @@ impl Validation<'_> {
 
     /// The oldest instance from which every ARC-Message-Signature verifies, the newest
     /// (checked already) included.
-    fn oldest_pass(&self, pending: &[PendingSet], sets: &mut [ArcSet]) -> u32 {
+    fn oldest_pass(
+        &self,
+        pending: &[PendingSet],
+        checked: &mut [(ArcSignature, ArcSignature)],
+    ) -> u32 {
         let mut oldest = pending[pending.len() - 1].instance;
         for k in (0..pending.len() - 1).rev() {
-            if self
-                .check_ams(&pending[k], &mut sets[k].message_signature)
-                .is_err()
-            {
+            if self.check_ams(&pending[k], &mut checked[k].1).is_err() {
                 break;
             }
             oldest = pending[k].instance;
@@ -225,7 +270,7 @@ impl Validation<'_> {
 
     fn check_ams(&self, set: &PendingSet, report: &mut ArcSignature) -> Result<(), DkimFailure> {
         let outcome = match &set.ams {
-            Err(e) => Err(DkimFailure::Signature(e.clone())),
+            Err((e, _)) => Err(DkimFailure::Signature(e.clone())),
             Ok(sig) => {
                 let mut result = DkimResult {
                     failure: None,
@@ -281,7 +326,7 @@ impl Validation<'_> {
         let seal = set
             .seal
             .as_ref()
-            .map_err(|e| DkimFailure::Signature(e.clone()))?;
+            .map_err(|(e, _)| DkimFailure::Signature(e.clone()))?;
         let name = seal.key_name();
         // Every parsed seal's key was fetched in `finish`.
         let Some((name, fetched)) = self.keys.get(&name) else {
@@ -316,31 +361,40 @@ impl Validation<'_> {
     }
 }
 
-fn unchecked(field_index: usize, tags: &Option<TagList>) -> ArcSignature {
+fn unchecked(field_index: usize, tags: Option<TagList>) -> ArcSignature {
     ArcSignature {
         field_index,
-        tags: tags.clone(),
+        tags,
         outcome: None,
         key: None,
         warnings: Vec::new(),
     }
 }
 
-/// The three field indexes of one instance, as found.
-#[derive(Default, Clone, Copy)]
+/// The three fields of one instance, as found: each one's index among the header fields,
+/// and for the two signatures their tags, parsed once.
+#[derive(Default, Clone)]
 struct Slots {
     aar: Option<usize>,
-    ams: Option<usize>,
-    seal: Option<usize>,
+    ams: Option<(usize, TagList)>,
+    seal: Option<(usize, TagList)>,
 }
 
 impl Slots {
-    fn slot(&mut self, kind: ArcFieldKind) -> &mut Option<usize> {
-        match kind {
-            ArcFieldKind::AuthenticationResults => &mut self.aar,
-            ArcFieldKind::MessageSignature => &mut self.ams,
-            ArcFieldKind::Seal => &mut self.seal,
-        }
+    /// Files a field; false when the slot is taken.
+    fn file(&mut self, kind: ArcFieldKind, index: usize, tags: Option<TagList>) -> bool {
+        let taken = match kind {
+            ArcFieldKind::AuthenticationResults => self.aar.replace(index).is_some(),
+            ArcFieldKind::MessageSignature => self
+                .ams
+                .replace((index, tags.unwrap_or_default()))
+                .is_some(),
+            ArcFieldKind::Seal => self
+                .seal
+                .replace((index, tags.unwrap_or_default()))
+                .is_some(),
+        };
+        !taken
     }
 }
 
@@ -368,7 +422,7 @@ fn read_chain(
     }
     let mut slots: Vec<Slots> = Vec::new();
     for &(kind, field_index) in &arc_fields {
-        let instance =
+        let (instance, tags) =
             field_instance(kind, &fields[field_index]).map_err(|error| ArcFailure::Instance {
                 kind,
                 field_index,
@@ -381,14 +435,13 @@ fn read_chain(
         if slots.len() <= i {
             slots.resize(i + 1, Slots::default());
         }
-        let slot = slots[i].slot(kind);
-        if slot.is_some() {
+        if !slots[i].file(kind, field_index, tags) {
             return Err(ArcFailure::Duplicate { kind, instance });
         }
-        *slot = Some(field_index);
     }
+    let newest = slots.len();
     let mut sets = Vec::with_capacity(slots.len());
-    for (i, slot) in slots.iter().enumerate() {
+    for (i, slot) in slots.into_iter().enumerate() {
         let instance = i as u32 + 1;
         let missing = |kind| ArcFailure::Missing { kind, instance };
         let aar = slot
@@ -396,7 +449,11 @@ fn read_chain(
             .ok_or(missing(ArcFieldKind::AuthenticationResults))?;
         let ams = slot.ams.ok_or(missing(ArcFieldKind::MessageSignature))?;
         let seal = slot.seal.ok_or(missing(ArcFieldKind::Seal))?;
-        sets.push(pending_set(headers, instance, aar, ams, seal, hashers));
+        // Only the newest AMS is always checked; older ones for the oldest pass.
+        let checked = instance as usize == newest || config.oldest_pass;
+        sets.push(pending_set(
+            headers, instance, aar, ams, seal, checked, hashers,
+        ));
     }
     check_chain_status(&sets)?;
     Ok(sets)
@@ -407,7 +464,7 @@ fn read_chain(
 fn check_chain_status(sets: &[PendingSet]) -> Result<(), ArcFailure> {
     let seal_of = |set: &PendingSet| match &set.seal {
         Ok(seal) => Ok(seal.chain_status),
-        Err(e) => Err(ArcFailure::Seal {
+        Err((e, _)) => Err(ArcFailure::Seal {
             instance: set.instance,
             failure: DkimFailure::Signature(e.clone()),
         }),
@@ -436,13 +493,17 @@ fn check_chain_status(sets: &[PendingSet]) -> Result<(), ArcFailure> {
     Ok(())
 }
 
-fn field_instance(kind: ArcFieldKind, field: &HeaderField) -> Result<u32, InstanceError> {
+/// A field's instance, and for the two signatures their tags.
+fn field_instance(
+    kind: ArcFieldKind,
+    field: &HeaderField,
+) -> Result<(u32, Option<TagList>), InstanceError> {
     match kind {
-        ArcFieldKind::AuthenticationResults => split_aar(field.value()).map(|(i, _)| i),
+        ArcFieldKind::AuthenticationResults => split_aar(field.value()).map(|(i, _)| (i, None)),
         ArcFieldKind::MessageSignature | ArcFieldKind::Seal => {
             let tags = TagList::parse_strict(field.value())
                 .map_err(|e| InstanceError::NotTagList(e.to_string()))?;
-            tag_instance(&tags)
+            Ok((tag_instance(&tags)?, Some(tags)))
         }
     }
 }
@@ -451,8 +512,9 @@ fn pending_set(
     headers: &Headers,
     instance: u32,
     aar_index: usize,
-    ams_index: usize,
-    seal_index: usize,
+    (ams_index, ams_tags): (usize, TagList),
+    (seal_index, seal_tags): (usize, TagList),
+    checked: bool,
     hashers: &mut Vec<(HasherKey, BodyHasher)>,
 ) -> PendingSet {
     let fields = headers.fields();
@@ -461,10 +523,12 @@ fn pending_set(
     let aar = split_aar(aar_field.value())
         .map(|(_, rest)| String::from_utf8_lossy(rest).trim().to_string())
         .unwrap_or_default();
+    // A field that does not parse is read again for its tags: the rare path pays, not the
+    // common one.
+    let tags_again = |field: &HeaderField| TagList::parse_strict(field.value()).ok();
 
-    let ams_tags = TagList::parse_strict(ams_field.value());
-    let ams = match &ams_tags {
-        Ok(tags) => Signature::from_tags(tags.clone(), SignatureKind::ArcMessage).and_then(|sig| {
+    let ams = Signature::from_tags(ams_tags, SignatureKind::ArcMessage)
+        .and_then(|sig| {
             if sig
                 .signed_headers
                 .iter()
@@ -478,12 +542,10 @@ fn pending_set(
             } else {
                 Ok(sig)
             }
-        }),
-        Err(e) => Err(SignatureError::TagList(e.clone())),
-    };
-    let ams_tags = ams_tags.ok();
+        })
+        .map_err(|e| (e, tags_again(ams_field)));
     let (ams_header_input, ams_hasher) = match &ams {
-        Ok(sig) => {
+        Ok(sig) if checked => {
             let key = (
                 sig.canonicalization.body,
                 sig.algorithm.hash(),
@@ -498,15 +560,10 @@ fn pending_set(
             };
             (header_hash_input(headers, ams_field, sig), Some(index))
         }
-        Err(_) => (Vec::new(), None),
+        _ => (Vec::new(), None),
     };
 
-    let seal_tags = TagList::parse_strict(seal_field.value());
-    let seal = match &seal_tags {
-        Ok(tags) => Seal::from_tags(tags.clone()),
-        Err(e) => Err(SignatureError::TagList(e.clone())),
-    };
-    let seal_tags = seal_tags.ok();
+    let seal = Seal::from_tags(seal_tags).map_err(|e| (e, tags_again(seal_field)));
 
     let relaxed = CanonicalizationAlgorithm::Relaxed;
     let mut sealed = Vec::new();
@@ -526,12 +583,10 @@ fn pending_set(
         sealed,
         sealed_unsigned,
         ams_index,
-        ams_tags,
         ams,
         ams_header_input,
         ams_hasher,
         seal_index,
-        seal_tags,
         seal,
     }
 }
