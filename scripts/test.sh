@@ -20,7 +20,7 @@ if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
-# From Debian: OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
+# From Debian: Mail::DKIM (Perl) for the ARC interop test; OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
 # its smtp-source load generator, and swaks for the milter's end-to-end tests (each test runs
 # a private Postfix instance from a temporary folder; the system's Postfix stays unconfigured);
@@ -28,6 +28,7 @@ export HANKO_PYTHON="$VENV/bin/python"
 # page's Japanese text is drawn in its screenshots.
 missing=""
 command -v opendkim-testmsg >/dev/null 2>&1 || missing="$missing opendkim-tools"
+perl -MMail::DKIM::ARC::Verifier -e1 >/dev/null 2>&1 || missing="$missing libmail-dkim-perl"
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
