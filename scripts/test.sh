@@ -59,8 +59,8 @@ CARGO_TARGET_DIR=target/msrv cargo "+$MSRV" check --workspace --all-targets --al
 HANKO_CONFORMANCE=/nonexistent HANKO_PYTHON=/nonexistent cargo test
 # Tier 2: the public conformance suites in ../shared/conformance.
 cargo test -p hanko-conformance
-cargo test -p hanko-cli --features conformance-tests --test spf_network
-# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Python's email).
+cargo test -p hanko-cli --features conformance-tests --test spf_network --test arc_network
+# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Mail::DKIM, Python's email).
 cargo test -p hanko-cli --features interop-tests --test interop
 # Tier 4: end to end (a private Postfix instance, headless Chromium).
 cargo test -p hanko-milter --features e2e-tests --test postfix --test postfix_load

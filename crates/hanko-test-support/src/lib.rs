@@ -4,6 +4,7 @@
 //! the check for a program an end-to-end test needs ([`require_program`]), and the OpenSPF
 //! suite loader ([`spf_suite`]). Not published.
 
+pub mod arc_suite;
 pub mod spf_suite;
 
 use std::collections::HashMap;
