@@ -20,7 +20,8 @@ if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
-# From Debian: Mail::DKIM (Perl) for the ARC interop test; OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
+# From Debian: Mail::DKIM (Perl) and rspamd for the ARC interop tests (rspamd runs as a
+# private instance on loopback ports, never as the system's service); OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
 # its smtp-source load generator, and swaks for the milter's end-to-end tests (each test runs
 # a private Postfix instance from a temporary folder; the system's Postfix stays unconfigured);
@@ -29,6 +30,7 @@ export HANKO_PYTHON="$VENV/bin/python"
 missing=""
 command -v opendkim-testmsg >/dev/null 2>&1 || missing="$missing opendkim-tools"
 perl -MMail::DKIM::ARC::Verifier -e1 >/dev/null 2>&1 || missing="$missing libmail-dkim-perl"
+command -v rspamd >/dev/null 2>&1 || missing="$missing rspamd"
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
@@ -60,7 +62,8 @@ HANKO_CONFORMANCE=/nonexistent HANKO_PYTHON=/nonexistent cargo test
 # Tier 2: the public conformance suites in ../shared/conformance.
 cargo test -p hanko-conformance
 cargo test -p hanko-cli --features conformance-tests --test spf_network --test arc_network
-# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Mail::DKIM, Python's email).
+# Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Mail::DKIM, rspamd,
+# Python's email).
 cargo test -p hanko-cli --features interop-tests --test interop
 # Tier 4: end to end (a private Postfix instance, headless Chromium).
 cargo test -p hanko-milter --features e2e-tests --test postfix --test postfix_load

@@ -3,48 +3,12 @@
 //! and Mail::DKIM and the message is changed between hops get the same status from both
 //! verifiers at every hop. DNS: `hanko dns serve` on loopback, on a zone with the sealing key.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::common;
+use crate::dns_server::Server;
 use common::{conformance, published_key, run, run_ok, tamper_body, HANKO, MESSAGE};
-
-/// `hanko dns serve` on a free loopback port; stopped when dropped.
-struct Server {
-    child: Child,
-    port: String,
-}
-
-impl Server {
-    fn start(zone: &std::path::Path) -> Server {
-        let mut child = Command::new(HANKO)
-            .args([
-                "--zone",
-                zone.to_str().unwrap(),
-                "dns",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().rsplit(':').next().unwrap().to_string();
-        Server { child, port }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn perl() -> String {
     let found = Command::new("perl")

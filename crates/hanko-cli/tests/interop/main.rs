@@ -6,8 +6,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dns_server;
 mod interop_addresses;
 mod interop_authheaders;
 mod interop_dkimpy;
 mod interop_mail_dkim;
 mod interop_opendkim;
+mod interop_rspamd;
