@@ -86,7 +86,13 @@ fn postfix_signs_for_trusted_clients_verifies_the_rest_and_enforces_dmarc_on_req
     let verified = world.deliver("127.0.0.2", "hanako@example.com", &forged);
     assert_eq!(
         our_results(&verified.data),
-        ["spf=pass", "dkim=pass", "dkim=pass", "dmarc=pass"]
+        [
+            "spf=pass",
+            "dkim=pass",
+            "dkim=pass",
+            "arc=none",
+            "dmarc=pass"
+        ]
     );
     assert!(!String::from_utf8_lossy(&verified.data).contains("forged.example"));
 
@@ -97,7 +103,13 @@ fn postfix_signs_for_trusted_clients_verifies_the_rest_and_enforces_dmarc_on_req
     let broken = world.deliver("127.0.0.2", "hanako@example.com", tampered.as_bytes());
     assert_eq!(
         our_results(&broken.data),
-        ["spf=pass", "dkim=fail", "dkim=fail", "dmarc=pass"]
+        [
+            "spf=pass",
+            "dkim=fail",
+            "dkim=fail",
+            "arc=none",
+            "dmarc=pass"
+        ]
     );
 
     // A spoof from outside the domain's SPF, unsigned: p=reject, enforcement off, delivered.
@@ -107,7 +119,7 @@ fn postfix_signs_for_trusted_clients_verifies_the_rest_and_enforces_dmarc_on_req
     let delivered = world.deliver("127.0.0.3", "ceo@example.com", spoof.as_bytes());
     assert_eq!(
         our_results(&delivered.data),
-        ["spf=fail", "dkim=none", "dmarc=fail"]
+        ["spf=fail", "dkim=none", "arc=none", "dmarc=fail"]
     );
 
     // Enforcement switched on in the file and reloaded under the running Postfix.
@@ -134,6 +146,12 @@ fn postfix_signs_for_trusted_clients_verifies_the_rest_and_enforces_dmarc_on_req
     assert_eq!(world.sink.count(), before + 1);
     assert_eq!(
         our_results(&again.data),
-        ["spf=pass", "dkim=pass", "dkim=pass", "dmarc=pass"]
+        [
+            "spf=pass",
+            "dkim=pass",
+            "dkim=pass",
+            "arc=none",
+            "dmarc=pass"
+        ]
     );
 }
