@@ -20,7 +20,8 @@ if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
-# From Debian: Mail::DKIM (Perl) and rspamd for the ARC interop tests (rspamd runs as a
+# From Debian: xmllint, which checks generated DMARC reports against RFC 9990's schema;
+# Mail::DKIM (Perl) and rspamd for the ARC interop tests (rspamd runs as a
 # private instance on loopback ports, never as the system's service); OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
 # its smtp-source load generator, and swaks for the milter's end-to-end tests (each test runs
@@ -31,6 +32,7 @@ missing=""
 command -v opendkim-testmsg >/dev/null 2>&1 || missing="$missing opendkim-tools"
 perl -MMail::DKIM::ARC::Verifier -e1 >/dev/null 2>&1 || missing="$missing libmail-dkim-perl"
 command -v rspamd >/dev/null 2>&1 || missing="$missing rspamd"
+command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"

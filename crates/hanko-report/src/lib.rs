@@ -29,6 +29,7 @@
 
 pub mod aggregate;
 pub mod failure;
+pub mod generate;
 mod input;
 pub mod summary;
 pub mod time;

@@ -59,6 +59,11 @@
 
 #[cfg(feature = "serde")]
 mod document;
+mod evaluation;
+
+pub use evaluation::{
+    Disposition, DkimEvaluation, Evaluation, Override, PublishedPolicy, SpfEvaluation,
+};
 
 use std::io::Read;
 use std::net::IpAddr;

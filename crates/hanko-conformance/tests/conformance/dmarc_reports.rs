@@ -493,3 +493,110 @@ fn failure_reports_read_to_the_values_of_mail_auth_and_parsedmarc() {
         assert!(report.reported_domain.is_some(), "{file}");
     }
 }
+
+/// Reports hanko writes validate against RFC 9990's schema (dmarc-reports/dmarc-xml-0.2.xsd)
+/// with xmllint (Debian libxml2-utils, installed by scripts/test.sh): every kind of row, an
+/// IPv6 source, both override reasons, several signatures, no SPF, all optional fields.
+#[test]
+fn generated_reports_validate_against_the_rfc9990_schema() {
+    use hanko::dkim::DkimVerdict;
+    use hanko::dmarc::{AlignmentMode, Policy};
+    use hanko::receiver::{
+        Disposition, DkimEvaluation, Evaluation, Override, PublishedPolicy, SpfEvaluation,
+    };
+    use hanko::spf::{SpfIdentity, SpfVerdict};
+    use hanko_report::generate::{build, to_xml, Reporter};
+
+    let found = std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "xmllint not found: run scripts/test.sh, which installs Debian's libxml2-utils"
+    );
+    let base = Evaluation {
+        time: 1_795_000_000,
+        source_ip: Some("192.0.2.10".parse().unwrap()),
+        header_from: "example.com".into(),
+        envelope_from: Some("example.com".into()),
+        envelope_to: Some("example.net".into()),
+        policy_domain: "example.com".into(),
+        published: PublishedPolicy {
+            policy: Policy::Reject,
+            subdomain_policy: Some(Policy::Quarantine),
+            nonexistent_policy: Some(Policy::Reject),
+            dkim_alignment: AlignmentMode::Strict,
+            spf_alignment: AlignmentMode::Relaxed,
+            testing: false,
+            failure_options: Some("1:d".into()),
+        },
+        disposition: Disposition::Pass,
+        dkim_aligned_pass: true,
+        spf_aligned_pass: true,
+        overrides: Vec::new(),
+        dkim: vec![
+            DkimEvaluation {
+                domain: "example.com".into(),
+                selector: "sel".into(),
+                result: DkimVerdict::Pass,
+            },
+            DkimEvaluation {
+                domain: "esp.example".into(),
+                selector: "s1".into(),
+                result: DkimVerdict::Fail,
+            },
+        ],
+        spf: Some(SpfEvaluation {
+            domain: "example.com".into(),
+            identity: SpfIdentity::MailFrom,
+            result: SpfVerdict::Pass,
+        }),
+    };
+    let mut rows = vec![base.clone()];
+    let mut spoof = base.clone();
+    spoof.source_ip = Some("2001:db8::25".parse().unwrap());
+    spoof.disposition = Disposition::None;
+    spoof.dkim_aligned_pass = false;
+    spoof.spf_aligned_pass = false;
+    spoof.overrides = vec![
+        Override::PolicyTestMode,
+        Override::TrustedForwarder {
+            comment: "ARC sealer lists.example.org (i=1) recorded dmarc=pass <&>".into(),
+        },
+    ];
+    spoof.dkim.clear();
+    spoof.spf = None;
+    spoof.envelope_from = None;
+    spoof.envelope_to = None;
+    rows.push(spoof);
+    let reporter = Reporter {
+        org_name: "Example & Co".into(),
+        org_email: "dmarc@example.net".into(),
+        extra_contact_info: Some("https://example.net/dmarc".into()),
+    };
+    let report = build(
+        &reporter,
+        "example.com",
+        (1_794_960_000, 1_795_046_399),
+        &rows,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.xml");
+    std::fs::write(&file, to_xml(&report)).unwrap();
+    let schema = conformance_dir().join("dmarc-reports/dmarc-xml-0.2.xsd");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        to_xml(&report)
+    );
+}
