@@ -6,6 +6,10 @@
 //! in order, each in a transaction, and records each version. Two programs opening a new
 //! store at once are safe: every statement is `IF NOT EXISTS` and a version is recorded once.
 //!
+//! Besides the reports a domain owner receives, the store keeps what a receiver records of
+//! its own DMARC evaluations ([`Store::record_evaluations`]) and which aggregate reports were
+//! made from them ([`Store::mark_reported`]).
+//!
 //! A report is stored once: the same reporter, report id and policy domain a second time is
 //! [`Stored::AlreadyThere`], also when two ingesters store it at the same moment (the insert
 //! is `ON CONFLICT DO NOTHING`, and a report's records are written in the transaction that
@@ -22,7 +26,10 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 /// The migrations, in order: (version, SQL statements separated by `;`).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_aggregate_reports.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_aggregate_reports.sql")),
+    (2, include_str!("../migrations/0002_dmarc_evaluations.sql")),
+];
 
 /// Why the store could not do what was asked.
 #[derive(Debug)]
@@ -152,13 +159,14 @@ impl Store {
                 continue;
             }
             let mut transaction = self.pool.begin().await?;
-            for statement in sql.split(';').map(str::trim) {
-                let statement: String = statement
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("--"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                if statement.trim().is_empty() {
+            // Comment lines go first, so that a `;` in a comment cannot split a statement.
+            let code: String = sql
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for statement in code.split(';').map(str::trim) {
+                if statement.is_empty() {
                     continue;
                 }
                 sqlx::query(&statement)
@@ -336,5 +344,140 @@ impl Store {
                 },
             )
             .collect())
+    }
+}
+
+/// A recorded evaluation row, keyed.
+pub struct RecordedRow<'a> {
+    /// Unique for the row; the same key twice is stored once.
+    pub key: String,
+    /// The evaluation.
+    pub evaluation: &'a hanko::receiver::Evaluation,
+}
+
+/// Unique row keys for evaluations recorded by this process: the time, the process, a
+/// counter. A retry that writes the same keys again stores nothing twice.
+pub fn row_keys(count: usize) -> Vec<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let pid = std::process::id();
+    (0..count)
+        .map(|_| {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            format!("{nanos:x}-{pid:x}-{n:x}")
+        })
+        .collect()
+}
+
+impl Store {
+    /// Records evaluations (one transaction); rows whose key is already there are skipped.
+    /// Returns how many were new.
+    pub async fn record_evaluations(&self, rows: &[RecordedRow<'_>]) -> Result<usize, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut new = 0;
+        for row in rows {
+            let e = row.evaluation;
+            let done = sqlx::query(
+                "INSERT INTO dmarc_evaluations (row_key, evaluated_at, policy_domain, evaluation) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(&row.key)
+            .bind(i64::try_from(e.time).unwrap_or(i64::MAX))
+            .bind(e.policy_domain.to_ascii_lowercase())
+            .bind(json(e))
+            .execute(&mut *transaction)
+            .await?;
+            new += done.rows_affected() as usize;
+        }
+        transaction.commit().await?;
+        Ok(new)
+    }
+
+    /// The evaluations recorded for `policy_domain` from `begin` to `end` (Unix seconds,
+    /// both included), oldest first.
+    pub async fn evaluations(
+        &self,
+        policy_domain: &str,
+        begin: u64,
+        end: u64,
+    ) -> Result<Vec<hanko::receiver::Evaluation>, StoreError> {
+        let texts: Vec<String> = sqlx::query_scalar(
+            "SELECT evaluation FROM dmarc_evaluations WHERE policy_domain = $1 \
+             AND evaluated_at >= $2 AND evaluated_at <= $3 ORDER BY evaluated_at, row_key",
+        )
+        .bind(policy_domain.to_ascii_lowercase())
+        .bind(i64::try_from(begin).unwrap_or(i64::MAX))
+        .bind(i64::try_from(end).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .map_err(|e| StoreError(format!("a recorded evaluation does not read: {e}")))
+            })
+            .collect()
+    }
+
+    /// The (policy domain, period start) pairs with evaluations recorded before `until`
+    /// whose report was not made yet, periods being `period` seconds long and starting at
+    /// multiples of it. Only periods that end by `until` are listed.
+    pub async fn unreported_periods(
+        &self,
+        period: u64,
+        until: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let period_i = i64::try_from(period.max(1)).unwrap_or(i64::MAX);
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT DISTINCT policy_domain, (evaluated_at / $1) * $1 FROM dmarc_evaluations \
+             WHERE evaluated_at < $2",
+        )
+        .bind(period_i)
+        .bind(i64::try_from(until).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let made: Vec<(String, i64)> =
+            sqlx::query_as("SELECT policy_domain, begin_date FROM reports_made")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut periods: Vec<(String, u64)> = rows
+            .into_iter()
+            .filter(|row| !made.contains(row))
+            .filter_map(|(domain, start)| {
+                let start = u64::try_from(start).ok()?;
+                (start + period <= until).then_some((domain, start))
+            })
+            .collect();
+        periods.sort();
+        Ok(periods)
+    }
+
+    /// Notes that the report of `policy_domain` for `begin..=end` was made; false when it
+    /// already was (another run made it first).
+    pub async fn mark_reported(
+        &self,
+        policy_domain: &str,
+        (begin, end): (u64, u64),
+        report_id: &str,
+        file_name: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let done = sqlx::query(
+            "INSERT INTO reports_made (policy_domain, begin_date, end_date, report_id, \
+             file_name, made_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(policy_domain.to_ascii_lowercase())
+        .bind(to_i64(begin))
+        .bind(to_i64(end))
+        .bind(report_id)
+        .bind(file_name)
+        .bind(to_i64(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

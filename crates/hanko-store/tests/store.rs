@@ -32,7 +32,7 @@ async fn a_new_store_gets_its_schema_and_a_report_is_stored_once() {
         dir.path().join("nested/folder/reports.sqlite").display()
     );
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     let first = report(
         "r1",
         &[
@@ -57,7 +57,7 @@ async fn a_new_store_gets_its_schema_and_a_report_is_stored_once() {
     // Opened again: the schema is not applied twice, and what was stored is there.
     drop(store);
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.schema_version().await.unwrap(), 2);
     assert_eq!(again.counts().await.unwrap(), (2, 3));
     // What a summary reads back: per source, messages and how many passed.
     let rows = again.records("example.com", 0, u64::MAX / 2).await.unwrap();
@@ -122,4 +122,96 @@ async fn ingesters_storing_the_same_reports_at_once_store_each_once() {
         Store::open(&url).await.unwrap().counts().await.unwrap(),
         (20, 20)
     );
+}
+
+/// A recorded evaluation of a message from `header_from` at `time`.
+fn evaluation(time: u64, policy_domain: &str) -> hanko::receiver::Evaluation {
+    use hanko::dmarc::{AlignmentMode, Policy};
+    use hanko::receiver::{Disposition, Evaluation, PublishedPolicy};
+    Evaluation {
+        time,
+        source_ip: Some("192.0.2.1".parse().unwrap()),
+        header_from: policy_domain.into(),
+        envelope_from: None,
+        envelope_to: None,
+        policy_domain: policy_domain.into(),
+        published: PublishedPolicy {
+            policy: Policy::Reject,
+            subdomain_policy: None,
+            nonexistent_policy: None,
+            dkim_alignment: AlignmentMode::Relaxed,
+            spf_alignment: AlignmentMode::Relaxed,
+            testing: false,
+            failure_options: None,
+        },
+        disposition: Disposition::Reject,
+        dkim_aligned_pass: false,
+        spf_aligned_pass: false,
+        overrides: Vec::new(),
+        dkim: Vec::new(),
+        spf: None,
+    }
+}
+
+#[tokio::test]
+async fn recorded_evaluations_are_stored_once_and_each_period_is_reported_once() {
+    use hanko_store::{row_keys, RecordedRow};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("r.sqlite").display());
+    let store = Store::open(&url).await.unwrap();
+    const DAY: u64 = 86_400;
+    let day = 20_000 * DAY;
+    let rows = [
+        evaluation(day + 10, "example.com"),
+        evaluation(day + 20, "example.com"),
+        evaluation(day + DAY + 5, "example.com"),
+        evaluation(day + 30, "example.org"),
+    ];
+    let keys = row_keys(rows.len());
+    let keyed: Vec<RecordedRow> = rows
+        .iter()
+        .zip(&keys)
+        .map(|(evaluation, key)| RecordedRow {
+            key: key.clone(),
+            evaluation,
+        })
+        .collect();
+    assert_eq!(store.record_evaluations(&keyed).await.unwrap(), 4);
+    // The same rows again (a retry): nothing new.
+    assert_eq!(store.record_evaluations(&keyed).await.unwrap(), 0);
+    let read = store
+        .evaluations("EXAMPLE.com", day, day + DAY - 1)
+        .await
+        .unwrap();
+    assert_eq!(read, rows[..2]);
+    // At the end of the second day, the first day of both domains is due; the second day of
+    // example.com is not over yet.
+    let due = store
+        .unreported_periods(DAY, day + DAY + 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        due,
+        [
+            ("example.com".to_string(), day),
+            ("example.org".to_string(), day)
+        ]
+    );
+    assert!(store
+        .mark_reported("example.com", (day, day + DAY - 1), "id1", "f1", day + DAY)
+        .await
+        .unwrap());
+    assert!(!store
+        .mark_reported("example.com", (day, day + DAY - 1), "id1", "f1", day + DAY)
+        .await
+        .unwrap());
+    let due = store.unreported_periods(DAY, day + 2 * DAY).await.unwrap();
+    assert_eq!(
+        due,
+        [
+            ("example.com".to_string(), day + DAY),
+            ("example.org".to_string(), day)
+        ]
+    );
+    assert_eq!(store.schema_version().await.unwrap(), 2);
 }

@@ -48,6 +48,8 @@ impl Default for VerifyConfig {
 
 /// A DKIM result word of RFC 8601 §2.7.1 for one signature. (`none`, no signature at all, is
 /// a property of the message: an empty [`Verification::results`].)
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DkimVerdict {
     /// The signature verified.

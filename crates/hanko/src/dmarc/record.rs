@@ -12,6 +12,8 @@ use std::fmt;
 use crate::message::{TagList, TagListError};
 
 /// What the Domain Owner asks receivers to do with mail that fails DMARC (`p=`, `sp=`, `np=`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Policy {
     /// `none`: monitor only.
@@ -57,6 +59,8 @@ impl fmt::Display for Policy {
 }
 
 /// Identifier alignment mode (`adkim=`, `aspf=`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlignmentMode {
     /// `r` (the default): same Organizational Domain.

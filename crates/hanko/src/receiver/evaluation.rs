@@ -12,6 +12,7 @@ use crate::spf::{SpfIdentity, SpfVerdict};
 
 /// One DMARC evaluation, for one Author Domain that publishes a policy: a row of the
 /// receiver's report data. Field names follow RFC 9990's elements.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     /// When it was evaluated (Unix seconds): the `now` the receiver ran with, so that
@@ -47,6 +48,7 @@ pub struct Evaluation {
 }
 
 /// `policy_published`: the record as the Tree Walk found it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedPolicy {
     /// `p=`.
@@ -66,6 +68,8 @@ pub struct PublishedPolicy {
 }
 
 /// `policy_evaluated/disposition` (RFC 9990's ActionDispositionType).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     /// The message passed DMARC.
@@ -92,6 +96,8 @@ impl Disposition {
 }
 
 /// A `reason` of `policy_evaluated` (RFC 9990 §3.1.1.6, PolicyOverrideType).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Override {
     /// `policy_test_mode`: the record says `t=y`, so the policy was applied one step lower.
@@ -122,6 +128,7 @@ impl Override {
 }
 
 /// One `auth_results/dkim`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkimEvaluation {
     /// `d=`.
@@ -133,6 +140,7 @@ pub struct DkimEvaluation {
 }
 
 /// `auth_results/spf`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpfEvaluation {
     /// The domain checked.

@@ -57,6 +57,8 @@ pub use received::received_spf;
 pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError};
 
 /// The SPF result (RFC 7208 §2.6), with the RFC 8601 words.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SpfVerdict {
     /// No policy: no valid domain, or no SPF record.
@@ -97,6 +99,8 @@ impl fmt::Display for SpfVerdict {
 }
 
 /// Which identity was checked (RFC 7208 §2.3, §2.4).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpfIdentity {
     /// The MAIL FROM address (or `postmaster@` the HELO name when MAIL FROM is empty).
