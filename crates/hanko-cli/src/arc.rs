@@ -163,10 +163,11 @@ async fn checked_now(
         no_adsp: true,
         no_arc: false,
         arc_trusted_sealers: Vec::new(),
+        record_db: None,
         jobs: 1,
         files: Vec::new(),
     };
-    let plan = Plan::new(verify_args, dns, true)?;
+    let plan = Plan::new(verify_args, dns, true).await?;
     let receipt = verify::check(&plan, message, name).await?;
     let field = receipt.authentication_results().to_field();
     let results = field

@@ -453,7 +453,7 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let json = args.json;
     let inputs = collect(&args.files);
-    let plan = Arc::new(Plan::new(args, dns, true)?);
+    let plan = Arc::new(Plan::new(args, dns, true).await?);
     let bar =
         ProgressBar::with_draw_target(Some(inputs.len() as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -491,6 +491,9 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
     }
     while !queue.in_flight.is_empty() {
         queue.finish_one().await;
+    }
+    if let Some(recorder) = &plan.recorder {
+        recorder.flush().await?;
     }
     queue.out.flush();
     queue.bar.finish_and_clear();

@@ -78,7 +78,8 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
-    /// DMARC reports that receivers send to a domain owner.
+    /// DMARC reports: read the ones receivers send a domain owner, and make the ones a
+    /// receiver owes.
     Report {
         #[command(subcommand)]
         command: ReportCommand,
@@ -97,6 +98,10 @@ enum ReportCommand {
     /// Per domain from the store: messages and how many pass DMARC, every sending source and
     /// what it looks like, and what to fix first (or that the domain is ready to enforce).
     Summary(report::SummaryArgs),
+    /// As a receiver: make RFC 9990 aggregate reports from the evaluations `verify
+    /// --record-db` recorded, one per policy domain and completed period not reported yet,
+    /// gzipped into a folder.
+    Aggregate(report::AggregateArgs),
 }
 
 #[derive(Subcommand)]
@@ -191,6 +196,9 @@ fn main() -> ExitCode {
             Command::Report {
                 command: ReportCommand::Summary(args),
             } => report::summary_command(args).await,
+            Command::Report {
+                command: ReportCommand::Aggregate(args),
+            } => report::aggregate(args).await,
         }
     });
     match outcome {

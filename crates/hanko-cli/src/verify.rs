@@ -61,6 +61,12 @@ pub struct VerifyArgs {
     /// authenticated. Shown as the dmarc= comment and `dmarc.override` in JSON.
     #[arg(long = "arc-trusted-sealer", value_name = "DOMAIN")]
     pub arc_trusted_sealers: Vec<String>,
+    /// Record each DMARC evaluation in this store (`sqlite:PATH` or `postgres://...`), the
+    /// data `hanko report aggregate` makes RFC 9990 reports from. Rows carry the
+    /// verification time (`--time`), so re-verifying an archive records each message in its
+    /// own period.
+    #[arg(long, value_name = "URL")]
+    pub record_db: Option<String>,
     /// Messages verified at once when there are many (bulk mode).
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
@@ -82,12 +88,56 @@ pub(crate) struct Plan {
     pub lookup: Arc<dyn Lookup>,
     /// The time messages are verified at.
     pub now: u64,
+    /// Where evaluations are recorded, with `--record-db`.
+    pub recorder: Option<Recorder>,
+}
+
+/// Collects the evaluations of the messages verified and writes them to the store in
+/// batches (one transaction each).
+pub(crate) struct Recorder {
+    store: hanko_store::Store,
+    pending: std::sync::Mutex<Vec<hanko::receiver::Evaluation>>,
+}
+
+impl Recorder {
+    /// Rows written in one transaction.
+    const BATCH: usize = 1_000;
+
+    /// Adds the rows of one message; writes a batch when one is full.
+    pub async fn add(&self, rows: Vec<hanko::receiver::Evaluation>) -> anyhow::Result<()> {
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.extend(rows);
+            (pending.len() >= Self::BATCH).then(|| std::mem::take(&mut *pending))
+        };
+        if let Some(batch) = full {
+            self.write(&batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending.
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.write(&batch).await
+    }
+
+    async fn write(&self, batch: &[hanko::receiver::Evaluation]) -> anyhow::Result<()> {
+        let keys = hanko_store::row_keys(batch.len());
+        let rows: Vec<hanko_store::RecordedRow> = batch
+            .iter()
+            .zip(keys)
+            .map(|(evaluation, key)| hanko_store::RecordedRow { key, evaluation })
+            .collect();
+        self.store.record_evaluations(&rows).await?;
+        Ok(())
+    }
 }
 
 impl Plan {
     /// The plan for `args`. `many`: bulk mode, where the consent of report destinations is
     /// not checked (a query or two more per message, for a detail the lines do not show).
-    pub fn new(args: VerifyArgs, dns: &DnsArgs, many: bool) -> anyhow::Result<Plan> {
+    pub async fn new(args: VerifyArgs, dns: &DnsArgs, many: bool) -> anyhow::Result<Plan> {
         let mut config = ReceiverConfig::new(&args.authserv_id);
         config.adsp = !args.no_adsp;
         if args.no_arc {
@@ -95,7 +145,15 @@ impl Plan {
         }
         config.trusted_arc_sealers = args.arc_trusted_sealers.clone();
         config.report_destinations = !many;
+        let recorder = match &args.record_db {
+            Some(url) => Some(Recorder {
+                store: hanko_store::Store::open(url).await?,
+                pending: std::sync::Mutex::new(Vec::new()),
+            }),
+            None => None,
+        };
         Ok(Plan {
+            recorder,
             lookup: Arc::from(dns.lookup()?),
             now: args.time.unwrap_or_else(crate::now),
             config,
@@ -115,7 +173,11 @@ pub(crate) async fn check(plan: &Plan, input: impl Read, name: &str) -> anyhow::
         mail_from: &c.mail_from,
         received_field: c.traced_from,
     });
-    Ok(message.finish(&*plan.lookup, smtp, plan.now).await)
+    let receipt = message.finish(&*plan.lookup, smtp, plan.now).await;
+    if let Some(recorder) = &plan.recorder {
+        recorder.add(receipt.evaluations(plan.now)).await?;
+    }
+    Ok(receipt)
 }
 
 /// Verifies one message (a file, or standard input) and prints its Authentication-Results
@@ -131,8 +193,11 @@ pub async fn run(args: VerifyArgs, dns: &DnsArgs) -> anyhow::Result<u8> {
         ),
         None => (Box::new(std::io::stdin()), "standard input".to_string()),
     };
-    let plan = Plan::new(args, dns, false)?;
+    let plan = Plan::new(args, dns, false).await?;
     let receipt = check(&plan, input, &name).await?;
+    if let Some(recorder) = &plan.recorder {
+        recorder.flush().await?;
+    }
     if plan.args.json {
         // The library's own serialization of the receipt.
         println!("{}", serde_json::to_string_pretty(&receipt)?);

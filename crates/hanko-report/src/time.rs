@@ -7,10 +7,18 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// A date given on the command line: `YYYY-MM-DD` (midnight UTC) or Unix seconds.
+/// A date given on the command line: `YYYY-MM-DD` (midnight UTC), an RFC 3339 date-time in
+/// UTC (`YYYY-MM-DDTHH:MM:SSZ`), or Unix seconds.
 pub fn parse_date(text: &str) -> Option<u64> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(seconds);
+    }
+    if let Some((date, time)) = text.split_once(['T', 't']) {
+        let time = time.strip_suffix(['Z', 'z'])?;
+        let mut parts = time.splitn(3, ':');
+        let mut next = |max: u64| parts.next()?.parse::<u64>().ok().filter(|n| *n <= max);
+        let (hours, minutes, seconds) = (next(23)?, next(59)?, next(60)?);
+        return Some(parse_date(date)? + hours * 3600 + minutes * 60 + seconds);
     }
     let mut parts = text.splitn(3, '-');
     let year = parts.next().filter(|y| y.len() == 4)?;
@@ -46,7 +54,19 @@ mod tests {
         assert_eq!(super::parse_date("2026-11-23"), Some(1_795_392_000));
         assert_eq!(super::parse_date("2000-02-29"), Some(951_782_400));
         assert_eq!(super::parse_date("1795392000"), Some(1_795_392_000));
-        for bad in ["2026-02-30", "2026-13-01", "yesterday", "2026-1"] {
+        assert_eq!(
+            super::parse_date("2026-11-23T10:20:30Z"),
+            Some(1_795_392_000 + 37_230)
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "yesterday",
+            "2026-1",
+            "2026-11-23T10:20:30",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T10:61:00Z",
+        ] {
             assert_eq!(super::parse_date(bad), None, "{bad}");
         }
     }

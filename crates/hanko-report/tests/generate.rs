@@ -114,3 +114,27 @@ async fn a_report_reads_back_to_what_was_recorded() {
     );
     assert_eq!(report.policy_published.testing, Some(true));
 }
+
+/// RFC 9990 §3.1.1.12: at most 100 DKIM results per record, passing ones first.
+#[tokio::test]
+async fn a_record_keeps_at_most_a_hundred_dkim_results_passing_first() {
+    use hanko::dkim::DkimVerdict;
+    use hanko::receiver::DkimEvaluation;
+    let mut row = recorded().await.remove(0);
+    row.dkim = (0..150)
+        .map(|i| DkimEvaluation {
+            domain: format!("d{i}.example"),
+            selector: "s".into(),
+            result: if i == 149 {
+                DkimVerdict::Pass
+            } else {
+                DkimVerdict::Fail
+            },
+        })
+        .collect();
+    let report = build(&reporter(), "example.com", (DAY, DAY + 86_399), &[row]).unwrap();
+    let dkim = &report.records[0].auth_results.dkim;
+    assert_eq!(dkim.len(), hanko_report::generate::MAX_DKIM_RESULTS);
+    assert_eq!(dkim[0].domain, "d149.example");
+    assert_eq!(dkim[0].result.as_str(), "pass");
+}

@@ -169,7 +169,7 @@ impl Store {
                 if statement.is_empty() {
                     continue;
                 }
-                sqlx::query(&statement)
+                sqlx::query(statement)
                     .execute(&mut *transaction)
                     .await
                     .map_err(|e| StoreError(format!("migration {version}: {e}")))?;

@@ -919,3 +919,104 @@ fn verify_overrides_dmarc_only_for_a_trusted_sealer() {
     assert_eq!(overridden["sealer"], "example.com");
     assert_eq!(overridden["evidence"], "dmarc=pass header.from=example.com");
 }
+
+/// `hanko verify --record-db` records each DMARC evaluation; `hanko report aggregate` makes
+/// the RFC 9990 report of each completed day once, which `hanko report parse` reads back
+/// with the counts recorded.
+#[test]
+fn recorded_evaluations_become_an_aggregate_report_once() {
+    let keys = keygen();
+    let zone = keys.dir.path().join("with-policy.zone");
+    let mut text = std::fs::read_to_string(&keys.zone).unwrap();
+    text.push_str(
+        "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject\"\n\
+         example.com. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n",
+    );
+    std::fs::write(&zone, text).unwrap();
+    let db = format!("sqlite:{}", keys.dir.path().join("r.sqlite").display());
+    let day = 1_795_392_000u64; // 2026-11-23T00:00:00Z
+    let signed = sign(&keys, &[]);
+    let verify = |message: &[u8], ip: &str, hour: u64| {
+        let time = (day + hour * 3600).to_string();
+        hanko(
+            &[
+                "--zone",
+                s(&zone),
+                "verify",
+                "--record-db",
+                &db,
+                "--time",
+                &time,
+                "--ip",
+                ip,
+                "--helo",
+                "mail.example.com",
+                "--mail-from",
+                "joe@example.com",
+            ],
+            Some(message),
+        )
+    };
+    // Two signed from the domain's network, one spoof; and one the next day.
+    assert_eq!(verify(&signed, "192.0.2.10", 1).status.code(), Some(0));
+    assert_eq!(verify(&signed, "192.0.2.10", 2).status.code(), Some(0));
+    assert_eq!(verify(MESSAGE, "203.0.113.9", 3).status.code(), Some(1));
+    assert_eq!(verify(&signed, "192.0.2.10", 30).status.code(), Some(0));
+
+    let out_dir = keys.dir.path().join("reports");
+    let aggregate = |until: &str| {
+        hanko(
+            &[
+                "report",
+                "aggregate",
+                "--db",
+                &db,
+                "--org-name",
+                "mx.example.net",
+                "--org-email",
+                "dmarc@example.net",
+                "--until",
+                until,
+                "--out",
+                s(&out_dir),
+            ],
+            None,
+        )
+    };
+    // At the end of the first day only that day is due.
+    let first = aggregate("2026-11-24");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let printed = String::from_utf8(first.stdout).unwrap();
+    assert!(printed.contains("2 records, 3 messages"), "{printed}");
+    let files: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with(&format!(
+            "mx.example.net!example.com!{day}!{}!",
+            day + 86_399
+        )),
+        "{name}"
+    );
+    // hanko's own reader: the same counts.
+    let parsed = hanko(&["report", "parse", "--json", s(&files[0])], None);
+    let json: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let records = json["records"].as_array().unwrap();
+    let total: u64 = records.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 3);
+    assert_eq!(json["policy_published"]["p"], "reject");
+    // Again: nothing new for that day.
+    let again = aggregate("2026-11-24");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no period to report"));
+    // A day later the second day is made.
+    let next = aggregate("2026-11-25");
+    assert!(String::from_utf8_lossy(&next.stdout).contains("1 records, 1 messages"));
+}
