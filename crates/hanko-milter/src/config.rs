@@ -111,6 +111,27 @@ pub struct FileConfig {
     /// ARC settings.
     #[serde(default)]
     pub arc: ArcSection,
+    /// Recording DMARC evaluations for aggregate reports. Default: off.
+    pub reports: Option<ReportsSection>,
+}
+
+/// `[reports]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSection {
+    /// The store evaluations are recorded in: `sqlite:PATH` or `postgres://...` (what
+    /// `hanko report aggregate --db` reads).
+    pub database: String,
+    /// Where rows wait while the store cannot take them (JSON lines, replayed when it can).
+    /// Default: `evaluations.spool` beside this file.
+    pub spool: Option<PathBuf>,
+    /// Rows queued for the store before further ones go to the spool. Default: 10,000.
+    #[serde(default = "default_reports_queue")]
+    pub queue: usize,
+}
+
+fn default_reports_queue() -> usize {
+    10_000
 }
 
 /// `[arc]`.
@@ -423,6 +444,9 @@ pub struct Settings {
     pub receiver: ReceiverConfig,
     /// `[arc] seal`: the sealer's settings, key loaded.
     pub arc_sealer: Option<hanko::arc::SealRequest>,
+    /// `[reports]`, paths resolved. Read at start: a reload does not change where
+    /// evaluations are recorded.
+    pub reports: Option<crate::recorder::ReportsSettings>,
 }
 
 impl Settings {
@@ -556,7 +580,20 @@ impl Settings {
             }
             _ => bail!(at("[arc] seal = true needs domain, selector and key".into())),
         };
+        let reports = file
+            .reports
+            .as_ref()
+            .map(|r| crate::recorder::ReportsSettings {
+                database: r.database.clone(),
+                spool: base.join(
+                    r.spool
+                        .clone()
+                        .unwrap_or_else(|| "evaluations.spool".into()),
+                ),
+                queue: r.queue,
+            });
         Ok(Settings {
+            reports,
             path: path.to_path_buf(),
             trusted,
             signing,

@@ -57,6 +57,8 @@ pub struct Decision {
     pub remove: Vec<(String, usize)>,
     /// One line for the log: mode and results.
     pub summary: String,
+    /// The DMARC evaluations of a verified message, for `[reports]`.
+    pub evaluations: Vec<hanko::receiver::Evaluation>,
 }
 
 impl Decision {
@@ -66,6 +68,7 @@ impl Decision {
             insert: Vec::new(),
             remove: Vec::new(),
             summary,
+            evaluations: Vec::new(),
         }
     }
 }
@@ -363,6 +366,7 @@ impl MessageFilter {
                         insert: fields.iter().map(milter_field).collect(),
                         remove: Vec::new(),
                         summary: format!("signed: {}", names.join(", ")),
+                        evaluations: Vec::new(),
                     }
                 }
                 Err(e) => failed(fallback, format!("signing failed: {e}")),
@@ -490,6 +494,11 @@ impl MessageFilter {
             insert,
             remove: Vec::new(),
             summary,
+            evaluations: if self.settings.reports.is_some() {
+                receipt.evaluations(now)
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod deadline;
 pub mod filter;
 pub mod listen;
 pub mod milter;
+pub mod recorder;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -99,6 +100,10 @@ pub async fn run(
         settings.file.max_connections,
         Duration::from_secs_f64(settings.file.connection_timeout),
     );
+    let recorder = settings
+        .reports
+        .clone()
+        .map(|r| std::sync::Arc::new(recorder::Recorder::start(r)));
     let shared = Shared::new(settings, lookup);
     let listener = match &listen {
         ListenAddr::Tcp(addr) => {
@@ -151,8 +156,18 @@ pub async fn run(
         connection_timeout: settings_limits.1,
         ..Default::default()
     };
-    let result = indymilter::run(listener, milter::callbacks(shared), config, shutdown).await;
+    let result = indymilter::run(
+        listener,
+        milter::callbacks(shared, recorder.clone()),
+        config,
+        shutdown,
+    )
+    .await;
     reloader.abort();
+    // Every connection has ended: the queue's rows go to the store (or the spool) now.
+    if let Some(recorder) = recorder.and_then(|r| std::sync::Arc::try_unwrap(r).ok()) {
+        recorder.close().await;
+    }
     if let ListenAddr::Unix(path) = &listen {
         let _ = std::fs::remove_file(path);
     }

@@ -86,8 +86,11 @@ fn macro_value(macros: &indymilter::Macros, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The callbacks, over `shared`.
-pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
+/// The callbacks, over `shared`; verified messages' evaluations go to `recorder`.
+pub fn callbacks(
+    shared: Arc<Shared>,
+    recorder: Option<Arc<crate::recorder::Recorder>>,
+) -> Callbacks<Session> {
     Callbacks::new()
         .on_negotiate(move |cx: &mut NegotiateContext<Session>, actions, opts| {
             let shared = shared.clone();
@@ -202,7 +205,8 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 continue_after(cx.data.as_ref(), ProtoOpts::NOREPLY_BODY)
             })
         })
-        .on_eom(|cx: &mut EomContext<Session>| {
+        .on_eom(move |cx: &mut EomContext<Session>| {
+            let recorder = recorder.clone();
             Box::pin(async move {
                 let queue_id = macro_value(&cx.macros, "i").unwrap_or_else(|| "-".into());
                 let Some(session) = &mut cx.data else {
@@ -212,7 +216,10 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                     return Status::Continue;
                 };
                 let fallback = session.fallback_status();
-                let decision = message.end_of_message(crate::now()).await;
+                let mut decision = message.end_of_message(crate::now()).await;
+                if let Some(recorder) = &recorder {
+                    recorder.record(std::mem::take(&mut decision.evaluations));
+                }
                 match apply(cx, &decision).await {
                     Ok(status) => {
                         tracing::info!(queue_id = %queue_id, action = ?decision.action, "{}", decision.summary);

@@ -1202,3 +1202,59 @@ fn now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// `[reports]`: each verified message's DMARC evaluation reaches the store; while the store
+/// cannot be opened, rows wait in the spool, and the next run with a working store takes
+/// them in: none is lost, none counted twice.
+#[tokio::test]
+async fn evaluations_are_recorded_and_spooled_while_the_store_is_away() {
+    let spoof = ["From: x@example.com", "Subject: spoof"];
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("evaluations.spool");
+    let good_db = format!("sqlite:{}", dir.path().join("r.sqlite").display());
+    // A path under a file: the store cannot be made there.
+    std::fs::write(dir.path().join("blocker"), b"").unwrap();
+    let bad_db = format!("sqlite:{}", dir.path().join("blocker/r.sqlite").display());
+    let reports = |db: &str| {
+        format!(
+            "[reports]\ndatabase = \"{db}\"\nspool = \"{}\"",
+            spool.display()
+        )
+    };
+    let send = |daemon_addr: String| async move {
+        // From outside example.com's SPF (DMARC fails) and from inside it (passes).
+        for ip in ["203.0.113.9", "192.0.2.25"] {
+            let mut mta = Mta::connect(&daemon_addr, ip).await;
+            let replies = mta.message("x@example.com", &spoof, &[b"hi\n"]).await;
+            assert_eq!(replies.last(), Some(&Reply::Continue));
+        }
+    };
+
+    // The store is away: both rows go to the spool.
+    let setup = Setup::new(&reports(&bad_db));
+    let daemon = Daemon::start(&setup.config()).await;
+    send(daemon.addr.clone()).await;
+    daemon.stop().await;
+    let spooled = std::fs::read_to_string(&spool).unwrap();
+    assert_eq!(spooled.lines().count(), 2, "{spooled}");
+
+    // Back: the spool is replayed and the new rows written.
+    let setup = Setup::new(&reports(&good_db));
+    let daemon = Daemon::start(&setup.config()).await;
+    send(daemon.addr.clone()).await;
+    daemon.stop().await;
+    let store = hanko_store::Store::open(&good_db).await.unwrap();
+    let rows = store.evaluations("example.com", 0, u64::MAX).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    let dispositions: Vec<&str> = rows.iter().map(|e| e.disposition.as_str()).collect();
+    assert_eq!(
+        dispositions.iter().filter(|d| **d == "pass").count(),
+        2,
+        "{dispositions:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&spool).unwrap_or_default(),
+        "",
+        "the spool is empty once replayed"
+    );
+}
