@@ -12,11 +12,12 @@ if [ ! -f "$HANKO_CONFORMANCE/README.md" ]; then
 fi
 
 # Independent peers for the interop tests, from PyPI: dkimpy (+ pynacl for Ed25519) for DKIM;
-# authheaders with pyspf and dnspython for SPF and DMARC.
+# authheaders with pyspf and dnspython for SPF and DMARC; botocore, whose Route 53 model
+# judges the change batches hanko writes.
 VENV="$PWD/target/interop-venv"
-if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver, botocore" >/dev/null 2>&1; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl authheaders pyspf dnspython
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl authheaders pyspf dnspython botocore
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use hanko::dkim::{key_record_for, KeyRecordOptions};
 use hanko::keys::{zone_txt_record, KeySpec, SigningKey};
+use hanko_analyze::records::{render, RecordFormat, TxtRecord};
 
 use crate::dns::DnsArgs;
 
@@ -56,6 +57,65 @@ pub struct KeygenArgs {
     /// Add n= with a note.
     #[arg(long)]
     note: Option<String>,
+    /// Print the record only, in this form: `zone` (an RFC 1035 entry), `value` (the bare
+    /// text for a DNS console), `route53` (an AWS Route 53 change batch), `nsupdate` (a
+    /// dynamic update script) or `json`. Default: the zone entry and the value.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// The record's TTL in seconds, in the forms that carry one.
+    #[arg(long, default_value_t = 3600)]
+    ttl: u32,
+}
+
+/// `--format`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An RFC 1035 zone file entry.
+    Zone,
+    /// The bare value.
+    Value,
+    /// An AWS Route 53 ChangeResourceRecordSets change batch.
+    Route53,
+    /// An nsupdate script.
+    Nsupdate,
+    /// JSON.
+    Json,
+}
+
+impl From<Format> for RecordFormat {
+    fn from(format: Format) -> RecordFormat {
+        match format {
+            Format::Zone => RecordFormat::Zone,
+            Format::Value => RecordFormat::Value,
+            Format::Route53 => RecordFormat::Route53,
+            Format::Nsupdate => RecordFormat::Nsupdate,
+            Format::Json => RecordFormat::Json,
+        }
+    }
+}
+
+/// The record in `--format`, when one was given: (name, value).
+fn formatted(
+    args: &KeygenArgs,
+    name: Option<String>,
+    value: &str,
+) -> anyhow::Result<Option<String>> {
+    let Some(format) = args.format else {
+        return Ok(None);
+    };
+    let name = match (format, name) {
+        (_, Some(name)) => name,
+        (Format::Value, None) => String::new(),
+        (_, None) => {
+            bail!("--format {format:?} needs --domain and --selector for the record's name")
+        }
+    };
+    let record = TxtRecord {
+        name,
+        ttl: args.ttl,
+        value: value.to_string(),
+    };
+    Ok(Some(render(&[record], format.into())))
 }
 
 fn record_options(args: &KeygenArgs) -> KeyRecordOptions {
@@ -86,6 +146,14 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let key = SigningKey::from_pem(&text).with_context(|| format!("{}", path.display()))?;
         let value = key_record_for(&key, &options)?;
+        let name = match (args.domain.as_deref(), args.selector.as_deref()) {
+            (Some(d), Some(s)) => Some(format!("{s}._domainkey.{d}")),
+            _ => None,
+        };
+        if let Some(text) = formatted(&args, name, &value)? {
+            print!("{text}");
+            return Ok(0);
+        }
         print!(
             "{}",
             print_record(args.domain.as_deref(), args.selector.as_deref(), &value)
@@ -134,6 +202,14 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<u8> {
     create_new(&key_path, key.to_pkcs8_pem()?.as_bytes(), 0o600)?;
     create_new(&txt_path, zone.as_bytes(), 0o644)?;
     eprintln!("wrote {} and {}", key_path.display(), txt_path.display());
+    if let Some(text) = formatted(
+        &args,
+        Some(format!("{selector}._domainkey.{domain}")),
+        &value,
+    )? {
+        print!("{text}");
+        return Ok(0);
+    }
     println!("; zone file entry:");
     print!("{zone}");
     println!("; single-line value for DNS consoles (name {selector}._domainkey.{domain}):");

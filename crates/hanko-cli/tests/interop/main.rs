@@ -12,4 +12,5 @@ mod interop_authheaders;
 mod interop_dkimpy;
 mod interop_mail_dkim;
 mod interop_opendkim;
+mod interop_route53;
 mod interop_rspamd;
