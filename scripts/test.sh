@@ -21,7 +21,9 @@ if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver, b
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 
-# From Debian: xmllint, which checks generated DMARC reports against RFC 9990's schema;
+# From Debian: xmllint, which checks generated DMARC reports against RFC 9990's schema; BIND
+# (named, nsupdate, dig; a private named on a loopback port, never the system's service),
+# which applies the nsupdate scripts hanko writes;
 # Mail::DKIM (Perl) and rspamd for the ARC interop tests (rspamd runs as a
 # private instance on loopback ports, never as the system's service); OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
@@ -34,6 +36,8 @@ command -v opendkim-testmsg >/dev/null 2>&1 || missing="$missing opendkim-tools"
 perl -MMail::DKIM::ARC::Verifier -e1 >/dev/null 2>&1 || missing="$missing libmail-dkim-perl"
 command -v rspamd >/dev/null 2>&1 || missing="$missing rspamd"
 command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
+command -v named >/dev/null 2>&1 || missing="$missing bind9"
+command -v nsupdate >/dev/null 2>&1 || missing="$missing bind9-dnsutils"
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"

@@ -9,6 +9,7 @@ mod common;
 mod dns_server;
 mod interop_addresses;
 mod interop_authheaders;
+mod interop_bind;
 mod interop_dkimpy;
 mod interop_mail_dkim;
 mod interop_opendkim;
