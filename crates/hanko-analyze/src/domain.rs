@@ -1,5 +1,5 @@
-//! Domain checks: audit the records a sender publishes (SPF, DKIM keys, DMARC, MX, ADSP) the
-//! way a receiver will read them, and say what to fix.
+//! Domain checks: audit the records a sender publishes (SPF, DKIM keys, DMARC, MX, ADSP, and
+//! the MTA-STS and TLS-RPT records) the way a receiver will read them, and say what to fix.
 //!
 //! [`check_domain`] returns plain data: what was found for each protocol, and a list of
 //! [`Finding`]s (error, warning, note) with the RFC behind each. The `hanko check` command
@@ -8,6 +8,8 @@
 //! The SPF audit differs from SPF evaluation: evaluation stops at the first match, an audit
 //! follows every `include` and `redirect` so that the count of DNS-querying terms (at most
 //! 10, RFC 7208 §4.6.4) and void lookups (at most 2) is what the worst-case client meets.
+
+mod transport;
 
 use std::collections::BTreeSet;
 
@@ -103,10 +105,14 @@ pub enum Area {
     Mx,
     /// The historic ADSP record.
     Adsp,
+    /// The MTA-STS record (RFC 8461).
+    MtaSts,
+    /// The TLS-RPT record (RFC 8460).
+    TlsRpt,
 }
 
 impl Area {
-    /// `spf`, `dkim`, `dmarc`, `mx` or `adsp`.
+    /// `spf`, `dkim`, `dmarc`, `mx`, `adsp`, `mta-sts` or `tls-rpt`.
     pub fn as_str(self) -> &'static str {
         match self {
             Area::Spf => "spf",
@@ -114,6 +120,8 @@ impl Area {
             Area::Dmarc => "dmarc",
             Area::Mx => "mx",
             Area::Adsp => "adsp",
+            Area::MtaSts => "mta-sts",
+            Area::TlsRpt => "tls-rpt",
         }
     }
 }
@@ -289,6 +297,10 @@ pub struct DomainCheck {
     pub mx: Vec<String>,
     /// The historic ADSP record (`_adsp._domainkey`), when one is published.
     pub adsp: Option<String>,
+    /// The MTA-STS record (`_mta-sts`), when one valid record is published.
+    pub mta_sts: Option<String>,
+    /// The TLS-RPT record (`_smtp._tls`), when one valid record is published.
+    pub tls_rpt: Option<String>,
     /// Every finding, errors first.
     pub findings: Vec<Finding>,
 }
@@ -344,6 +356,8 @@ pub async fn check_domain<L: Lookup + ?Sized>(
     let dmarc = check_dmarc(lookup, &domain, &mut findings).await;
     let mx = check_mx(lookup, &domain, &mut findings).await;
     let adsp = check_adsp(lookup, &domain, &mut findings).await;
+    let mta_sts = transport::check_mta_sts(lookup, &domain, &mut findings).await;
+    let tls_rpt = transport::check_tls_rpt(lookup, &domain, mta_sts.is_some(), &mut findings).await;
     findings.sort_by_key(|f| (f.severity, f.area));
     DomainCheck {
         domain,
@@ -352,6 +366,8 @@ pub async fn check_domain<L: Lookup + ?Sized>(
         dmarc,
         mx,
         adsp,
+        mta_sts,
+        tls_rpt,
         findings,
     }
 }

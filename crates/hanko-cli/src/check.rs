@@ -1,4 +1,5 @@
-//! `hanko check DOMAIN`: audit the SPF, DKIM, DMARC, MX and ADSP records a domain publishes.
+//! `hanko check DOMAIN`: audit the SPF, DKIM, DMARC, MX, ADSP, MTA-STS and TLS-RPT records a
+//! domain publishes.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -188,6 +189,11 @@ pub fn text_of(check: &DomainCheck, colour: bool) -> String {
     for mx in &check.mx {
         out.push_str(&format!("  {mx}\n"));
     }
+    for (label, record) in [("MTA-STS", &check.mta_sts), ("TLS-RPT", &check.tls_rpt)] {
+        if let Some(record) = record {
+            out.push_str(&format!("{label}\n  {record}\n"));
+        }
+    }
     if let Some(adsp) = &check.adsp {
         out.push_str(&format!("ADSP (historic)\n  {adsp}\n"));
     }
@@ -266,6 +272,8 @@ pub fn json_of(check: &DomainCheck) -> Value {
         },
         "mx": check.mx,
         "adsp": check.adsp,
+        "mta_sts": check.mta_sts,
+        "tls_rpt": check.tls_rpt,
         "findings": check.findings.iter().map(|f| json!({
             "severity": f.severity.as_str(),
             "area": f.area.as_str(),

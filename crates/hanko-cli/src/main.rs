@@ -44,7 +44,7 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Evaluate SPF (RFC 7208) for a client IP, MAIL FROM and HELO; print Received-SPF.
     Spf(spf::SpfArgs),
-    /// Audit the SPF, DKIM, DMARC, MX and ADSP records a domain publishes.
+    /// Audit the SPF, DKIM, DMARC, MX, ADSP, MTA-STS and TLS-RPT records a domain publishes.
     Check(check::CheckArgs),
     /// Explain a message's headers: hops and delays, every signature tag, each verdict and
     /// why (re-verified unless --offline).

@@ -154,3 +154,67 @@ _dmarc IN TXT "v=DMARC1; p=reject"
         );
     }
 }
+
+/// MTA-STS and TLS-RPT records: a valid pair, each broken one way, and MTA-STS without
+/// TLS-RPT.
+#[tokio::test]
+async fn mta_sts_and_tls_rpt_records_are_checked() {
+    // (records, case, the finding expected: severity and words; none for the good pair)
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+    let cases: [Case; 6] = [
+        (
+            "_mta-sts IN TXT \"v=STSv1; id=20261206\"\n_smtp._tls IN TXT \"v=TLSRPTv1; rua=mailto:tls@good.example\"\n",
+            "good",
+            None,
+        ),
+        (
+            "_mta-sts IN TXT \"v=STSv1; id=20261206\"\n",
+            "no TLS-RPT",
+            Some(("warning", "no TLS-RPT record at _smtp._tls.d.example")),
+        ),
+        (
+            "_mta-sts IN TXT \"v=STSv1\"\n",
+            "no id",
+            Some(("error", "_mta-sts.d.example: no id= field")),
+        ),
+        (
+            "_mta-sts IN TXT \"v=STSv1; id=1\"\n_mta-sts IN TXT \"v=STSv1; id=2\"\n",
+            "two records",
+            Some(("error", "_mta-sts.d.example has 2 records")),
+        ),
+        (
+            "_smtp._tls IN TXT \"v=TLSRPTv1; rua=http://r.example/\"\n",
+            "http rua",
+            Some(("error", "neither mailto: addresses nor https: URLs")),
+        ),
+        (
+            "_smtp._tls IN TXT \"v=TLSRPTv1\"\n",
+            "no rua",
+            Some(("error", "no rua= field")),
+        ),
+    ];
+    for (records, name, expected) in cases {
+        let zone = format!("$ORIGIN d.example.\n@ IN TXT \"v=spf1 -all\"\n{records}");
+        let check = audit(&zone, "d.example").await;
+        let transport: Vec<(&str, &str)> = check
+            .findings
+            .iter()
+            .filter(|f| matches!(f.area.as_str(), "mta-sts" | "tls-rpt"))
+            .filter(|f| f.severity != Severity::Note)
+            .map(|f| (f.severity.as_str(), f.message.as_str()))
+            .collect();
+        match expected {
+            None => {
+                assert!(transport.is_empty(), "{name}: {transport:?}");
+                assert_eq!(check.mta_sts.as_deref(), Some("v=STSv1; id=20261206"));
+                assert!(check.tls_rpt.is_some());
+            }
+            Some((severity, text)) => assert!(
+                transport
+                    .iter()
+                    .any(|(s, m)| *s == severity && m.contains(text)),
+                "{name}: {transport:?}"
+            ),
+        }
+    }
+}
