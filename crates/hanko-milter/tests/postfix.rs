@@ -12,8 +12,9 @@
 //!   both signatures of the delivered message;
 //! - an untrusted client (127.0.0.2, allowed by the domain's SPF) sends that signed message
 //!   back in with a forged Authentication-Results on top: the forgery is gone and hanko's
-//!   field says spf=pass dkim=pass dkim=pass dmarc=pass; with a changed body, dkim=fail twice
-//!   and DMARC still passes through SPF;
+//!   field says spf=pass dkim=pass dkim=pass dmarc=pass; a forged result hidden behind a bare
+//!   CR inside another field never reaches a reader as a field of its own; with a changed body, dkim=fail
+//!   twice and DMARC still passes through SPF;
 //! - a spoofed, unsigned message from 127.0.0.3 under `p=reject` is delivered with
 //!   spf=fail dmarc=fail while enforcement is off; after `dmarc_reject = true` and a SIGHUP it
 //!   is refused with the configured reply, and nothing more reaches the sink.
@@ -95,6 +96,25 @@ fn postfix_signs_for_trusted_clients_verifies_the_rest_and_enforces_dmarc_on_req
         ]
     );
     assert!(!String::from_utf8_lossy(&verified.data).contains("forged.example"));
+
+    // A forged result hidden behind a bare CR inside another field: a reader that splits
+    // fields at a bare CR would show it. Through Postfix no such reader can: Postfix turns
+    // the bare CR into a space (and where an MTA keeps it, the milter removes the carrier,
+    // as milter_protocol.rs shows). Either way, the delivered message has no bare CR in its
+    // header section and one Authentication-Results of ours, hanko's.
+    let mut hidden = format!(
+        "X-Note: hi\rAuthentication-Results: {AUTHSERV_ID}; dkim=pass header.d=hidden.example\r\n"
+    )
+    .into_bytes();
+    hidden.extend_from_slice(&signed.data);
+    let cleaned = world.deliver("127.0.0.2", "hanako@example.com", &hidden);
+    let (head, _) = split_message(&cleaned.data);
+    let bare_cr = head.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+    assert!(!bare_cr, "{}", String::from_utf8_lossy(head));
+    for field in fields(&cleaned.data, "Authentication-Results") {
+        assert!(!field.contains("hidden.example"), "{field}");
+    }
+    assert_eq!(our_results(&cleaned.data)[1], "dkim=pass");
 
     // The same with the body changed on the way: both signatures fail, SPF carries DMARC.
     let text = String::from_utf8(signed.data.clone()).unwrap();
