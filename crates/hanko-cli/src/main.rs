@@ -198,7 +198,7 @@ fn main() -> ExitCode {
             } => report::summary_command(args).await,
             Command::Report {
                 command: ReportCommand::Aggregate(args),
-            } => report::aggregate(args).await,
+            } => report::aggregate(args, &cli.dns).await,
         }
     });
     match outcome {

@@ -535,14 +535,129 @@ pub struct AggregateArgs {
     /// `receiver!policy-domain!begin!end!id.xml.gz` each.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also send each report to the `rua=` destinations of its domain's DMARC record that
+    /// may receive it (RFC 9990 §3.1.3; one outside the domain must agree through its
+    /// `_report._dmarc` record), as a message with the report attached. A report is noted as
+    /// made only once every destination took it.
+    #[arg(long)]
+    pub send: bool,
+    /// The sender (From and MAIL FROM). Default: --org-email.
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    /// The SMTP relay, plain SMTP (it does TLS onwards).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:25")]
+    pub smtp: String,
+    /// Hand the messages to this sendmail program instead of the SMTP relay.
+    #[arg(long, value_name = "PATH")]
+    pub sendmail: Option<PathBuf>,
+    /// Sign the messages with this DKIM key (PEM; d= is the sender's domain), so that
+    /// reports pass DMARC.
+    #[arg(long, value_name = "FILE", requires = "dkim_selector")]
+    pub dkim_key: Option<PathBuf>,
+    /// The selector of --dkim-key.
+    #[arg(long, value_name = "SELECTOR", requires = "dkim_key")]
+    pub dkim_selector: Option<String>,
+    /// Largest report sent, in MiB (gzipped); a larger one is written but not sent.
+    #[arg(long, value_name = "MIB", default_value_t = 10)]
+    pub max_report_mib: u64,
+}
+
+/// Where and how reports are sent, from the flags.
+struct Sending {
+    from: String,
+    submission: hanko_send::Submission,
+    signing: Option<hanko::dkim::SigningRequest>,
+    max_bytes: usize,
+}
+
+impl Sending {
+    fn new(args: &AggregateArgs) -> anyhow::Result<Sending> {
+        let from = args.from.clone().unwrap_or_else(|| args.org_email.clone());
+        let submission = match &args.sendmail {
+            Some(program) => hanko_send::Submission::Sendmail {
+                program: program.clone(),
+            },
+            None => {
+                let (host, port) = args
+                    .smtp
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
+                    .ok_or_else(|| anyhow::anyhow!("--smtp {:?} is not HOST:PORT", args.smtp))?;
+                hanko_send::Submission::Smtp { host, port }
+            }
+        };
+        let signing = match (&args.dkim_key, &args.dkim_selector) {
+            (Some(path), Some(selector)) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                let key = hanko::keys::SigningKey::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let domain = from.rsplit_once('@').map_or("", |(_, d)| d);
+                Some(hanko::dkim::SigningRequest::new(&key, domain, selector)?)
+            }
+            _ => None,
+        };
+        Ok(Sending {
+            from,
+            submission,
+            signing,
+            max_bytes: usize::try_from(args.max_report_mib.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+        })
+    }
+}
+
+/// The `rua=` addresses of `domain`'s DMARC record that may receive reports; an error when
+/// DNS failed (the report is then sent on a later run).
+async fn rua_addresses(
+    lookup: &dyn hanko::dns::Lookup,
+    domain: &str,
+) -> Result<Vec<String>, String> {
+    use hanko::dmarc::reporting::{check_destinations, Authorization, ReportKind};
+    let name = format!("_dmarc.{domain}");
+    let answer = match lookup.txt(&name).await {
+        Ok(answer) => answer,
+        Err(e) if e.is_temporary() => return Err(format!("{name}: {e}")),
+        Err(_) => return Ok(Vec::new()),
+    };
+    let Some(record) = answer
+        .texts()
+        .iter()
+        .filter_map(|t| hanko::dmarc::DmarcRecord::parse(&String::from_utf8_lossy(t)).ok())
+        .next()
+    else {
+        return Ok(Vec::new());
+    };
+    let mut addresses = Vec::new();
+    for destination in check_destinations(lookup, domain, domain, &record).await {
+        if destination.kind != ReportKind::Aggregate {
+            continue;
+        }
+        match &destination.authorization {
+            Authorization::TempError { name, error } => {
+                return Err(format!("{name}: {error}"));
+            }
+            Authorization::Authorized { replaced_by, .. } if !replaced_by.is_empty() => {
+                addresses.extend(replaced_by.iter().filter_map(|u| u.address.clone()));
+            }
+            a if a.allows_reports() => addresses.extend(destination.uri.address.clone()),
+            _ => {}
+        }
+    }
+    addresses.dedup();
+    Ok(addresses)
 }
 
 /// Makes an RFC 9990 aggregate report for each policy domain and completed period with
 /// recorded evaluations not reported yet, writes it to `--out`, and notes it as made, so a
 /// second run makes nothing new. Prints one line per report.
-pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<u8> {
+pub async fn aggregate(args: AggregateArgs, dns: &crate::dns::DnsArgs) -> anyhow::Result<u8> {
     use hanko_report::generate::{build, file_name, gzip, to_xml, Reporter};
 
+    let sending = match args.send {
+        true => Some((Sending::new(&args)?, dns.lookup()?)),
+        false => None,
+    };
     let (store, _) = open_store(args.db.as_deref()).await?;
     let now = crate::now();
     let until = match &args.until {
@@ -576,8 +691,14 @@ pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<u8> {
         };
         let name = file_name(&receiver, &report);
         let path = args.out.join(&name);
-        std::fs::write(&path, gzip(&to_xml(&report)))
+        let packed = gzip(&to_xml(&report));
+        std::fs::write(&path, &packed)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        if let Some((sending, lookup)) = &sending {
+            if !send_report(sending, &**lookup, &report, &name, &packed, now, &mut out).await? {
+                continue;
+            }
+        }
         if store
             .mark_reported(
                 &domain,
@@ -601,4 +722,80 @@ pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<u8> {
         writeln!(out, "no period to report")?;
     }
     Ok(0)
+}
+
+/// Sends one report to every destination that may receive it; false when one could not be
+/// reached now (the report is sent again by a later run).
+async fn send_report(
+    sending: &Sending,
+    lookup: &dyn hanko::dns::Lookup,
+    report: &AggregateReport,
+    name: &str,
+    packed: &[u8],
+    now: u64,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let domain = &report.policy_published.domain;
+    let addresses = match rua_addresses(lookup, domain).await {
+        Ok(addresses) => addresses,
+        Err(why) => {
+            writeln!(
+                out,
+                "{name}: not sent, DNS failed ({why}); it is sent next time"
+            )?;
+            return Ok(false);
+        }
+    };
+    if addresses.is_empty() {
+        writeln!(
+            out,
+            "{name}: {domain} names no rua= destination that may receive it"
+        )?;
+        return Ok(true);
+    }
+    if packed.len() > sending.max_bytes {
+        writeln!(
+            out,
+            "{name}: not sent, {} octets is over --max-report-mib",
+            packed.len()
+        )?;
+        return Ok(true);
+    }
+    let submitter = sending
+        .from
+        .rsplit_once('@')
+        .map_or(sending.from.as_str(), |(_, d)| d);
+    let mut all = true;
+    for address in &addresses {
+        let mail = hanko_send::ReportMail {
+            from: &sending.from,
+            to: address,
+            policy_domain: domain,
+            submitter,
+            report_id: &report.report_metadata.report_id,
+            file_name: name,
+            gzip: packed,
+            text: format!(
+                "The DMARC aggregate report of {} for {domain}, {} to {} (UTC).\r\n",
+                report.report_metadata.org_name,
+                hanko_report::time::format(report.report_metadata.begin_date),
+                hanko_report::time::format(report.report_metadata.end_date)
+            ),
+        };
+        let mut message = hanko_send::report_message(&mail)?;
+        if let Some(request) = &sending.signing {
+            message = hanko_send::dkim_sign(&message, request.clone(), now)?;
+        }
+        match hanko_send::submit(&sending.submission, &sending.from, address, &message).await {
+            Ok(()) => writeln!(out, "{name}: sent to {address}")?,
+            Err(e) => {
+                writeln!(
+                    out,
+                    "{name}: not sent to {address}: {e}; it is sent next time"
+                )?;
+                all = false;
+            }
+        }
+    }
+    Ok(all)
 }

@@ -5,6 +5,7 @@
 //! suite loader ([`spf_suite`]). Not published.
 
 pub mod arc_suite;
+pub mod smtp_sink;
 pub mod spf_suite;
 
 use std::collections::HashMap;

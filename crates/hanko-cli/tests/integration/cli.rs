@@ -1020,3 +1020,123 @@ fn recorded_evaluations_become_an_aggregate_report_once() {
     let next = aggregate("2026-11-25");
     assert!(String::from_utf8_lossy(&next.stdout).contains("1 records, 1 messages"));
 }
+
+/// `hanko report aggregate --send`: the report goes, DKIM-signed, to the destinations of the
+/// domain's record that may receive it (its own address, and a third party that agreed
+/// through `_report._dmarc`), not to one that did not agree; the message reads back as the
+/// report through `hanko report parse`, and its signature passes `hanko verify`.
+#[test]
+fn aggregate_reports_are_sent_to_authorized_destinations_only() {
+    use hanko_test_support::smtp_sink::Sink;
+    let keys = keygen();
+    let zone = keys.dir.path().join("with-policy.zone");
+    let mut text = std::fs::read_to_string(&keys.zone).unwrap();
+    text.push_str(
+        "_dmarc.example.com. 300 IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@example.com,mailto:r@agreed.example,mailto:r@silent.example\"\n\
+         example.com._report._dmarc.agreed.example. 300 IN TXT \"v=DMARC1\"\n\
+         example.com. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n",
+    );
+    std::fs::write(&zone, text).unwrap();
+    let db = format!("sqlite:{}", keys.dir.path().join("r.sqlite").display());
+    let day = 1_795_392_000u64;
+    let time = (day + 3600).to_string();
+    let out = hanko(
+        &[
+            "--zone",
+            s(&zone),
+            "verify",
+            "--record-db",
+            &db,
+            "--time",
+            &time,
+            "--ip",
+            "203.0.113.9",
+            "--helo",
+            "mail.example.org",
+            "--mail-from",
+            "joe@example.com",
+        ],
+        Some(MESSAGE),
+    );
+    assert_eq!(out.status.code(), Some(1), "a spoof: DMARC fails");
+    let sink = Sink::start();
+    let smtp = sink.addr.to_string();
+    let rsa = keys.dir.path().join("rsa.private");
+    let out_dir = keys.dir.path().join("reports");
+    let run = || {
+        hanko(
+            &[
+                "--zone",
+                s(&zone),
+                "report",
+                "aggregate",
+                "--db",
+                &db,
+                "--org-name",
+                "mx.example.net",
+                "--org-email",
+                "dmarc-reports@example.com",
+                "--until",
+                "2026-11-24",
+                "--out",
+                s(&out_dir),
+                "--send",
+                "--smtp",
+                &smtp,
+                "--dkim-key",
+                s(&rsa),
+                "--dkim-selector",
+                "rsa",
+            ],
+            None,
+        )
+    };
+    let first = run();
+    let printed = String::from_utf8(first.stdout).unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{printed}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(printed.contains("sent to dmarc@example.com"), "{printed}");
+    assert!(printed.contains("sent to r@agreed.example"), "{printed}");
+    assert!(!printed.contains("silent.example"), "{printed}");
+    let mail = sink
+        .wait_for(2, std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(mail.len(), 2);
+    let message = &mail[0].data;
+    let text = String::from_utf8_lossy(message).replace("\r\n ", " ");
+    assert!(
+        text.contains("Subject: Report Domain: example.com Submitter: example.com Report-ID: <"),
+        "{text}"
+    );
+    assert!(text.contains("Auto-Submitted: auto-generated"));
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/gzip"),
+        "{text}"
+    );
+    // The attachment is the report.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("report.eml");
+    std::fs::write(&saved, message).unwrap();
+    let parsed = hanko(&["report", "parse", "--json", s(&saved)], None);
+    let json: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    assert_eq!(json["policy_published"]["domain"], "example.com");
+    // The report's own signature passes.
+    let (_, verified) = verify_json(&["--zone", s(&zone)], message);
+    assert!(
+        verified["dkim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["result"] == "pass"),
+        "{verified}"
+    );
+    // Nothing more the second time.
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("no period to report"));
+    assert_eq!(sink.count(), 2);
+}
