@@ -23,7 +23,8 @@ export HANKO_PYTHON="$VENV/bin/python"
 
 # From Debian: xmllint, which checks generated DMARC reports against RFC 9990's schema; BIND
 # (named, nsupdate, dig; a private named on a loopback port, never the system's service),
-# which applies the nsupdate scripts hanko writes;
+# which applies the nsupdate scripts hanko writes; PostgreSQL, a private server in a temporary
+# folder for the report store's test (the system's cluster is never started);
 # Mail::DKIM (Perl) and rspamd for the ARC interop tests (rspamd runs as a
 # private instance on loopback ports, never as the system's service); OpenDKIM's opendkim-testmsg (its test runs it in a private network namespace,
 # unshare as root, with hanko's own DNS server on that namespace's loopback); Postfix, with
@@ -38,6 +39,7 @@ command -v rspamd >/dev/null 2>&1 || missing="$missing rspamd"
 command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
 command -v named >/dev/null 2>&1 || missing="$missing bind9"
 command -v nsupdate >/dev/null 2>&1 || missing="$missing bind9-dnsutils"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 command -v postfix >/dev/null 2>&1 || missing="$missing postfix"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
@@ -72,8 +74,9 @@ cargo test -p hanko-cli --features conformance-tests --test spf_network --test a
 # Tier 3: interop with independent peers (dkimpy, authheaders, OpenDKIM, Mail::DKIM, rspamd,
 # Python's email).
 cargo test -p hanko-cli --features interop-tests --test interop
-# Tier 4: end to end (a private Postfix instance, headless Chromium).
+# Tier 4: end to end (a private Postfix instance, a private PostgreSQL, headless Chromium).
 cargo test -p hanko-milter --features e2e-tests --test postfix --test postfix_load
+cargo test -p hanko-store --features e2e-tests --test postgres
 cargo test -p hanko-web --features e2e-tests --test browser
 # The fuzz targets (their own workspace, sharing target/): fmt, clippy, and a replay of the
 # seed corpus and of every saved crash in fuzz/regressions/. No fuzzing time here; that is
