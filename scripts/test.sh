@@ -13,11 +13,13 @@ fi
 
 # Independent peers for the interop tests, from PyPI: dkimpy (+ pynacl for Ed25519) for DKIM;
 # authheaders with pyspf and dnspython for SPF and DMARC; botocore, whose Route 53 model
-# judges the change batches hanko writes.
+# judges the change batches hanko writes; parsedmarc and dmarc-report, which read the
+# aggregate reports hanko writes.
 VENV="$PWD/target/interop-venv"
-if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver, botocore" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import dkim, nacl, authheaders, spf, dns.resolver, botocore, parsedmarc, dmarc_report" >/dev/null 2>&1; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl authheaders pyspf dnspython botocore
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check dkimpy pynacl authheaders pyspf \
+    dnspython botocore parsedmarc==11.1.0 dmarc-report==3.1.0
 fi
 export HANKO_PYTHON="$VENV/bin/python"
 

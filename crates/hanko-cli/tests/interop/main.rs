@@ -13,5 +13,6 @@ mod interop_bind;
 mod interop_dkimpy;
 mod interop_mail_dkim;
 mod interop_opendkim;
+mod interop_reports;
 mod interop_route53;
 mod interop_rspamd;
